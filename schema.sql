@@ -1,0 +1,76 @@
+-- The macat mirror schema: the one definition of the database.
+--
+-- The file is a list of migrations, each opened by a line "-- migration N: what it does".
+-- A database's `PRAGMA user_version` is the number of the last migration applied to it; opening
+-- a database applies the ones after it, each in its own transaction. Migrations are append-only:
+-- once one has shipped it is never edited; a change to the schema is a new migration at the end.
+--
+-- Model: a *scope* is one walk target (endpoint, project, workspace, image type, namespace
+-- filter). A *run* is one `macat sync`; a committed run is one atomic snapshot of its scopes.
+-- History is stored as *versions*: each distinct content of an image in a scope is one row,
+-- live from run `valid_from` (inclusive) until run `valid_to` (exclusive; NULL while it is
+-- still in the catalog). An unchanged image costs nothing in a new run. The catalog as of
+-- committed run R is every version with valid_from <= R < coalesce(valid_to, infinity).
+
+-- migration 1: scopes, runs, versions and the change log
+CREATE TABLE scopes (
+    id           INTEGER PRIMARY KEY,
+    endpoint     TEXT NOT NULL,
+    project_id   TEXT NOT NULL,
+    workspace_id TEXT NOT NULL,
+    type         TEXT NOT NULL,
+    -- '' when the walk was not restricted to one SWR organization
+    namespace    TEXT NOT NULL DEFAULT '',
+    UNIQUE (endpoint, project_id, workspace_id, type, namespace)
+);
+
+CREATE TABLE runs (
+    id          INTEGER PRIMARY KEY,
+    -- Unix milliseconds, UTC
+    started_at  INTEGER NOT NULL,
+    finished_at INTEGER,
+    status      TEXT NOT NULL CHECK (status IN ('running', 'committed', 'failed')),
+    error       TEXT,
+    pages       INTEGER NOT NULL DEFAULT 0,
+    seen        INTEGER NOT NULL DEFAULT 0,
+    added       INTEGER NOT NULL DEFAULT 0,
+    changed     INTEGER NOT NULL DEFAULT 0,
+    removed     INTEGER NOT NULL DEFAULT 0
+);
+
+CREATE TABLE run_scopes (
+    run_id   INTEGER NOT NULL REFERENCES runs (id),
+    scope_id INTEGER NOT NULL REFERENCES scopes (id),
+    PRIMARY KEY (run_id, scope_id)
+) WITHOUT ROWID;
+
+CREATE TABLE versions (
+    id         INTEGER PRIMARY KEY,
+    scope_id   INTEGER NOT NULL REFERENCES scopes (id),
+    image_id   TEXT NOT NULL,
+    valid_from INTEGER NOT NULL REFERENCES runs (id),
+    valid_to   INTEGER REFERENCES runs (id),
+    -- first 16 bytes of SHA-256 over `raw`
+    hash       BLOB NOT NULL,
+    -- the object exactly as the API returned it (unknown fields kept), as canonical JSON
+    raw        TEXT NOT NULL
+);
+CREATE UNIQUE INDEX versions_by_image ON versions (scope_id, image_id, valid_from);
+CREATE INDEX versions_live ON versions (scope_id, image_id) WHERE valid_to IS NULL;
+CREATE INDEX versions_by_end ON versions (valid_to) WHERE valid_to IS NOT NULL;
+
+CREATE TABLE changes (
+    run_id   INTEGER NOT NULL REFERENCES runs (id),
+    scope_id INTEGER NOT NULL REFERENCES scopes (id),
+    image_id TEXT NOT NULL,
+    kind     TEXT NOT NULL CHECK (kind IN ('added', 'changed', 'removed')),
+    -- JSON array of the top-level fields that differ (present on one side only counts), for 'changed'
+    fields   TEXT,
+    PRIMARY KEY (run_id, scope_id, image_id)
+) WITHOUT ROWID;
+
+-- migration 2: name and tag beside each version, for lookups by name and name:tag
+ALTER TABLE versions ADD COLUMN name TEXT;
+ALTER TABLE versions ADD COLUMN tag TEXT;
+UPDATE versions SET name = json_extract(raw, '$.name'), tag = json_extract(raw, '$.tag');
+CREATE INDEX versions_by_name ON versions (name, tag);

@@ -1,0 +1,226 @@
+//! The HTTP client for `GET /v1/{project_id}/images`, with retries.
+//!
+//! Retry policy: a request is retried when retrying can help — timeouts and connection errors,
+//! 5xx, 429 (after the server's `Retry-After`, capped at two minutes), and bodies that are not a
+//! valid page (cut off, HTML error pages, wrong types, an item without `id`). A 4xx other than
+//! 429 is final: the message carries the API's `error_code` and `error_msg`. Backoff is
+//! exponential from 200 ms, capped at 10 s, with jitter (a random 50–100% of the step), and each
+//! retry is logged as a warning naming the cause.
+
+use std::time::Duration;
+
+use rand::Rng;
+
+use crate::api::auth::Auth;
+use crate::api::types::{parse_page, ApiErrorBody, Page};
+use crate::error::{Error, Rejection, Result};
+
+/// Everything a client needs to reach one project's catalog.
+#[derive(Clone)]
+pub struct ClientConfig {
+    /// Base URL, e.g. `https://modelarts.cn-north-4.myhuaweicloud.com` (no trailing slash).
+    pub endpoint: String,
+    pub project_id: String,
+    pub timeout: Duration,
+    /// Retries after the first attempt of each request.
+    pub retries: u32,
+    pub auth: Auth,
+}
+
+/// A page fetched, with what it cost.
+pub struct Fetched {
+    pub page: Page,
+    pub attempts: u32,
+}
+
+#[derive(Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    cfg: ClientConfig,
+    host: String,
+}
+
+enum Attempt {
+    Retry {
+        reason: String,
+        retry_after: Option<Duration>,
+    },
+    Fatal(Error),
+}
+
+const BACKOFF_BASE: Duration = Duration::from_millis(200);
+const BACKOFF_CAP: Duration = Duration::from_secs(10);
+const RETRY_AFTER_CAP: Duration = Duration::from_secs(120);
+
+impl Client {
+    pub fn new(cfg: ClientConfig) -> Result<Client> {
+        let url = reqwest::Url::parse(&cfg.endpoint)
+            .map_err(|e| Error::usage(format!("invalid endpoint {:?}: {e}", cfg.endpoint)))?;
+        let host = match (url.host_str(), url.port()) {
+            (Some(h), Some(p)) => format!("{h}:{p}"),
+            (Some(h), None) => h.to_string(),
+            (None, _) => return Err(Error::usage(format!("endpoint {:?} has no host", cfg.endpoint))),
+        };
+        let http = reqwest::Client::builder()
+            .timeout(cfg.timeout)
+            .connect_timeout(cfg.timeout.min(Duration::from_secs(10)))
+            .user_agent(concat!("macat/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| Error::internal(format!("cannot build the HTTP client: {e}")))?;
+        Ok(Client { http, cfg, host })
+    }
+
+    pub fn endpoint(&self) -> &str {
+        &self.cfg.endpoint
+    }
+
+    pub fn project_id(&self) -> &str {
+        &self.cfg.project_id
+    }
+
+    /// Fetches one page of the image list, retrying per the module's policy.
+    pub async fn list_images(&self, params: &[(String, String)]) -> Result<Fetched> {
+        let path = format!("/v1/{}/images", self.cfg.project_id);
+        let query = crate::api::sign::canonical_query(params);
+        let url = if query.is_empty() {
+            format!("{}{}", self.cfg.endpoint, path)
+        } else {
+            format!("{}{}?{}", self.cfg.endpoint, path, query)
+        };
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            match self.attempt(&url, &path, params).await {
+                Ok(page) => {
+                    return Ok(Fetched {
+                        page,
+                        attempts: attempt,
+                    })
+                }
+                Err(Attempt::Fatal(e)) => return Err(e),
+                Err(Attempt::Retry {
+                    reason,
+                    retry_after,
+                }) => {
+                    if attempt > self.cfg.retries {
+                        return Err(Error::GaveUp(format!(
+                            "gave up on {url} after {attempt} attempts: {reason}"
+                        )));
+                    }
+                    let wait = retry_after
+                        .map(|d| d.min(RETRY_AFTER_CAP))
+                        .unwrap_or_else(|| backoff(attempt));
+                    tracing::warn!(
+                        "{reason}; retrying in {} ms (attempt {}/{}) [{url}]",
+                        wait.as_millis(),
+                        attempt + 1,
+                        self.cfg.retries + 1
+                    );
+                    tokio::time::sleep(wait).await;
+                }
+            }
+        }
+    }
+
+    async fn attempt(
+        &self,
+        url: &str,
+        path: &str,
+        params: &[(String, String)],
+    ) -> std::result::Result<Page, Attempt> {
+        let headers = self
+            .cfg
+            .auth
+            .headers("GET", &self.host, path, params, chrono::Utc::now());
+        let mut req = self.http.get(url);
+        for (k, v) in headers {
+            req = req.header(k, v);
+        }
+        tracing::debug!("GET {url}");
+        let resp = req.send().await.map_err(|e| Attempt::Retry {
+            reason: describe_transport(&e),
+            retry_after: None,
+        })?;
+        let status = resp.status();
+        let retry_after = resp
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let body = resp.bytes().await.map_err(|e| Attempt::Retry {
+            reason: format!("HTTP {}: reading the body failed: {}", status.as_u16(), describe_transport(&e)),
+            retry_after: None,
+        })?;
+        if status.is_success() {
+            return parse_page(&body).map_err(|why| Attempt::Retry {
+                reason: format!("malformed page: {why}"),
+                retry_after: None,
+            });
+        }
+        let api: Option<ApiErrorBody> = serde_json::from_slice(&body).ok();
+        let (code, msg) = api
+            .map(|b| (b.error_code, b.error_msg))
+            .unwrap_or((None, None));
+        if status.as_u16() == 429 || status.is_server_error() {
+            let mut reason = format!("HTTP {}", status.as_u16());
+            if let Some(c) = &code {
+                reason.push_str(&format!(" {c}"));
+            }
+            if let Some(m) = &msg {
+                reason.push_str(&format!(": {}", crate::output::one_line(m, 200)));
+            }
+            return Err(Attempt::Retry {
+                reason,
+                retry_after: if status.as_u16() == 429 { retry_after } else { None },
+            });
+        }
+        Err(Attempt::Fatal(Error::Rejected(Rejection {
+            status: status.as_u16(),
+            error_code: code,
+            error_msg: msg.map(|m| crate::output::one_line(&m, 300)),
+            url: url.to_string(),
+        })))
+    }
+}
+
+fn backoff(attempt: u32) -> Duration {
+    let step = BACKOFF_BASE
+        .saturating_mul(1u32 << attempt.saturating_sub(1).min(16))
+        .min(BACKOFF_CAP);
+    let jitter = rand::thread_rng().gen_range(0.5..=1.0);
+    step.mul_f64(jitter)
+}
+
+fn describe_transport(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        "timed out".into()
+    } else if e.is_connect() {
+        "could not connect".into()
+    } else if e.is_body() || e.is_decode() {
+        "the connection broke while reading the body".into()
+    } else {
+        let mut msg = e.to_string();
+        let mut src = std::error::Error::source(e);
+        while let Some(s) = src {
+            msg = format!("{msg}: {s}");
+            src = s.source();
+        }
+        msg
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        for attempt in 1..40 {
+            let d = backoff(attempt);
+            assert!(d <= BACKOFF_CAP);
+            assert!(d >= BACKOFF_BASE / 2);
+        }
+        assert!(backoff(10) >= BACKOFF_CAP / 2);
+    }
+}

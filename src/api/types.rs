@@ -1,0 +1,202 @@
+//! The ModelArts "Querying Supported Images" response, as macat reads it.
+//!
+//! Two views of every image are kept side by side: the object exactly as the server sent it
+//! (canonical JSON, unknown fields included, which is what the mirror stores and `export` gives
+//! back) and a typed [`Image`] used for filtering, sorting and display. Parsing a page checks the
+//! types of every documented field, so a page with a wrong type or an item without `id` is
+//! reported as malformed (and retried) instead of being half-stored.
+
+use serde::Deserialize;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+/// An ImageResponse with every documented field (plus the newer `swr_instance_id`, `show_name`,
+/// `show_tag`, `tags`). All fields but `id` are optional: real responses omit many of them.
+/// Enum-like fields stay strings, exactly as the server sent them (`x86_64` and `X86_64` both
+/// occur, and `AI_FLOW` is in no enum).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Image {
+    pub id: String,
+    pub name: Option<String>,
+    pub tag: Option<String>,
+    pub arch: Option<String>,
+    pub create_at: Option<i64>,
+    pub update_at: Option<i64>,
+    pub description: Option<String>,
+    pub dev_services: Option<Vec<String>>,
+    pub namespace: Option<String>,
+    pub origin: Option<String>,
+    pub resource_categories: Option<Vec<String>>,
+    pub service_type: Option<String>,
+    /// Documented as KB; some real objects carry bytes.
+    pub size: Option<i64>,
+    pub status: Option<String>,
+    pub status_message: Option<String>,
+    pub swr_path: Option<String>,
+    #[serde(rename = "type")]
+    pub image_type: Option<String>,
+    pub visibility: Option<String>,
+    pub workspace_id: Option<String>,
+    pub flavor_type: Option<String>,
+    pub swr_instance_id: Option<String>,
+    pub show_name: Option<String>,
+    pub show_tag: Option<String>,
+    pub tags: Option<Vec<TmsTag>>,
+}
+
+/// A TMS tag on an image (`{"key": ..., "value": ...}`).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct TmsTag {
+    pub key: Option<String>,
+    pub value: Option<String>,
+}
+
+/// One image as received: its canonical JSON, a content hash, and the typed view.
+#[derive(Debug, Clone)]
+pub struct Item {
+    pub image: Image,
+    /// The object as the API returned it, serialized canonically (keys sorted, compact).
+    pub raw: String,
+    /// First 16 bytes of SHA-256 over `raw`: equal content, equal hash.
+    pub hash: [u8; 16],
+}
+
+impl Item {
+    /// Validates one object from a page's `data` array.
+    pub fn from_value(value: &Value) -> Result<Item, String> {
+        if !value.is_object() {
+            return Err("an item in `data` is not an object".into());
+        }
+        match value.get("id") {
+            Some(Value::String(s)) if !s.is_empty() => {}
+            Some(Value::String(_)) => return Err("an item has an empty `id`".into()),
+            Some(_) => return Err("an item has a non-string `id`".into()),
+            None => return Err("an item has no `id`".into()),
+        }
+        let image = Image::deserialize(value).map_err(|e| {
+            let id = value.get("id").and_then(Value::as_str).unwrap_or("?");
+            format!("image {id}: {e}")
+        })?;
+        let raw = serde_json::to_string(value).map_err(|e| e.to_string())?;
+        let hash = content_hash(&raw);
+        Ok(Item { image, raw, hash })
+    }
+
+    /// Parses a stored canonical object (from the mirror or a fixture file).
+    pub fn from_raw(raw: &str) -> Result<Item, String> {
+        let value: Value = serde_json::from_str(raw).map_err(|e| e.to_string())?;
+        Item::from_value(&value)
+    }
+}
+
+/// The hash the mirror keeps beside each version.
+pub fn content_hash(raw: &str) -> [u8; 16] {
+    let digest = Sha256::digest(raw.as_bytes());
+    let mut out = [0u8; 16];
+    out.copy_from_slice(&digest[..16]);
+    out
+}
+
+/// The envelope of one page, with the fields whose meaning servers disagree on kept as sent.
+#[derive(Debug, Deserialize)]
+struct RawPage {
+    current: Option<i64>,
+    data: Vec<Value>,
+    pages: Option<i64>,
+    size: Option<i64>,
+    total: i64,
+}
+
+/// One validated page.
+#[derive(Debug)]
+pub struct Page {
+    pub current: Option<i64>,
+    pub pages: Option<i64>,
+    pub size: Option<i64>,
+    pub total: u64,
+    pub items: Vec<Item>,
+}
+
+/// Parses and validates a page body. The error says what is wrong in one line.
+pub fn parse_page(body: &[u8]) -> Result<Page, String> {
+    let raw: RawPage = serde_json::from_slice(body).map_err(|e| describe_json_error(body, &e))?;
+    if raw.total < 0 {
+        return Err(format!("negative `total` ({})", raw.total));
+    }
+    let items = raw
+        .data
+        .iter()
+        .map(Item::from_value)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Page {
+        current: raw.current,
+        pages: raw.pages,
+        size: raw.size,
+        total: raw.total as u64,
+        items,
+    })
+}
+
+fn describe_json_error(body: &[u8], e: &serde_json::Error) -> String {
+    let start = body
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .map(|i| body[i]);
+    match start {
+        None => "empty body".into(),
+        Some(b'<') => "an HTML page instead of JSON".into(),
+        _ if e.is_eof() => format!("cut-off JSON after {} bytes", body.len()),
+        _ => format!("not a valid page: {e}"),
+    }
+}
+
+/// The body of a ModelArts error response (`{"error_code": ..., "error_msg": ...}`).
+#[derive(Debug, Deserialize, serde::Serialize)]
+pub struct ApiErrorBody {
+    pub error_code: Option<String>,
+    pub error_msg: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_with_unknown_fields_and_nulls_parses() {
+        let body = br#"{"current":1,"data":[{"id":"a","name":"n","swr_instance_id":null,"new_thing":{"x":1}}],"pages":1,"size":1,"total":1}"#;
+        let page = parse_page(body).unwrap();
+        assert_eq!(page.items.len(), 1);
+        assert!(page.items[0].raw.contains("new_thing"));
+        assert_eq!(page.items[0].image.name.as_deref(), Some("n"));
+    }
+
+    #[test]
+    fn malformed_pages_are_errors_not_panics() {
+        let cases: &[(&[u8], &str)] = &[
+            (b"", "empty body"),
+            (b"<html><body>502 Bad Gateway</body></html>", "HTML"),
+            (br#"{"data":[{"id":"a"}],"total":1"#, "cut-off"),
+            (br#"{"data":[{"name":"x"}],"total":1}"#, "no `id`"),
+            (br#"{"data":[{"id":7}],"total":1}"#, "non-string `id`"),
+            (br#"{"data":[{"id":"a","size":"big"}],"total":1}"#, "image a"),
+            (br#"{"data":"nope","total":1}"#, "not a valid page"),
+            (br#"{"data":[],"total":-1}"#, "negative"),
+            (br#"{"data":[5],"total":1}"#, "not an object"),
+        ];
+        for (body, want) in cases {
+            let err = parse_page(body).unwrap_err();
+            assert!(err.contains(want), "{err:?} should mention {want:?}");
+            assert!(!err.contains('\n'));
+        }
+    }
+
+    #[test]
+    fn hash_follows_content_not_key_order() {
+        let a = Item::from_raw(r#"{"id":"x","name":"a","tag":"1"}"#).unwrap();
+        let b = Item::from_raw(r#"{"tag":"1","name":"a","id":"x"}"#).unwrap();
+        let c = Item::from_raw(r#"{"tag":"2","name":"a","id":"x"}"#).unwrap();
+        assert_eq!(a.raw, b.raw);
+        assert_eq!(a.hash, b.hash);
+        assert_ne!(a.hash, c.hash);
+    }
+}

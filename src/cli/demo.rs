@@ -1,0 +1,111 @@
+//! `macat demo`: a self-contained tour. Starts the simulator in-process on loopback, syncs the
+//! three fixture days into a mirror (a temporary one unless `--db` is given), and shows what the
+//! mirror then knows: the runs, what each run changed, and the catalog at each point in time.
+
+use std::time::Duration;
+
+use clap::Args;
+
+use super::GlobalArgs;
+use crate::api::auth::Auth;
+use crate::api::client::ClientConfig;
+use crate::error::{Error, Result};
+use crate::simulate::{self, SimConfig};
+use crate::store::Store;
+use crate::sync::SyncOptions;
+
+/// The mirror is temporary unless the global `--db PATH` names a new file to keep.
+#[derive(Debug, Args)]
+pub struct DemoArgs {}
+
+pub fn run(g: &GlobalArgs, _args: DemoArgs) -> Result<()> {
+    let temp = tempfile::tempdir()?;
+    let db = match g.db.as_ref() {
+        Some(p) if p.exists() => {
+            return Err(Error::usage(format!(
+                "{} already exists: the demo writes a fresh mirror; pick a new path",
+                p.display()
+            )))
+        }
+        Some(p) => p.clone(),
+        None => temp.path().join("demo.db"),
+    };
+    let days = simulate::FIXTURE_DAYS
+        .iter()
+        .map(|d| simulate::parse_catalog(d))
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(Error::internal)?;
+    let dates = ["2026-01-19", "2026-01-26", "2026-04-06"];
+    let rt = super::runtime()?;
+    rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let base = format!("http://{}", listener.local_addr()?);
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let cfg = SimConfig {
+            days,
+            ..SimConfig::default()
+        };
+        let server = tokio::spawn(simulate::serve(listener, cfg, async {
+            let _ = stopped.await;
+        }));
+        println!("macat demo: a simulated ModelArts images API at {base}");
+        println!("mirror: {}\n", db.display());
+        let http = reqwest::Client::new();
+        for (i, date) in dates.iter().enumerate() {
+            if i > 0 {
+                http.post(format!("{base}/_sim/advance"))
+                    .send()
+                    .await
+                    .map_err(|e| Error::internal(format!("advancing the simulator: {e}")))?;
+            }
+            let opts = SyncOptions {
+                client: ClientConfig {
+                    endpoint: base.clone(),
+                    project_id: "demo-project".into(),
+                    timeout: Duration::from_secs(10),
+                    retries: 3,
+                    auth: Auth::None,
+                },
+                workspace_id: "0".into(),
+                types: vec!["BUILD_IN".into(), "DEDICATED".into()],
+                namespace: None,
+                page_size: 50,
+                concurrency: 4,
+            };
+            let report = crate::sync::run(&db, opts, std::future::pending()).await?;
+            println!("catalog of {date}: $ macat sync --endpoint {base} --project-id demo-project --page-size 50");
+            println!("  {}", super::sync::summary(&report));
+        }
+        let _ = stop.send(());
+        let _ = server.await;
+        Ok::<(), Error>(())
+    })?;
+
+    let store = Store::open_existing(&db)?;
+    println!("\n$ macat runs");
+    super::runs::print_runs(&store.runs()?, super::Format::Table)?;
+    for run in store.runs()?.iter().rev().skip(1) {
+        println!("\nwhat run {} changed:", run.run_id);
+        for c in store.changes_of(run.run_id)? {
+            let name = crate::output::sanitize(c.name.as_deref().unwrap_or("?"));
+            match c.kind.as_str() {
+                "changed" => println!("  ~ {name} ({}): {}", c.image_id, c.fields.join(", ")),
+                "added" => println!("  + {name} ({})", c.image_id),
+                _ => println!("  - {name} ({})", c.image_id),
+            }
+        }
+    }
+    println!("\nthe catalog at each point in time ($ macat export --as-of run:N | wc -l):");
+    for run in store.runs()?.iter().rev() {
+        let mut n = 0;
+        store.for_each_live(run.run_id, |_| {
+            n += 1;
+            Ok(())
+        })?;
+        println!("  run:{} -> {n} images", run.run_id);
+    }
+    if g.db.is_none() {
+        println!("\n(the mirror was temporary; pass --db PATH to keep it)");
+    }
+    Ok(())
+}

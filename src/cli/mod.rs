@@ -1,0 +1,152 @@
+//! The command line: clap types and one file per subcommand (its `Args` and `run`).
+//!
+//! Nothing here holds logic beyond wiring: each subcommand turns its flags into the options of
+//! one core operation, calls it, and renders the result.
+
+mod demo;
+mod export;
+mod runs;
+mod simulate;
+mod sync;
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::error::{Error, Result};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "macat",
+    version,
+    about = "An offline, searchable, versioned mirror of the Huawei Cloud ModelArts image catalog",
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags every command accepts, before or after its name.
+#[derive(Debug, Args, Clone)]
+pub struct GlobalArgs {
+    /// The mirror database [default: $MACAT_DB, else <XDG data dir>/macat/catalog.db]
+    #[arg(long, global = true, value_name = "PATH")]
+    pub db: Option<PathBuf>,
+    /// Configuration file [default: $MACAT_CONFIG, else <XDG config dir>/macat/config.toml]
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Profile of the configuration file to use
+    #[arg(long, global = true, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// More detail on stderr (-v: progress of the walk, -vv: every request)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Only errors on stderr
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// When to use colour
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+impl GlobalArgs {
+    /// The mirror's path: `--db`, else `$MACAT_DB`, else `<XDG data dir>/macat/catalog.db`.
+    pub fn db_path(&self) -> Result<PathBuf> {
+        if let Some(p) = &self.db {
+            return Ok(p.clone());
+        }
+        if let Some(p) = std::env::var_os("MACAT_DB").filter(|p| !p.is_empty()) {
+            return Ok(PathBuf::from(p));
+        }
+        let data = std::env::var_os("XDG_DATA_HOME")
+            .filter(|p| !p.is_empty())
+            .map(PathBuf::from)
+            .or_else(|| {
+                std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local").join("share"))
+            })
+            .ok_or_else(|| Error::usage("cannot find a data directory: pass --db or set MACAT_DB"))?;
+        Ok(data.join("macat").join("catalog.db"))
+    }
+
+    /// Whether stderr gets colour (`--color`, `NO_COLOR`, and whether it is a terminal).
+    pub fn color_stderr(&self) -> bool {
+        match self.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                    && std::io::stderr().is_terminal()
+            }
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Walk every page of every scope into the mirror; one run = one snapshot
+    Sync(sync::SyncArgs),
+    /// The sync runs: when, scope, status, counts, duration
+    Runs(runs::RunsArgs),
+    /// The whole catalog at a point in time, raw
+    Export(export::ExportArgs),
+    /// A local, faithful ModelArts images API (fixture catalog, fault injection)
+    Simulate(simulate::SimulateArgs),
+    /// A self-contained tour on the simulator: syncs several catalog days, then reads them back
+    Demo(demo::DemoArgs),
+}
+
+/// Output formats of read commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+    Ndjson,
+    Csv,
+}
+
+/// Runs the parsed command.
+pub fn run(cli: Cli) -> Result<()> {
+    let g = cli.global;
+    match cli.command {
+        Command::Sync(a) => sync::run(&g, a),
+        Command::Runs(a) => runs::run(&g, a),
+        Command::Export(a) => export::run(&g, a),
+        Command::Simulate(a) => simulate::run(&g, a),
+        Command::Demo(a) => demo::run(&g, a),
+    }
+}
+
+/// A multi-threaded runtime for the commands that do network I/O.
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::internal(format!("cannot start the async runtime: {e}")))
+}
+
+/// Resolves on Ctrl-C or SIGTERM (cron and systemd stop jobs with SIGTERM).
+pub(crate) async fn interrupted() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {},
+                _ = term.recv() => {},
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}

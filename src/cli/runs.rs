@@ -1,0 +1,132 @@
+//! `macat runs`: the sync runs, newest first.
+
+use clap::Args;
+
+use super::{Format, GlobalArgs};
+use crate::error::{Error, Result};
+use crate::output;
+use crate::store::{RunInfo, Store};
+
+#[derive(Debug, Args)]
+pub struct RunsArgs {
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+pub fn run(g: &GlobalArgs, args: RunsArgs) -> Result<()> {
+    let store = Store::open_existing(&g.db_path()?)?;
+    let runs = store.runs()?;
+    print_runs(&runs, args.format)
+}
+
+fn scopes_text(r: &RunInfo) -> String {
+    r.scopes
+        .iter()
+        .map(|s| {
+            let mut t = format!("{}/{}", s.project_id, s.image_type);
+            if s.workspace_id != "0" {
+                t.push_str(&format!("@{}", s.workspace_id));
+            }
+            if let Some(ns) = &s.namespace {
+                t.push_str(&format!("[{ns}]"));
+            }
+            t
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+pub(crate) fn print_runs(runs: &[RunInfo], format: Format) -> Result<()> {
+    let json = |v: &dyn erased::Ser| v.to_json();
+    match format {
+        Format::Json => output::stdout_line(&json(&runs))?,
+        Format::Ndjson => {
+            for r in runs {
+                output::stdout_line(&json(r))?;
+            }
+        }
+        Format::Csv => {
+            let mut w = csv::Writer::from_writer(std::io::stdout().lock());
+            w.write_record([
+                "run_id", "status", "started_at", "finished_at", "scopes", "pages", "seen",
+                "added", "changed", "removed", "error",
+            ])
+            .map_err(csv_err)?;
+            for r in runs {
+                w.write_record([
+                    r.run_id.to_string(),
+                    r.status.clone(),
+                    r.started_at.clone(),
+                    r.finished_at.clone().unwrap_or_default(),
+                    scopes_text(r),
+                    r.pages.to_string(),
+                    r.seen.to_string(),
+                    r.added.to_string(),
+                    r.changed.to_string(),
+                    r.removed.to_string(),
+                    r.error.clone().unwrap_or_default(),
+                ])
+                .map_err(csv_err)?;
+            }
+            w.flush()?;
+        }
+        Format::Table => {
+            let rows: Vec<Vec<String>> = runs
+                .iter()
+                .map(|r| {
+                    vec![
+                        r.run_id.to_string(),
+                        r.status.clone(),
+                        r.started_at.get(..19).unwrap_or(&r.started_at).replace('T', " "),
+                        duration(r),
+                        scopes_text(r),
+                        r.seen.to_string(),
+                        format!("+{} ~{} -{}", r.added, r.changed, r.removed),
+                        r.error.as_deref().map(|e| output::one_line(e, 80)).unwrap_or_default(),
+                    ]
+                })
+                .collect();
+            let t = output::table(
+                &["RUN", "STATUS", "STARTED (UTC)", "TOOK", "SCOPES", "IMAGES", "CHANGES", "ERROR"],
+                &rows,
+            );
+            output::stdout_line(t.trim_end())?;
+        }
+    }
+    Ok(())
+}
+
+fn duration(r: &RunInfo) -> String {
+    let parse = |s: &str| chrono::DateTime::parse_from_rfc3339(s).ok();
+    match (parse(&r.started_at), r.finished_at.as_deref().and_then(parse)) {
+        (Some(a), Some(b)) => {
+            let ms = (b - a).num_milliseconds().max(0);
+            if ms < 1000 {
+                format!("{ms} ms")
+            } else {
+                format!("{:.1} s", ms as f64 / 1000.0)
+            }
+        }
+        _ => "-".into(),
+    }
+}
+
+pub(crate) fn csv_err(e: csv::Error) -> Error {
+    match e.into_kind() {
+        csv::ErrorKind::Io(io) => Error::from(io),
+        other => Error::internal(format!("CSV output failed: {other:?}")),
+    }
+}
+
+/// Serializing to JSON without naming each type (the JSON of these types cannot fail).
+mod erased {
+    pub trait Ser {
+        fn to_json(&self) -> String;
+    }
+    impl<T: serde::Serialize> Ser for T {
+        fn to_json(&self) -> String {
+            serde_json::to_string(self).unwrap_or_default()
+        }
+    }
+}

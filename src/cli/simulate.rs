@@ -1,0 +1,132 @@
+//! `macat simulate`: serve the images API on loopback; the base URL is the first stdout line.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+
+use super::GlobalArgs;
+use crate::catalog::{OffsetMode, Paging, SizeMode};
+use crate::error::{Error, Result};
+use crate::simulate::{self, SimConfig};
+
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// Address to listen on (port 0 picks a free port)
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub listen: SocketAddr,
+    /// Catalog day files (JSON arrays of images), in order [default: the three fixture days]
+    #[arg(long = "catalog", value_name = "FILE")]
+    pub catalogs: Vec<PathBuf>,
+    /// Serve only this project id (others get 404) [default: any]
+    #[arg(long, value_name = "ID")]
+    pub project_id: Option<String>,
+    /// Delay before each response
+    #[arg(long, default_value_t = 0)]
+    pub latency_ms: u64,
+    /// Fraction of requests that fail (500, 502/503 HTML, cut-off body, malformed page)
+    #[arg(long, default_value_t = 0.0, value_parser = probability)]
+    pub fail_rate: f64,
+    /// Fraction of requests answered 429 with Retry-After
+    #[arg(long, default_value_t = 0.0, value_parser = probability)]
+    pub throttle_rate: f64,
+    /// Seconds in the Retry-After of a 429
+    #[arg(long, default_value_t = 1)]
+    pub retry_after: u64,
+    /// Answer every image request with this status and a ModelArts error body (401, 403, 404, 500, ...)
+    #[arg(long, value_name = "STATUS", value_parser = clap::value_parser!(u16).range(400..=599))]
+    pub fail_status: Option<u16>,
+    /// What `offset` counts
+    #[arg(long, value_enum, default_value_t = OffsetArg::Records)]
+    pub offset_mode: OffsetArg,
+    /// `current` of the first page
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(0..=1))]
+    pub current_base: u64,
+    /// What `size` reports: the page size asked for, or the records returned
+    #[arg(long, value_enum, default_value_t = SizeArg::Page)]
+    pub size_mode: SizeArg,
+    /// The most records one page holds, whatever `limit` asks
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_limit: Option<u64>,
+    /// Move to the next catalog day by itself after this many image requests
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub advance_after: Option<u64>,
+    /// Seed of the fault generator
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OffsetArg {
+    Records,
+    Pages,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SizeArg {
+    Page,
+    Count,
+}
+
+fn probability(s: &str) -> std::result::Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(p) if (0.0..=1.0).contains(&p) => Ok(p),
+        _ => Err(format!("{s:?} is not a probability between 0 and 1")),
+    }
+}
+
+pub fn run(_g: &GlobalArgs, args: SimulateArgs) -> Result<()> {
+    let days = if args.catalogs.is_empty() {
+        simulate::FIXTURE_DAYS
+            .iter()
+            .map(|d| simulate::parse_catalog(d))
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(Error::internal)?
+    } else {
+        args.catalogs
+            .iter()
+            .map(|p| {
+                let text = std::fs::read_to_string(p)
+                    .map_err(|e| Error::usage(format!("cannot read {}: {e}", p.display())))?;
+                simulate::parse_catalog(&text)
+                    .map_err(|e| Error::usage(format!("{}: {e}", p.display())))
+            })
+            .collect::<Result<Vec<_>>>()?
+    };
+    let cfg = SimConfig {
+        days,
+        project_id: args.project_id,
+        latency: Duration::from_millis(args.latency_ms),
+        fail_rate: args.fail_rate,
+        throttle_rate: args.throttle_rate,
+        retry_after_secs: args.retry_after,
+        fail_status: args.fail_status,
+        paging: Paging {
+            offset_mode: match args.offset_mode {
+                OffsetArg::Records => OffsetMode::Records,
+                OffsetArg::Pages => OffsetMode::Pages,
+            },
+            current_base: args.current_base,
+            size_mode: match args.size_mode {
+                SizeArg::Page => SizeMode::Page,
+                SizeArg::Count => SizeMode::Count,
+            },
+            max_limit: args.max_limit,
+        },
+        seed: args.seed,
+        advance_after: args.advance_after,
+        ..SimConfig::default()
+    };
+    let rt = super::runtime()?;
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(args.listen)
+            .await
+            .map_err(|e| Error::usage(format!("cannot listen on {}: {e}", args.listen)))?;
+        let addr = listener.local_addr()?;
+        crate::output::stdout_line(&format!("http://{addr}"))?;
+        tracing::info!("simulator listening on http://{addr}");
+        simulate::serve(listener, cfg, super::interrupted()).await?;
+        Ok(())
+    })
+}

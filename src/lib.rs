@@ -1,0 +1,24 @@
+//! macat: an offline, searchable, versioned mirror of the Huawei Cloud ModelArts image catalog.
+//!
+//! # Layout
+//! - [`cli`]: clap types and one file per subcommand; wiring only.
+//! - [`api`]: the ModelArts images API — response types, AK/SK signing, auth, the HTTP client.
+//! - [`catalog`]: the API's filter/sort/page semantics, shared by the simulator and `list`.
+//! - [`sync`]: the walk (paging dialects, concurrency, completeness) and the sync lock.
+//! - [`store`]: the SQLite mirror — schema migrations, snapshots as versions, point-in-time reads.
+//! - [`simulate`]: the axum simulator with fixture days and fault injection.
+//! - [`when`]: points in time (`--as-of`, `--from`, `--to`).
+//! - [`output`]: terminal-safe rendering.
+//! - [`error`]: the error type and its exit codes.
+//!
+//! Dependencies point one way: `cli` -> `sync`/`store`/`simulate` -> `api`/`catalog`.
+
+pub mod api;
+pub mod catalog;
+pub mod cli;
+pub mod error;
+pub mod output;
+pub mod simulate;
+pub mod store;
+pub mod sync;
+pub mod when;

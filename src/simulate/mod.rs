@@ -1,0 +1,316 @@
+//! `macat simulate`: a local, faithful `GET /v1/{project_id}/images` with fault injection.
+//!
+//! The catalog comes from fixture days (JSON arrays of ImageResponse objects); `POST
+//! /_sim/advance` moves to the next day, and `advance_after` does so by itself after a number
+//! of image requests, which is how tests change the catalog in the middle of a walk without
+//! sleeping. Filtering, sorting and paging are [`crate::catalog`]'s, the same code `macat list`
+//! uses. Every paging dialect a client must cope with can be served ([`Paging`]).
+//!
+//! Faults, drawn from a seeded generator so a run can be replayed: `fail_rate` answers a request
+//! with one of a 500 JSON error, a 502 or 503 HTML page, a 200 whose body is cut off, or a 200
+//! whose body is not a valid page; `throttle_rate` answers 429 with `Retry-After`. Error bodies
+//! follow ModelArts' `{"error_code", "error_msg"}` shape; the codes are the documented APIG and
+//! ModelArts ones where known (APIGW.0301 bad credentials, APIGW.0308 throttled) and
+//! illustrative otherwise.
+
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+use serde::Serialize;
+use serde_json::value::RawValue;
+
+use crate::api::types::{Image, Item};
+use crate::catalog::{Paging, Query};
+
+/// The fixture days shipped with macat (the default catalog of `simulate` and `demo`).
+pub const FIXTURE_DAYS: [&str; 3] = [
+    include_str!("../../data/catalog-day1.json"),
+    include_str!("../../data/catalog-day2.json"),
+    include_str!("../../data/catalog-day3.json"),
+];
+
+/// One image as served: typed for the query, raw for the body.
+pub struct Served {
+    pub image: Image,
+    pub raw: Box<RawValue>,
+}
+
+/// One day of the catalog.
+pub type Catalog = Vec<Served>;
+
+/// Parses a catalog file: a JSON array of ImageResponse objects.
+pub fn parse_catalog(json: &str) -> Result<Catalog, String> {
+    let values: Vec<serde_json::Value> =
+        serde_json::from_str(json).map_err(|e| format!("not a JSON array of images: {e}"))?;
+    values
+        .iter()
+        .map(|v| {
+            let item = Item::from_value(v)?;
+            let raw = RawValue::from_string(item.raw).map_err(|e| e.to_string())?;
+            Ok(Served {
+                image: item.image,
+                raw,
+            })
+        })
+        .collect()
+}
+
+/// How requests must authenticate.
+#[derive(Debug, Clone, Default)]
+pub enum RequireAuth {
+    #[default]
+    None,
+}
+
+/// Everything the simulator can be told.
+pub struct SimConfig {
+    pub days: Vec<Catalog>,
+    /// Serve only this project (others get 404); any project when `None`.
+    pub project_id: Option<String>,
+    pub latency: Duration,
+    pub fail_rate: f64,
+    pub throttle_rate: f64,
+    pub retry_after_secs: u64,
+    /// Answer every image request with this HTTP status and a ModelArts error body.
+    pub fail_status: Option<u16>,
+    pub paging: Paging,
+    pub seed: u64,
+    /// Move to the next day by itself after this many image requests.
+    pub advance_after: Option<u64>,
+    pub require_auth: RequireAuth,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        SimConfig {
+            days: Vec::new(),
+            project_id: None,
+            latency: Duration::ZERO,
+            fail_rate: 0.0,
+            throttle_rate: 0.0,
+            retry_after_secs: 1,
+            fail_status: None,
+            paging: Paging::default(),
+            seed: 0,
+            advance_after: None,
+            require_auth: RequireAuth::None,
+        }
+    }
+}
+
+struct Sim {
+    cfg: SimConfig,
+    day: AtomicUsize,
+    requests: AtomicU64,
+    rng: Mutex<SmallRng>,
+}
+
+impl Sim {
+    fn advance(&self) -> usize {
+        let last = self.cfg.days.len().saturating_sub(1);
+        let next = (self.day.load(Ordering::SeqCst) + 1).min(last);
+        self.day.store(next, Ordering::SeqCst);
+        next
+    }
+}
+
+/// The simulator's routes over a configuration.
+pub fn router(cfg: SimConfig) -> Router {
+    let seed = cfg.seed;
+    let sim = Arc::new(Sim {
+        cfg,
+        day: AtomicUsize::new(0),
+        requests: AtomicU64::new(0),
+        rng: Mutex::new(SmallRng::seed_from_u64(seed)),
+    });
+    Router::new()
+        .route("/v1/{project_id}/images", get(list_images))
+        .route("/_sim/advance", post(advance))
+        .with_state(sim)
+}
+
+/// Serves until `shutdown` resolves. The caller binds the listener (port 0 in tests).
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    cfg: SimConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(cfg))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error_code: &'a str,
+    error_msg: String,
+}
+
+pub(crate) fn error_response(status: StatusCode, code: &str, msg: String) -> Response {
+    let body = serde_json::to_string(&ErrorBody {
+        error_code: code,
+        error_msg: msg,
+    })
+    .unwrap_or_default();
+    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+async fn advance(State(sim): State<Arc<Sim>>) -> Response {
+    let day = sim.advance();
+    let body = format!("{{\"day\":{}}}", day + 1);
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+#[derive(Serialize)]
+struct PageBody<'a> {
+    current: u64,
+    data: Vec<&'a RawValue>,
+    pages: u64,
+    size: u64,
+    total: u64,
+}
+
+enum Fault {
+    Json500,
+    Html(u16),
+    CutOff,
+    NotAPage,
+}
+
+async fn list_images(
+    State(sim): State<Arc<Sim>>,
+    Path(project_id): Path<String>,
+    RawQuery(query): RawQuery,
+    _headers: HeaderMap,
+) -> Response {
+    let cfg = &sim.cfg;
+    if !cfg.latency.is_zero() {
+        tokio::time::sleep(cfg.latency).await;
+    }
+    let n = sim.requests.fetch_add(1, Ordering::SeqCst) + 1;
+    let day = sim.day.load(Ordering::SeqCst);
+    if cfg.advance_after == Some(n) {
+        sim.advance();
+    }
+    if let Some(status) = cfg.fail_status {
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let (code, msg) = match status.as_u16() {
+            401 => ("APIGW.0301", "Incorrect IAM authentication information".to_string()),
+            403 => (
+                "ModelArts.0103",
+                "The user does not have permission to access this project".to_string(),
+            ),
+            404 => ("ModelArts.0104", format!("Project {project_id} not found")),
+            _ => ("ModelArts.0001", "Internal error".to_string()),
+        };
+        return error_response(status, code, msg);
+    }
+    if cfg.project_id.as_ref().is_some_and(|p| *p != project_id) {
+        return error_response(
+            StatusCode::NOT_FOUND,
+            "ModelArts.0104",
+            format!("Project {project_id} not found"),
+        );
+    }
+    let (throttle, fault) = {
+        let mut rng = sim.rng.lock().unwrap_or_else(|p| p.into_inner());
+        let throttle = cfg.throttle_rate > 0.0 && rng.gen_bool(cfg.throttle_rate.min(1.0));
+        let fault = (cfg.fail_rate > 0.0 && rng.gen_bool(cfg.fail_rate.min(1.0))).then(|| {
+            match rng.gen_range(0..5) {
+                0 => Fault::Json500,
+                1 => Fault::Html(502),
+                2 => Fault::Html(503),
+                3 => Fault::CutOff,
+                _ => Fault::NotAPage,
+            }
+        });
+        (throttle, fault)
+    };
+    if throttle {
+        let mut r = error_response(
+            StatusCode::TOO_MANY_REQUESTS,
+            "APIGW.0308",
+            "The throttling threshold has been reached".into(),
+        );
+        r.headers_mut().insert(
+            header::RETRY_AFTER,
+            HeaderValue::from(cfg.retry_after_secs),
+        );
+        return r;
+    }
+    match fault {
+        Some(Fault::Json500) => {
+            return error_response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "ModelArts.0001",
+                "Internal error".into(),
+            )
+        }
+        Some(Fault::Html(code)) => {
+            let status = StatusCode::from_u16(code).unwrap_or(StatusCode::BAD_GATEWAY);
+            let body = format!(
+                "<html><head><title>{code}</title></head><body><h1>{code} {}</h1></body></html>",
+                status.canonical_reason().unwrap_or("")
+            );
+            return (status, [(header::CONTENT_TYPE, "text/html")], body).into_response();
+        }
+        Some(Fault::NotAPage) => {
+            let body = r#"{"current":1,"data":[{"name":"no-id"}],"pages":1,"size":1,"total":1}"#;
+            return ([(header::CONTENT_TYPE, "application/json")], body).into_response();
+        }
+        Some(Fault::CutOff) | None => {}
+    }
+
+    let pairs = crate::api::sign::parse_query(query.as_deref().unwrap_or(""));
+    let q = match Query::from_params(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()))) {
+        Ok(q) => q,
+        Err(e) => return error_response(StatusCode::BAD_REQUEST, "ModelArts.4204", e.to_string()),
+    };
+    let Some(catalog) = cfg.days.get(day) else {
+        return error_response(StatusCode::NOT_FOUND, "ModelArts.0104", "no catalog".into());
+    };
+    let body = render_page(catalog, &q, &cfg.paging);
+    let body = if matches!(fault, Some(Fault::CutOff)) {
+        body[..body.len() / 2].to_string()
+    } else {
+        body
+    };
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+/// The response body for one query over one catalog.
+pub fn render_page(catalog: &[Served], q: &Query, paging: &Paging) -> String {
+    let selected = q.select(catalog, |s| &s.image);
+    let page = paging.page(&selected, q);
+    let body = PageBody {
+        current: page.current,
+        data: page.data.iter().map(|s| s.raw.as_ref()).collect(),
+        pages: page.pages,
+        size: page.size,
+        total: page.total,
+    };
+    serde_json::to_string(&body).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fixture_days_parse() {
+        let counts: Vec<usize> = FIXTURE_DAYS
+            .iter()
+            .map(|d| parse_catalog(d).unwrap().len())
+            .collect();
+        assert_eq!(counts, [158, 162, 167]);
+    }
+}

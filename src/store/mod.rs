@@ -1,0 +1,361 @@
+//! The mirror: a SQLite database holding every committed snapshot as versions of images.
+//!
+//! The schema is `schema.sql` at the top of the repository, embedded here and applied as
+//! numbered migrations (see [`schema`]). This module opens and migrates the database, records
+//! runs, and answers point-in-time reads; [`snapshot`] writes one run's snapshot.
+
+pub mod schema;
+pub mod snapshot;
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, TimeZone, Utc};
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::when::When;
+
+/// One walk target: where the catalog came from and which slice of it was walked.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct ScopeKey {
+    pub endpoint: String,
+    pub project_id: String,
+    pub workspace_id: String,
+    #[serde(rename = "type")]
+    pub image_type: String,
+    /// Set when the walk was restricted to one SWR organization.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+}
+
+/// An open mirror.
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+/// A committed, failed or running sync, as `macat runs` shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunInfo {
+    pub run_id: i64,
+    pub scopes: Vec<ScopeKey>,
+    pub status: String,
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    pub pages: i64,
+    pub seen: i64,
+    pub added: i64,
+    pub changed: i64,
+    pub removed: i64,
+    pub error: Option<String>,
+}
+
+/// A committed run chosen as a point in time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunPoint {
+    pub run_id: i64,
+    pub finished_at_ms: i64,
+}
+
+/// Formats Unix milliseconds as RFC 3339 UTC (`2026-01-19T06:00:00.123Z`).
+pub fn rfc3339_ms(ms: i64) -> String {
+    Utc.timestamp_millis_opt(ms)
+        .single()
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+        .unwrap_or_else(|| ms.to_string())
+}
+
+pub fn now_ms() -> i64 {
+    Utc::now().timestamp_millis()
+}
+
+impl Store {
+    /// Opens (creating if needed) the mirror for writing, migrating it to the current schema.
+    pub fn open_or_create(path: &Path) -> Result<Store> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                Error::usage(format!("cannot create {}: {e}", dir.display()))
+            })?;
+        }
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        Self::open_with(path, flags)
+    }
+
+    /// Opens an existing mirror; a missing one is a usage error that says how to make one.
+    pub fn open_existing(path: &Path) -> Result<Store> {
+        if !path.exists() {
+            return Err(Error::usage(format!(
+                "no mirror at {}: run `macat sync` first (or pass --db)",
+                path.display()
+            )));
+        }
+        Self::open_with(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+    }
+
+    fn open_with(path: &Path, flags: OpenFlags) -> Result<Store> {
+        let conn = Connection::open_with_flags(path, flags).map_err(|e| open_error(path, e))?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+        )
+        .map_err(|e| open_error(path, e))?;
+        schema::migrate(&conn).map_err(|e| match e {
+            Error::Internal(m) => Error::Internal(format!("{}: {m}", path.display())),
+            other => other,
+        })?;
+        Ok(Store {
+            conn,
+            path: path.to_path_buf(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// Starts a run: records it as running (committed at once, so `macat runs` shows it) and
+    /// returns its id with the ids of its scopes.
+    pub fn begin_run(&mut self, scopes: &[ScopeKey]) -> Result<(i64, Vec<i64>)> {
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "INSERT INTO runs (started_at, status) VALUES (?1, 'running')",
+            [now_ms()],
+        )?;
+        let run_id = tx.last_insert_rowid();
+        let mut ids = Vec::with_capacity(scopes.len());
+        for s in scopes {
+            let ns = s.namespace.as_deref().unwrap_or("");
+            tx.execute(
+                "INSERT OR IGNORE INTO scopes (endpoint, project_id, workspace_id, type, namespace)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![s.endpoint, s.project_id, s.workspace_id, s.image_type, ns],
+            )?;
+            let id: i64 = tx.query_row(
+                "SELECT id FROM scopes WHERE endpoint = ?1 AND project_id = ?2
+                 AND workspace_id = ?3 AND type = ?4 AND namespace = ?5",
+                params![s.endpoint, s.project_id, s.workspace_id, s.image_type, ns],
+                |r| r.get(0),
+            )?;
+            tx.execute(
+                "INSERT OR IGNORE INTO run_scopes (run_id, scope_id) VALUES (?1, ?2)",
+                params![run_id, id],
+            )?;
+            ids.push(id);
+        }
+        tx.commit()?;
+        Ok((run_id, ids))
+    }
+
+    /// Records why a run failed. The snapshot it was writing has already been rolled back.
+    pub fn fail_run(&self, run_id: i64, error: &str, pages: u64) -> Result<()> {
+        self.conn.execute(
+            "UPDATE runs SET status = 'failed', error = ?2, finished_at = ?3, pages = ?4
+             WHERE id = ?1 AND status = 'running'",
+            params![run_id, error, now_ms(), pages as i64],
+        )?;
+        Ok(())
+    }
+
+    /// Marks runs left 'running' by a process that died (only called while holding the sync
+    /// lock, so no live process owns them).
+    pub fn fail_abandoned_runs(&self) -> Result<usize> {
+        Ok(self.conn.execute(
+            "UPDATE runs SET status = 'failed', finished_at = started_at,
+             error = 'interrupted: the sync process ended before committing'
+             WHERE status = 'running'",
+            [],
+        )?)
+    }
+
+    /// Every run, newest first.
+    pub fn runs(&self) -> Result<Vec<RunInfo>> {
+        let mut scopes_of = self.conn.prepare(
+            "SELECT s.endpoint, s.project_id, s.workspace_id, s.type, s.namespace
+             FROM run_scopes rs JOIN scopes s ON s.id = rs.scope_id
+             WHERE rs.run_id = ?1 ORDER BY s.id",
+        )?;
+        let mut stmt = self.conn.prepare(
+            "SELECT id, status, started_at, finished_at, pages, seen, added, changed, removed, error
+             FROM runs ORDER BY id DESC",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(RunInfo {
+                run_id: r.get(0)?,
+                scopes: Vec::new(),
+                status: r.get(1)?,
+                started_at: rfc3339_ms(r.get(2)?),
+                finished_at: r.get::<_, Option<i64>>(3)?.map(rfc3339_ms),
+                pages: r.get(4)?,
+                seen: r.get(5)?,
+                added: r.get(6)?,
+                changed: r.get(7)?,
+                removed: r.get(8)?,
+                error: r.get(9)?,
+            })
+        })?;
+        let mut out = Vec::new();
+        for run in rows {
+            let mut run = run?;
+            run.scopes = scopes_of
+                .query_map([run.run_id], |r| {
+                    let ns: String = r.get(4)?;
+                    Ok(ScopeKey {
+                        endpoint: r.get(0)?,
+                        project_id: r.get(1)?,
+                        workspace_id: r.get(2)?,
+                        image_type: r.get(3)?,
+                        namespace: (!ns.is_empty()).then_some(ns),
+                    })
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            out.push(run);
+        }
+        Ok(out)
+    }
+
+    /// The committed run a point in time refers to: the last one at or before it.
+    pub fn resolve(&self, when: &When) -> Result<RunPoint> {
+        let first: Option<(i64, i64)> = self
+            .conn
+            .query_row(
+                "SELECT id, finished_at FROM runs WHERE status = 'committed' ORDER BY id LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let Some((_, first_at)) = first else {
+            return Err(Error::usage(format!(
+                "the mirror at {} has no committed run yet: run `macat sync` first",
+                self.path.display()
+            )));
+        };
+        let point = |sql: &str, arg: i64| -> Result<Option<RunPoint>> {
+            Ok(self
+                .conn
+                .query_row(sql, [arg], |r| {
+                    Ok(RunPoint {
+                        run_id: r.get(0)?,
+                        finished_at_ms: r.get(1)?,
+                    })
+                })
+                .optional()?)
+        };
+        match when {
+            When::Latest => point(
+                "SELECT id, finished_at FROM runs WHERE status = 'committed' AND id <= ?1
+                 ORDER BY id DESC LIMIT 1",
+                i64::MAX,
+            )?
+            .ok_or_else(|| Error::internal("no committed run")),
+            When::Run(n) => {
+                let status: Option<String> = self
+                    .conn
+                    .query_row("SELECT status FROM runs WHERE id = ?1", [n], |r| r.get(0))
+                    .optional()?;
+                match status.as_deref() {
+                    None => Err(Error::usage(format!("there is no run {n} (see `macat runs`)"))),
+                    Some("committed") => point(
+                        "SELECT id, finished_at FROM runs WHERE id = ?1",
+                        *n,
+                    )?
+                    .ok_or_else(|| Error::internal("run vanished")),
+                    Some(s) => Err(Error::usage(format!(
+                        "run {n} is {s}, not committed: it is not a point in time"
+                    ))),
+                }
+            }
+            When::At(t) => point(
+                "SELECT id, finished_at FROM runs WHERE status = 'committed' AND finished_at <= ?1
+                 ORDER BY finished_at DESC, id DESC LIMIT 1",
+                t.timestamp_millis(),
+            )?
+            .ok_or_else(|| {
+                Error::usage(format!(
+                    "{} is before the first committed run ({})",
+                    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    rfc3339_ms(first_at)
+                ))
+            }),
+        }
+    }
+
+    /// Calls `f` with every image live at committed run `run_id`, as raw JSON, sorted by id.
+    pub fn for_each_live(
+        &self,
+        run_id: i64,
+        mut f: impl FnMut(&str) -> Result<()>,
+    ) -> Result<()> {
+        let mut stmt = self.conn.prepare(
+            "SELECT raw FROM versions
+             WHERE valid_from <= ?1 AND (valid_to IS NULL OR valid_to > ?1)
+             ORDER BY image_id, scope_id",
+        )?;
+        let mut rows = stmt.query([run_id])?;
+        while let Some(row) = rows.next()? {
+            let raw = row.get_ref(0)?.as_str().map_err(rusqlite::Error::from)?;
+            f(raw)?;
+        }
+        Ok(())
+    }
+
+    /// The changes a committed run recorded: (kind, image id, name, fields), sorted by kind and id.
+    pub fn changes_of(&self, run_id: i64) -> Result<Vec<RecordedChange>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT c.kind, c.image_id, c.fields,
+                    (SELECT json_extract(v.raw, '$.name') FROM versions v
+                     WHERE v.scope_id = c.scope_id AND v.image_id = c.image_id
+                     AND v.valid_from <= c.run_id ORDER BY v.valid_from DESC LIMIT 1)
+             FROM changes c WHERE c.run_id = ?1 ORDER BY c.kind, c.image_id",
+        )?;
+        let rows = stmt.query_map([run_id], |r| {
+            let fields: Option<String> = r.get(2)?;
+            Ok(RecordedChange {
+                kind: r.get(0)?,
+                image_id: r.get(1)?,
+                fields: fields
+                    .and_then(|f| serde_json::from_str(&f).ok())
+                    .unwrap_or_default(),
+                name: r.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}
+
+/// One row of a run's change log.
+#[derive(Debug, Clone, Serialize)]
+pub struct RecordedChange {
+    pub kind: String,
+    pub image_id: String,
+    pub name: Option<String>,
+    pub fields: Vec<String>,
+}
+
+fn open_error(path: &Path, e: rusqlite::Error) -> Error {
+    let msg = e.to_string();
+    if msg.contains("not a database") {
+        Error::usage(format!(
+            "{} is not a macat database (not SQLite); pass another --db",
+            path.display()
+        ))
+    } else if msg.contains("readonly") || msg.contains("unable to open") {
+        Error::usage(format!("cannot open {}: {msg}", path.display()))
+    } else {
+        Error::internal(format!("cannot open {}: {msg}", path.display()))
+    }
+}
+
+/// Turns a point in time from milliseconds into a DateTime (for messages and JSON).
+pub fn datetime_ms(ms: i64) -> Option<DateTime<Utc>> {
+    Utc.timestamp_millis_opt(ms).single()
+}

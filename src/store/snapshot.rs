@@ -1,0 +1,246 @@
+//! Writes one run's snapshot: versions for new and changed images, removals, the change log.
+//!
+//! The whole run is one transaction. Each scope is a savepoint inside it, so a walk that has
+//! to start over (the catalog changed under it) rolls back only its own scope. Nothing is
+//! visible to readers until [`SnapshotWriter::commit`]; dropping the writer rolls everything
+//! back, which is what a failed or interrupted run relies on.
+//!
+//! An unchanged image costs one hash comparison and no write: the live versions of a scope are
+//! loaded once as `id -> (row, hash)`, and every image the walk returns is taken off that map.
+//! What is left when the scope's walk completes was removed from the catalog.
+
+use std::collections::HashMap;
+
+use rusqlite::{params, Connection};
+use serde_json::Value;
+
+use crate::api::types::Item;
+use crate::error::Result;
+use crate::store::now_ms;
+
+/// What one run (or one scope of it) did to the mirror.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub seen: u64,
+    pub added: u64,
+    pub changed: u64,
+    pub removed: u64,
+}
+
+impl Counts {
+    fn add(&mut self, o: Counts) {
+        self.seen += o.seen;
+        self.added += o.added;
+        self.changed += o.changed;
+        self.removed += o.removed;
+    }
+}
+
+struct ScopeState {
+    scope_id: i64,
+    live: HashMap<String, (i64, [u8; 16])>,
+    counts: Counts,
+}
+
+/// The open transaction of one run.
+pub struct SnapshotWriter<'c> {
+    conn: &'c Connection,
+    run_id: i64,
+    scope: Option<ScopeState>,
+    totals: Counts,
+    open: bool,
+}
+
+impl<'c> SnapshotWriter<'c> {
+    /// Opens the run's transaction (taking the database's write lock).
+    pub fn begin(conn: &'c Connection, run_id: i64) -> Result<Self> {
+        conn.execute_batch("BEGIN IMMEDIATE")?;
+        Ok(SnapshotWriter {
+            conn,
+            run_id,
+            scope: None,
+            totals: Counts::default(),
+            open: true,
+        })
+    }
+
+    /// Starts (or, after [`restart_scope`](Self::restart_scope), restarts) a scope's walk.
+    pub fn start_scope(&mut self, scope_id: i64) -> Result<()> {
+        self.conn.execute_batch("SAVEPOINT scope")?;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT image_id, id, hash FROM versions WHERE scope_id = ?1 AND valid_to IS NULL",
+        )?;
+        let mut live = HashMap::new();
+        let mut rows = stmt.query([scope_id])?;
+        while let Some(r) = rows.next()? {
+            let hash: Vec<u8> = r.get(2)?;
+            let mut h = [0u8; 16];
+            if hash.len() == 16 {
+                h.copy_from_slice(&hash);
+            }
+            live.insert(r.get::<_, String>(0)?, (r.get::<_, i64>(1)?, h));
+        }
+        self.scope = Some(ScopeState {
+            scope_id,
+            live,
+            counts: Counts::default(),
+        });
+        Ok(())
+    }
+
+    /// Throws away what the current scope's walk wrote, to walk it again.
+    pub fn restart_scope(&mut self) -> Result<()> {
+        let scope_id = self.current()?.scope_id;
+        self.conn
+            .execute_batch("ROLLBACK TO scope; RELEASE scope")?;
+        self.start_scope(scope_id)
+    }
+
+    fn current(&mut self) -> Result<&mut ScopeState> {
+        self.scope
+            .as_mut()
+            .ok_or_else(|| crate::error::Error::internal("no scope started"))
+    }
+
+    /// Records images from one page. Each id must be given once per scope walk.
+    pub fn add_items(&mut self, items: &[Item]) -> Result<()> {
+        let run_id = self.run_id;
+        let conn = self.conn;
+        let scope = self
+            .scope
+            .as_mut()
+            .ok_or_else(|| crate::error::Error::internal("no scope started"))?;
+        let mut insert = conn.prepare_cached(
+            "INSERT INTO versions (scope_id, image_id, valid_from, hash, raw, name, tag)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?;
+        let mut close =
+            conn.prepare_cached("UPDATE versions SET valid_to = ?2 WHERE id = ?1")?;
+        let mut old_raw = conn.prepare_cached("SELECT raw FROM versions WHERE id = ?1")?;
+        let mut log = conn.prepare_cached(
+            "INSERT INTO changes (run_id, scope_id, image_id, kind, fields)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?;
+        for item in items {
+            scope.counts.seen += 1;
+            let id = item.image.id.as_str();
+            let previous = scope.live.remove(id);
+            if let Some((_, hash)) = previous {
+                if hash == item.hash {
+                    continue;
+                }
+            }
+            insert.execute(params![
+                scope.scope_id,
+                id,
+                run_id,
+                &item.hash[..],
+                item.raw,
+                item.image.name,
+                item.image.tag
+            ])?;
+            match previous {
+                None => {
+                    log.execute(params![run_id, scope.scope_id, id, "added", None::<String>])?;
+                    scope.counts.added += 1;
+                }
+                Some((row, _)) => {
+                    let before: String = old_raw.query_row([row], |r| r.get(0))?;
+                    let fields = changed_fields(&before, &item.raw);
+                    close.execute(params![row, run_id])?;
+                    let fields = serde_json::to_string(&fields).unwrap_or_default();
+                    log.execute(params![run_id, scope.scope_id, id, "changed", fields])?;
+                    scope.counts.changed += 1;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends a complete walk of the scope: whatever it did not return has been removed.
+    pub fn end_scope(&mut self) -> Result<Counts> {
+        let run_id = self.run_id;
+        let scope = self
+            .scope
+            .take()
+            .ok_or_else(|| crate::error::Error::internal("no scope started"))?;
+        let mut close = self
+            .conn
+            .prepare_cached("UPDATE versions SET valid_to = ?2 WHERE id = ?1")?;
+        let mut log = self.conn.prepare_cached(
+            "INSERT INTO changes (run_id, scope_id, image_id, kind, fields)
+             VALUES (?1, ?2, ?3, 'removed', NULL)",
+        )?;
+        let mut counts = scope.counts;
+        for (id, (row, _)) in &scope.live {
+            close.execute(params![row, run_id])?;
+            log.execute(params![run_id, scope.scope_id, id])?;
+            counts.removed += 1;
+        }
+        self.conn.execute_batch("RELEASE scope")?;
+        self.totals.add(counts);
+        Ok(counts)
+    }
+
+    /// Commits the snapshot and marks the run committed. Returns the run's totals.
+    pub fn commit(mut self, pages: u64) -> Result<Counts> {
+        let t = self.totals;
+        self.conn.execute(
+            "UPDATE runs SET status = 'committed', finished_at = ?2, pages = ?3, seen = ?4,
+             added = ?5, changed = ?6, removed = ?7 WHERE id = ?1",
+            params![
+                self.run_id,
+                now_ms(),
+                pages as i64,
+                t.seen as i64,
+                t.added as i64,
+                t.changed as i64,
+                t.removed as i64
+            ],
+        )?;
+        self.conn.execute_batch("COMMIT")?;
+        self.open = false;
+        Ok(t)
+    }
+}
+
+impl Drop for SnapshotWriter<'_> {
+    fn drop(&mut self) {
+        if self.open {
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+    }
+}
+
+/// The top-level fields whose values differ between two objects (a field present on one side
+/// only counts as changed), sorted by name.
+pub fn changed_fields(before: &str, after: &str) -> Vec<String> {
+    let parse = |s: &str| match serde_json::from_str::<Value>(s) {
+        Ok(Value::Object(m)) => m,
+        _ => serde_json::Map::new(),
+    };
+    let (a, b) = (parse(before), parse(after));
+    let mut fields: Vec<String> = a
+        .keys()
+        .chain(b.keys())
+        .filter(|k| a.get(*k) != b.get(*k))
+        .cloned()
+        .collect();
+    fields.sort();
+    fields.dedup();
+    fields
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn changed_fields_counts_one_sided_fields() {
+        let f = changed_fields(
+            r#"{"id":"a","tag":"1","size":5,"gone":true}"#,
+            r#"{"id":"a","tag":"2","size":5,"new":null}"#,
+        );
+        assert_eq!(f, ["gone", "new", "tag"]);
+    }
+}

@@ -1,0 +1,96 @@
+//! One sync at a time per database: an exclusive lock on `<db>.lock`.
+//!
+//! The lock is an OS file lock (`flock`), so it dies with its process: a sync killed with
+//! `kill -9` leaves no lock to clean up, and the next sync takes over at once. The file holds the
+//! holder's pid and start time so that a refused sync can say who holds it.
+
+use std::fs::{File, OpenOptions, TryLockError};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+/// Held for the duration of a sync; released when dropped (or when the process dies).
+#[derive(Debug)]
+pub struct SyncLock {
+    _file: File,
+    path: PathBuf,
+}
+
+impl SyncLock {
+    pub fn path_for(db: &Path) -> PathBuf {
+        let mut p = db.as_os_str().to_owned();
+        p.push(".lock");
+        PathBuf::from(p)
+    }
+
+    /// Takes the lock or fails at once with [`Error::Locked`] naming the holder.
+    pub fn acquire(db: &Path) -> Result<SyncLock> {
+        let path = Self::path_for(db);
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| Error::usage(format!("cannot create {}: {e}", dir.display())))?;
+        }
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|e| Error::usage(format!("cannot open the lock {}: {e}", path.display())))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(TryLockError::WouldBlock) => {
+                let mut holder = String::new();
+                let _ = file.read_to_string(&mut holder);
+                let holder = holder.trim();
+                let who = if holder.is_empty() {
+                    "another process".to_string()
+                } else {
+                    crate::output::one_line(holder, 200)
+                };
+                return Err(Error::Locked(format!(
+                    "another sync holds the lock on {} ({who}); try again when it has finished",
+                    db.display()
+                )));
+            }
+            Err(TryLockError::Error(e)) => {
+                return Err(Error::internal(format!(
+                    "cannot lock {}: {e}",
+                    path.display()
+                )))
+            }
+        }
+        let stamp = format!(
+            "pid {}, started {}",
+            std::process::id(),
+            chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        );
+        file.set_len(0)?;
+        file.seek(SeekFrom::Start(0))?;
+        file.write_all(stamp.as_bytes())?;
+        file.flush()?;
+        Ok(SyncLock { _file: file, path })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn second_holder_is_refused_with_the_first_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("m.db");
+        let first = SyncLock::acquire(&db).unwrap();
+        let err = SyncLock::acquire(&db).unwrap_err();
+        assert_eq!(err.exit_code(), 75);
+        assert!(err.to_string().contains(&format!("pid {}", std::process::id())));
+        drop(first);
+        SyncLock::acquire(&db).unwrap();
+    }
+}

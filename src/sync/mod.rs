@@ -1,0 +1,178 @@
+//! `macat sync`: walk every page of every scope and commit one snapshot, or change nothing.
+//!
+//! The walk runs on the async runtime; the snapshot is written by one thread that owns the
+//! database connection ([`crate::store::snapshot`]), fed page by page through a bounded channel.
+//! Memory holds the pages in flight and the ids seen, never the whole catalog.
+//!
+//! Servers disagree on paging (see [`walk`]); the walker detects which kind it is talking to.
+//! A walk that sees the catalog move under it (a `total` that changes, a record seen twice, fewer
+//! distinct records than `total`, a first page that differs when read again at the end) is
+//! thrown away and the scope walked again, up to [`MAX_WALKS`] times; then the run fails. An
+//! image is removed only when a complete, consistent walk of its scope no longer returns it.
+
+pub mod lock;
+pub mod walk;
+
+use std::future::Future;
+use std::path::Path;
+use std::time::Instant;
+
+use serde::Serialize;
+use tokio::sync::mpsc;
+
+use crate::api::client::{Client, ClientConfig};
+use crate::api::types::Item;
+use crate::error::{Error, Result};
+use crate::store::snapshot::{Counts, SnapshotWriter};
+use crate::store::{ScopeKey, Store};
+
+/// How many times a scope is walked before a catalog that keeps changing fails the run.
+pub const MAX_WALKS: u32 = 3;
+
+/// What to walk and how.
+#[derive(Clone)]
+pub struct SyncOptions {
+    pub client: ClientConfig,
+    pub workspace_id: String,
+    /// Image types to walk, one scope each (`BUILD_IN`, `DEDICATED`).
+    pub types: Vec<String>,
+    pub namespace: Option<String>,
+    pub page_size: u64,
+    pub concurrency: usize,
+}
+
+/// The outcome of a committed run (`--format json` prints it as is).
+#[derive(Debug, Clone, Serialize)]
+pub struct SyncReport {
+    pub run_id: i64,
+    pub status: &'static str,
+    pub scopes: Vec<ScopeKey>,
+    pub pages: u64,
+    pub seen: u64,
+    pub added: u64,
+    pub changed: u64,
+    pub removed: u64,
+    pub duration_ms: u64,
+}
+
+/// Messages from the walk to the thread that writes the snapshot.
+pub(crate) enum WriteMsg {
+    StartScope(i64),
+    RestartScope,
+    Items(Vec<Item>),
+    EndScope,
+    Commit { pages: u64 },
+}
+
+/// Runs one sync into the mirror at `db`. `interrupt` resolving (Ctrl-C) abandons the run with
+/// nothing committed.
+pub async fn run(
+    db: &Path,
+    opts: SyncOptions,
+    interrupt: impl Future<Output = ()>,
+) -> Result<SyncReport> {
+    let started = Instant::now();
+    let _lock = lock::SyncLock::acquire(db)?;
+    let mut store = Store::open_or_create(db)?;
+    let abandoned = store.fail_abandoned_runs()?;
+    if abandoned > 0 {
+        tracing::warn!("marked {abandoned} run(s) left unfinished by an earlier process as failed");
+    }
+    let client = Client::new(opts.client.clone())?;
+    let scopes: Vec<ScopeKey> = opts
+        .types
+        .iter()
+        .map(|t| ScopeKey {
+            endpoint: client.endpoint().to_string(),
+            project_id: client.project_id().to_string(),
+            workspace_id: opts.workspace_id.clone(),
+            image_type: t.clone(),
+            namespace: opts.namespace.clone(),
+        })
+        .collect();
+    let (run_id, scope_ids) = store.begin_run(&scopes)?;
+    tracing::info!(run_id, "sync started");
+
+    let (tx, rx) = mpsc::channel::<WriteMsg>(opts.concurrency.max(1) * 2);
+    let writer = std::thread::spawn(move || {
+        let result = write_snapshot(&store, run_id, rx);
+        (store, result)
+    });
+
+    let walk = async {
+        let mut pages = 0u64;
+        for (scope, scope_id) in scopes.iter().zip(&scope_ids) {
+            pages += walk::walk_scope(&client, scope, *scope_id, &opts, &tx).await?;
+        }
+        send(&tx, WriteMsg::Commit { pages }).await?;
+        Ok::<u64, Error>(pages)
+    };
+    let walked = tokio::select! {
+        r = walk => r,
+        _ = interrupt => Err(Error::Interrupted),
+    };
+    drop(tx);
+    let (store, written) = tokio::task::spawn_blocking(move || writer.join())
+        .await
+        .map_err(|e| Error::internal(format!("writer task failed: {e}")))?
+        .map_err(|_| Error::internal("the snapshot writer panicked"))?;
+
+    // A database error is the root cause when the walk only saw the channel close.
+    let outcome = match (walked, written) {
+        (Ok(pages), Ok(Some(counts))) => Ok((pages, counts)),
+        (_, Err(db)) => Err(db),
+        (Err(walk), _) => Err(walk),
+        (Ok(_), Ok(None)) => Err(Error::internal("the snapshot was not committed")),
+    };
+    match outcome {
+        Ok((pages, c)) => {
+            let report = SyncReport {
+                run_id,
+                status: "committed",
+                scopes,
+                pages,
+                seen: c.seen,
+                added: c.added,
+                changed: c.changed,
+                removed: c.removed,
+                duration_ms: started.elapsed().as_millis() as u64,
+            };
+            tracing::info!(run_id, "sync committed");
+            Ok(report)
+        }
+        Err(e) => {
+            if let Err(record) = store.fail_run(run_id, &e.to_string(), 0) {
+                tracing::error!("could not record the failed run: {record}");
+            }
+            Err(e)
+        }
+    }
+}
+
+pub(crate) async fn send(tx: &mpsc::Sender<WriteMsg>, msg: WriteMsg) -> Result<()> {
+    tx.send(msg)
+        .await
+        .map_err(|_| Error::internal("the snapshot writer stopped"))
+}
+
+/// The writer thread: applies the walk's messages in one transaction. Returns the run's counts
+/// when it committed, `None` when the walk ended without asking for a commit (rolled back).
+fn write_snapshot(
+    store: &Store,
+    run_id: i64,
+    mut rx: mpsc::Receiver<WriteMsg>,
+) -> Result<Option<Counts>> {
+    let mut writer = SnapshotWriter::begin(store.conn(), run_id)?;
+    while let Some(msg) = rx.blocking_recv() {
+        match msg {
+            WriteMsg::StartScope(id) => writer.start_scope(id)?,
+            WriteMsg::RestartScope => writer.restart_scope()?,
+            WriteMsg::Items(items) => writer.add_items(&items)?,
+            WriteMsg::EndScope => {
+                writer.end_scope()?;
+            }
+            WriteMsg::Commit { pages } => return writer.commit(pages).map(Some),
+        }
+    }
+    Ok(None)
+}

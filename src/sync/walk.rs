@@ -1,0 +1,247 @@
+//! Walking one scope's pages, whatever the server's paging dialect.
+//!
+//! The API reference leaves open whether `offset` counts records or pages, whether `current`
+//! is 0- or 1-based, and whether `size` is the page size asked for or the records returned; a
+//! server may also return fewer records per page than asked. The walker trusts none of
+//! `current`, `size` or `pages`. It reads the first page (offset 0): its record count `n` is the
+//! real page size. Then it probes offset 1:
+//! - the probe starts with the first page's second record: offset counts **records**; the next
+//!   pages are at offsets n, 2n, ...;
+//! - the probe starts with the first page's first record: offset counts **pages from 1** (0 and
+//!   1 both mean the first page); the next pages are at offsets 2, 3, ...;
+//! - the probe shares nothing with the first page: offset counts **pages from 0**; the probe is
+//!   the second page, and the rest are at offsets 2, 3, ...
+//!
+//! With the stride known, the remaining pages are fetched with bounded concurrency, and every
+//! page is checked: same `total`, the record count it must have, no id seen before. At the end
+//! the distinct ids must number `total`, and the first page, read again, must be unchanged. Any
+//! failed check means the catalog moved under the walk: the scope is walked again.
+
+use std::collections::HashSet;
+
+use futures::stream::{self, StreamExt};
+use tokio::sync::mpsc;
+
+use super::{send, SyncOptions, WriteMsg, MAX_WALKS};
+use crate::api::client::Client;
+use crate::api::types::{Item, Page};
+use crate::error::{Error, Result};
+use crate::store::ScopeKey;
+
+/// What offset 1 revealed about the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stride {
+    Records,
+    PagesFrom0,
+    PagesFrom1,
+}
+
+struct Walk<'a> {
+    client: &'a Client,
+    scope: &'a ScopeKey,
+    opts: &'a SyncOptions,
+    tx: &'a mpsc::Sender<WriteMsg>,
+    seen: HashSet<String>,
+    pages: u64,
+    problem: Option<String>,
+}
+
+/// Walks a scope until one walk is complete and consistent (at most [`MAX_WALKS`] times) and
+/// hands its images to the writer. Returns the number of pages fetched.
+pub(crate) async fn walk_scope(
+    client: &Client,
+    scope: &ScopeKey,
+    scope_id: i64,
+    opts: &SyncOptions,
+    tx: &mpsc::Sender<WriteMsg>,
+) -> Result<u64> {
+    send(tx, WriteMsg::StartScope(scope_id)).await?;
+    let mut pages = 0;
+    let mut problems = Vec::new();
+    for attempt in 1..=MAX_WALKS {
+        if attempt > 1 {
+            send(tx, WriteMsg::RestartScope).await?;
+        }
+        let mut walk = Walk {
+            client,
+            scope,
+            opts,
+            tx,
+            seen: HashSet::new(),
+            pages: 0,
+            problem: None,
+        };
+        walk.run().await?;
+        pages += walk.pages;
+        match walk.problem {
+            None => {
+                tracing::info!(
+                    scope = %scope.image_type,
+                    images = walk.seen.len(),
+                    pages = walk.pages,
+                    "scope walked"
+                );
+                send(tx, WriteMsg::EndScope).await?;
+                return Ok(pages);
+            }
+            Some(p) => {
+                tracing::warn!(
+                    "the {} catalog changed during walk {attempt}/{MAX_WALKS}: {p}",
+                    scope.image_type
+                );
+                problems.push(p);
+            }
+        }
+    }
+    Err(Error::GaveUp(format!(
+        "the {} catalog changed during each of {MAX_WALKS} walks ({}); nothing was committed",
+        scope.image_type,
+        problems.last().map(String::as_str).unwrap_or("")
+    )))
+}
+
+impl Walk<'_> {
+    fn params(&self, offset: u64) -> Vec<(String, String)> {
+        let mut p = vec![
+            ("limit".to_string(), self.opts.page_size.to_string()),
+            ("offset".to_string(), offset.to_string()),
+            ("type".to_string(), self.scope.image_type.clone()),
+            ("workspace_id".to_string(), self.scope.workspace_id.clone()),
+        ];
+        if let Some(ns) = &self.scope.namespace {
+            p.push(("namespace".to_string(), ns.clone()));
+        }
+        p
+    }
+
+    async fn fetch(&mut self, offset: u64) -> Result<Page> {
+        let f = self.client.list_images(&self.params(offset)).await?;
+        self.pages += 1;
+        Ok(f.page)
+    }
+
+    fn flag(&mut self, problem: String) {
+        if self.problem.is_none() {
+            self.problem = Some(problem);
+        }
+    }
+
+    /// Hands a page's new records to the writer; a repeated id means the pages shifted.
+    async fn accept(&mut self, items: Vec<Item>) -> Result<()> {
+        let mut fresh = Vec::with_capacity(items.len());
+        for item in items {
+            if self.seen.insert(item.image.id.clone()) {
+                fresh.push(item);
+            } else {
+                let id = item.image.id.clone();
+                self.flag(format!("image {id} was returned twice"));
+            }
+        }
+        send(self.tx, WriteMsg::Items(fresh)).await
+    }
+
+    async fn run(&mut self) -> Result<()> {
+        let first = self.fetch(0).await?;
+        let total = first.total;
+        let n = first.items.len() as u64;
+        let fingerprint: Vec<(String, [u8; 16])> = first
+            .items
+            .iter()
+            .map(|i| (i.image.id.clone(), i.hash))
+            .collect();
+        self.accept(first.items).await?;
+        if n >= total || n == 0 {
+            if n != total {
+                self.flag(format!(
+                    "the first page holds {n} records but `total` says {total}"
+                ));
+            }
+            return Ok(());
+        }
+
+        let probe = self.fetch(1).await?;
+        if probe.total != total {
+            self.flag(format!("`total` moved from {total} to {}", probe.total));
+            return Ok(());
+        }
+        let probe_first = probe.items.first().map(|i| i.image.id.as_str());
+        let stride = if n >= 2 && probe_first == Some(fingerprint[1].0.as_str()) {
+            Stride::Records
+        } else if probe_first == Some(fingerprint[0].0.as_str()) {
+            Stride::PagesFrom1
+        } else if probe_first.is_some_and(|p| fingerprint.iter().all(|(id, _)| id != p)) {
+            Stride::PagesFrom0
+        } else {
+            self.flag("offset 1 returned records from the middle of the first page".into());
+            return Ok(());
+        };
+        tracing::debug!(?stride, page_size = n, total, "paging detected");
+        let page_count = total.div_ceil(n);
+        let expected = |page: u64| n.min(total - page * n);
+        let mut next = 1;
+        if stride == Stride::PagesFrom0 {
+            self.check_page(&probe, total, expected(1), 1);
+            self.accept(probe.items).await?;
+            next = 2;
+        }
+        let offsets = (next..page_count).map(|page| {
+            let offset = match stride {
+                Stride::Records => page * n,
+                Stride::PagesFrom0 => page,
+                Stride::PagesFrom1 => page + 1,
+            };
+            (page, offset)
+        });
+        let client = self.client;
+        let requests: Vec<_> = offsets
+            .map(|(page, offset)| (page, self.params(offset)))
+            .collect();
+        let mut fetched = stream::iter(requests)
+            .map(|(page, params)| async move { (page, client.list_images(&params).await) })
+            .buffer_unordered(self.opts.concurrency.max(1));
+        while let Some((page, result)) = fetched.next().await {
+            let page_data = result?.page;
+            self.pages += 1;
+            if page_data.total != total {
+                self.flag(format!("`total` moved from {total} to {}", page_data.total));
+                return Ok(());
+            }
+            self.check_page(&page_data, total, expected(page), page);
+            self.accept(page_data.items).await?;
+        }
+        drop(fetched);
+
+        if self.seen.len() as u64 != total {
+            self.flag(format!(
+                "{} distinct images for a `total` of {total}",
+                self.seen.len()
+            ));
+            return Ok(());
+        }
+        if self.problem.is_some() {
+            return Ok(());
+        }
+        let again = self.fetch(0).await?;
+        let same = again.total == total
+            && again.items.len() == fingerprint.len()
+            && again
+                .items
+                .iter()
+                .zip(&fingerprint)
+                .all(|(i, (id, hash))| &i.image.id == id && &i.hash == hash);
+        if !same {
+            self.flag("the first page changed during the walk".into());
+        }
+        Ok(())
+    }
+
+    fn check_page(&mut self, page: &Page, total: u64, expected: u64, index: u64) {
+        let got = page.items.len() as u64;
+        if got != expected {
+            self.flag(format!(
+                "page {} of {total} records held {got}, expected {expected}",
+                index + 1
+            ));
+        }
+    }
+}
