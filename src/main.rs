@@ -10,7 +10,10 @@ fn main() {
         Ok(()) => 0,
         Err(macat::error::Error::BrokenPipe) => 0,
         Err(e) => {
-            eprintln!("macat: error: {}", macat::output::one_line(&e.to_string(), 2000));
+            eprintln!(
+                "macat: error: {}",
+                macat::output::one_line(&e.to_string(), 2000)
+            );
             e.exit_code()
         }
     };

@@ -83,7 +83,17 @@ mod tests {
 
     #[test]
     fn malformed_values_are_usage_errors() {
-        for s in ["", "yesterday", "run:", "run:-1", "run:x", "2026-13-01", "5y", "h", "99999999999999999999d"] {
+        for s in [
+            "",
+            "yesterday",
+            "run:",
+            "run:-1",
+            "run:x",
+            "2026-13-01",
+            "5y",
+            "h",
+            "99999999999999999999d",
+        ] {
             let e = When::parse(s, now()).unwrap_err();
             assert_eq!(e.exit_code(), 2, "{s}");
         }

@@ -59,7 +59,12 @@ impl Client {
         let host = match (url.host_str(), url.port()) {
             (Some(h), Some(p)) => format!("{h}:{p}"),
             (Some(h), None) => h.to_string(),
-            (None, _) => return Err(Error::usage(format!("endpoint {:?} has no host", cfg.endpoint))),
+            (None, _) => {
+                return Err(Error::usage(format!(
+                    "endpoint {:?} has no host",
+                    cfg.endpoint
+                )))
+            }
         };
         let http = reqwest::Client::builder()
             .timeout(cfg.timeout)
@@ -149,7 +154,11 @@ impl Client {
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(Duration::from_secs);
         let body = resp.bytes().await.map_err(|e| Attempt::Retry {
-            reason: format!("HTTP {}: reading the body failed: {}", status.as_u16(), describe_transport(&e)),
+            reason: format!(
+                "HTTP {}: reading the body failed: {}",
+                status.as_u16(),
+                describe_transport(&e)
+            ),
             retry_after: None,
         })?;
         if status.is_success() {
@@ -172,7 +181,11 @@ impl Client {
             }
             return Err(Attempt::Retry {
                 reason,
-                retry_after: if status.as_u16() == 429 { retry_after } else { None },
+                retry_after: if status.as_u16() == 429 {
+                    retry_after
+                } else {
+                    None
+                },
             });
         }
         Err(Attempt::Fatal(Error::Rejected(Rejection {

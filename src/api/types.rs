@@ -178,7 +178,10 @@ mod tests {
             (br#"{"data":[{"id":"a"}],"total":1"#, "cut-off"),
             (br#"{"data":[{"name":"x"}],"total":1}"#, "no `id`"),
             (br#"{"data":[{"id":7}],"total":1}"#, "non-string `id`"),
-            (br#"{"data":[{"id":"a","size":"big"}],"total":1}"#, "image a"),
+            (
+                br#"{"data":[{"id":"a","size":"big"}],"total":1}"#,
+                "image a",
+            ),
             (br#"{"data":"nope","total":1}"#, "not a valid page"),
             (br#"{"data":[],"total":-1}"#, "negative"),
             (br#"{"data":[5],"total":1}"#, "not an object"),

@@ -120,16 +120,8 @@ impl Query {
                 }
                 "namespace" => q.namespace = non_empty(v),
                 "service_type" => q.service_type = non_empty(v),
-                "type" => {
-                    if !v.is_empty() {
-                        q.image_type = v.to_string()
-                    }
-                }
-                "workspace_id" => {
-                    if !v.is_empty() {
-                        q.workspace_id = v.to_string()
-                    }
-                }
+                "type" if !v.is_empty() => q.image_type = v.to_string(),
+                "workspace_id" if !v.is_empty() => q.workspace_id = v.to_string(),
                 "sort_key" => q.sort_key = parse_sort_key(v)?,
                 "sort_dir" => {
                     q.sort_dir = match v.to_ascii_uppercase().as_str() {
@@ -267,11 +259,13 @@ fn sort_value<'a>(img: &'a Image, key: &str) -> SortValue<'a> {
 }
 
 /// What `offset` counts: records (`offset` = index of the first record) or pages
-/// (`offset` = 0-based page number). ModelArts' own list APIs disagree, so both exist.
+/// (`offset` = page number, from 0; or from 1, where 0 and 1 both mean the first page).
+/// ModelArts' own list APIs disagree, so all of these exist.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OffsetMode {
     Records,
     Pages,
+    PagesFrom1,
 }
 
 /// What the `size` field reports: the page size asked for, or the records on this page.
@@ -318,17 +312,18 @@ impl Paging {
     pub fn page<'a, T>(&self, selected: &'a [&'a T], q: &Query) -> PageOf<'a, T> {
         let limit = self.max_limit.map_or(q.limit, |m| q.limit.min(m)).max(1);
         let total = selected.len() as u64;
+        let page_index = match self.offset_mode {
+            OffsetMode::Records => q.offset / limit,
+            OffsetMode::Pages => q.offset,
+            OffsetMode::PagesFrom1 => q.offset.saturating_sub(1),
+        };
         let start = match self.offset_mode {
             OffsetMode::Records => q.offset,
-            OffsetMode::Pages => q.offset.saturating_mul(limit),
+            OffsetMode::Pages | OffsetMode::PagesFrom1 => page_index.saturating_mul(limit),
         };
         let start = start.min(total) as usize;
         let end = (start as u64 + limit).min(total) as usize;
         let data = &selected[start..end];
-        let page_index = match self.offset_mode {
-            OffsetMode::Records => q.offset / limit,
-            OffsetMode::Pages => q.offset,
-        };
         PageOf {
             current: page_index + self.current_base,
             pages: total.div_ceil(limit),
@@ -405,10 +400,18 @@ mod tests {
             img("d", "y", Some(9)),
         ];
         let q = Query::default();
-        let ids: Vec<_> = q.select(&imgs, |i| i).iter().map(|i| i.id.clone()).collect();
+        let ids: Vec<_> = q
+            .select(&imgs, |i| i)
+            .iter()
+            .map(|i| i.id.clone())
+            .collect();
         assert_eq!(ids, ["d", "a", "c", "b"]);
         let q = Query::from_params([("sort_key", "name,create_at"), ("sort_dir", "ASC")]).unwrap();
-        let ids: Vec<_> = q.select(&imgs, |i| i).iter().map(|i| i.id.clone()).collect();
+        let ids: Vec<_> = q
+            .select(&imgs, |i| i)
+            .iter()
+            .map(|i| i.id.clone())
+            .collect();
         assert_eq!(ids, ["b", "a", "c", "d"]);
     }
 
@@ -418,7 +421,10 @@ mod tests {
         let q = Query::from_params([("limit", "2"), ("offset", "1")]).unwrap();
         let sel = q.select(&imgs, |i| i);
         let rec = Paging::default().page(&sel, &q);
-        assert_eq!(rec.data.iter().map(|i| &i.id).collect::<Vec<_>>(), ["3", "2"]);
+        assert_eq!(
+            rec.data.iter().map(|i| &i.id).collect::<Vec<_>>(),
+            ["3", "2"]
+        );
         assert_eq!((rec.current, rec.pages, rec.size, rec.total), (1, 3, 2, 5));
         let pages = Paging {
             offset_mode: OffsetMode::Pages,

@@ -26,9 +26,28 @@ pub enum ExportFormat {
 
 /// Columns of the CSV export: the documented ImageResponse fields.
 const CSV_FIELDS: &[&str] = &[
-    "id", "name", "tag", "type", "arch", "service_type", "status", "status_message", "visibility",
-    "workspace_id", "namespace", "origin", "flavor_type", "resource_categories", "dev_services",
-    "size", "create_at", "update_at", "swr_path", "swr_instance_id", "show_name", "show_tag",
+    "id",
+    "name",
+    "tag",
+    "type",
+    "arch",
+    "service_type",
+    "status",
+    "status_message",
+    "visibility",
+    "workspace_id",
+    "namespace",
+    "origin",
+    "flavor_type",
+    "resource_categories",
+    "dev_services",
+    "size",
+    "create_at",
+    "update_at",
+    "swr_path",
+    "swr_instance_id",
+    "show_name",
+    "show_tag",
     "description",
 ];
 

@@ -75,7 +75,9 @@ impl GlobalArgs {
             .or_else(|| {
                 std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local").join("share"))
             })
-            .ok_or_else(|| Error::usage("cannot find a data directory: pass --db or set MACAT_DB"))?;
+            .ok_or_else(|| {
+                Error::usage("cannot find a data directory: pass --db or set MACAT_DB")
+            })?;
         Ok(data.join("macat").join("catalog.db"))
     }
 

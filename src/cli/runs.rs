@@ -49,8 +49,17 @@ pub(crate) fn print_runs(runs: &[RunInfo], format: Format) -> Result<()> {
         Format::Csv => {
             let mut w = csv::Writer::from_writer(std::io::stdout().lock());
             w.write_record([
-                "run_id", "status", "started_at", "finished_at", "scopes", "pages", "seen",
-                "added", "changed", "removed", "error",
+                "run_id",
+                "status",
+                "started_at",
+                "finished_at",
+                "scopes",
+                "pages",
+                "seen",
+                "added",
+                "changed",
+                "removed",
+                "error",
             ])
             .map_err(csv_err)?;
             for r in runs {
@@ -78,17 +87,32 @@ pub(crate) fn print_runs(runs: &[RunInfo], format: Format) -> Result<()> {
                     vec![
                         r.run_id.to_string(),
                         r.status.clone(),
-                        r.started_at.get(..19).unwrap_or(&r.started_at).replace('T', " "),
+                        r.started_at
+                            .get(..19)
+                            .unwrap_or(&r.started_at)
+                            .replace('T', " "),
                         duration(r),
                         scopes_text(r),
                         r.seen.to_string(),
                         format!("+{} ~{} -{}", r.added, r.changed, r.removed),
-                        r.error.as_deref().map(|e| output::one_line(e, 80)).unwrap_or_default(),
+                        r.error
+                            .as_deref()
+                            .map(|e| output::one_line(e, 80))
+                            .unwrap_or_default(),
                     ]
                 })
                 .collect();
             let t = output::table(
-                &["RUN", "STATUS", "STARTED (UTC)", "TOOK", "SCOPES", "IMAGES", "CHANGES", "ERROR"],
+                &[
+                    "RUN",
+                    "STATUS",
+                    "STARTED (UTC)",
+                    "TOOK",
+                    "SCOPES",
+                    "IMAGES",
+                    "CHANGES",
+                    "ERROR",
+                ],
                 &rows,
             );
             output::stdout_line(t.trim_end())?;
@@ -99,7 +123,10 @@ pub(crate) fn print_runs(runs: &[RunInfo], format: Format) -> Result<()> {
 
 fn duration(r: &RunInfo) -> String {
     let parse = |s: &str| chrono::DateTime::parse_from_rfc3339(s).ok();
-    match (parse(&r.started_at), r.finished_at.as_deref().and_then(parse)) {
+    match (
+        parse(&r.started_at),
+        r.finished_at.as_deref().and_then(parse),
+    ) {
         (Some(a), Some(b)) => {
             let ms = (b - a).num_milliseconds().max(0);
             if ms < 1000 {

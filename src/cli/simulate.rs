@@ -60,7 +60,10 @@ pub struct SimulateArgs {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OffsetArg {
     Records,
+    /// offset is a page number from 0
     Pages,
+    /// offset is a page number from 1 (0 and 1 both mean the first page)
+    Pages1,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -106,6 +109,7 @@ pub fn run(_g: &GlobalArgs, args: SimulateArgs) -> Result<()> {
             offset_mode: match args.offset_mode {
                 OffsetArg::Records => OffsetMode::Records,
                 OffsetArg::Pages => OffsetMode::Pages,
+                OffsetArg::Pages1 => OffsetMode::PagesFrom1,
             },
             current_base: args.current_base,
             size_mode: match args.size_mode {

@@ -73,11 +73,18 @@ fn env(name: &str) -> Option<String> {
 /// Credentials from the environment or a token file; never from a command-line value.
 fn auth(args: &SyncArgs) -> Result<Auth> {
     if let Some(path) = &args.token_file {
-        let token = std::fs::read_to_string(path)
-            .map_err(|e| Error::usage(format!("cannot read the token file {}: {e}", path.display())))?;
+        let token = std::fs::read_to_string(path).map_err(|e| {
+            Error::usage(format!(
+                "cannot read the token file {}: {e}",
+                path.display()
+            ))
+        })?;
         let token = token.trim();
         if token.is_empty() {
-            return Err(Error::usage(format!("the token file {} is empty", path.display())));
+            return Err(Error::usage(format!(
+                "the token file {} is empty",
+                path.display()
+            )));
         }
         return Ok(Auth::Token(Secret::new(token)));
     }
@@ -119,7 +126,11 @@ pub(crate) fn check_endpoint(endpoint: &str, insecure_http: bool) -> Result<Stri
                 )));
             }
         }
-        s => return Err(Error::usage(format!("unsupported scheme {s}:// in {endpoint}"))),
+        s => {
+            return Err(Error::usage(format!(
+                "unsupported scheme {s}:// in {endpoint}"
+            )))
+        }
     }
     Ok(endpoint.trim_end_matches('/').to_string())
 }
@@ -161,7 +172,8 @@ pub fn run(g: &GlobalArgs, args: SyncArgs) -> Result<()> {
     let report = rt.block_on(crate::sync::run(&db, opts, super::interrupted()))?;
     match args.format {
         SummaryFormat::Json => {
-            let line = serde_json::to_string(&report).map_err(|e| Error::internal(e.to_string()))?;
+            let line =
+                serde_json::to_string(&report).map_err(|e| Error::internal(e.to_string()))?;
             crate::output::stdout_line(&line)?;
         }
         SummaryFormat::Text => {

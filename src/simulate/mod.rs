@@ -204,7 +204,10 @@ async fn list_images(
     if let Some(status) = cfg.fail_status {
         let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let (code, msg) = match status.as_u16() {
-            401 => ("APIGW.0301", "Incorrect IAM authentication information".to_string()),
+            401 => (
+                "APIGW.0301",
+                "Incorrect IAM authentication information".to_string(),
+            ),
             403 => (
                 "ModelArts.0103",
                 "The user does not have permission to access this project".to_string(),
@@ -224,15 +227,16 @@ async fn list_images(
     let (throttle, fault) = {
         let mut rng = sim.rng.lock().unwrap_or_else(|p| p.into_inner());
         let throttle = cfg.throttle_rate > 0.0 && rng.gen_bool(cfg.throttle_rate.min(1.0));
-        let fault = (cfg.fail_rate > 0.0 && rng.gen_bool(cfg.fail_rate.min(1.0))).then(|| {
-            match rng.gen_range(0..5) {
-                0 => Fault::Json500,
-                1 => Fault::Html(502),
-                2 => Fault::Html(503),
-                3 => Fault::CutOff,
-                _ => Fault::NotAPage,
-            }
-        });
+        let fault =
+            (cfg.fail_rate > 0.0 && rng.gen_bool(cfg.fail_rate.min(1.0))).then(|| {
+                match rng.gen_range(0..5) {
+                    0 => Fault::Json500,
+                    1 => Fault::Html(502),
+                    2 => Fault::Html(503),
+                    3 => Fault::CutOff,
+                    _ => Fault::NotAPage,
+                }
+            });
         (throttle, fault)
     };
     if throttle {
@@ -241,10 +245,8 @@ async fn list_images(
             "APIGW.0308",
             "The throttling threshold has been reached".into(),
         );
-        r.headers_mut().insert(
-            header::RETRY_AFTER,
-            HeaderValue::from(cfg.retry_after_secs),
-        );
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(cfg.retry_after_secs));
         return r;
     }
     match fault {

@@ -74,9 +74,8 @@ impl Store {
     /// Opens (creating if needed) the mirror for writing, migrating it to the current schema.
     pub fn open_or_create(path: &Path) -> Result<Store> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| {
-                Error::usage(format!("cannot create {}: {e}", dir.display()))
-            })?;
+            std::fs::create_dir_all(dir)
+                .map_err(|e| Error::usage(format!("cannot create {}: {e}", dir.display())))?;
         }
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
@@ -263,12 +262,13 @@ impl Store {
                     .query_row("SELECT status FROM runs WHERE id = ?1", [n], |r| r.get(0))
                     .optional()?;
                 match status.as_deref() {
-                    None => Err(Error::usage(format!("there is no run {n} (see `macat runs`)"))),
-                    Some("committed") => point(
-                        "SELECT id, finished_at FROM runs WHERE id = ?1",
-                        *n,
-                    )?
-                    .ok_or_else(|| Error::internal("run vanished")),
+                    None => Err(Error::usage(format!(
+                        "there is no run {n} (see `macat runs`)"
+                    ))),
+                    Some("committed") => {
+                        point("SELECT id, finished_at FROM runs WHERE id = ?1", *n)?
+                            .ok_or_else(|| Error::internal("run vanished"))
+                    }
                     Some(s) => Err(Error::usage(format!(
                         "run {n} is {s}, not committed: it is not a point in time"
                     ))),
@@ -290,11 +290,7 @@ impl Store {
     }
 
     /// Calls `f` with every image live at committed run `run_id`, as raw JSON, sorted by id.
-    pub fn for_each_live(
-        &self,
-        run_id: i64,
-        mut f: impl FnMut(&str) -> Result<()>,
-    ) -> Result<()> {
+    pub fn for_each_live(&self, run_id: i64, mut f: impl FnMut(&str) -> Result<()>) -> Result<()> {
         let mut stmt = self.conn.prepare(
             "SELECT raw FROM versions
              WHERE valid_from <= ?1 AND (valid_to IS NULL OR valid_to > ?1)

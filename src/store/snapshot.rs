@@ -114,8 +114,7 @@ impl<'c> SnapshotWriter<'c> {
             "INSERT INTO versions (scope_id, image_id, valid_from, hash, raw, name, tag)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         )?;
-        let mut close =
-            conn.prepare_cached("UPDATE versions SET valid_to = ?2 WHERE id = ?1")?;
+        let mut close = conn.prepare_cached("UPDATE versions SET valid_to = ?2 WHERE id = ?1")?;
         let mut old_raw = conn.prepare_cached("SELECT raw FROM versions WHERE id = ?1")?;
         let mut log = conn.prepare_cached(
             "INSERT INTO changes (run_id, scope_id, image_id, kind, fields)

@@ -89,7 +89,9 @@ mod tests {
         let first = SyncLock::acquire(&db).unwrap();
         let err = SyncLock::acquire(&db).unwrap_err();
         assert_eq!(err.exit_code(), 75);
-        assert!(err.to_string().contains(&format!("pid {}", std::process::id())));
+        assert!(err
+            .to_string()
+            .contains(&format!("pid {}", std::process::id())));
         drop(first);
         SyncLock::acquire(&db).unwrap();
     }

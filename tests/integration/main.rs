@@ -1,0 +1,9 @@
+//! Integration tests: the real `macat` binary against the real simulator over loopback HTTP,
+//! with real SQLite files in a temp dir per test.
+
+mod util;
+
+mod faults;
+mod history;
+mod schema;
+mod walk;

@@ -1,0 +1,204 @@
+//! Test support: a temp dir per test, the real `macat` binary, the real simulator on port 0.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+
+use serde_json::Value;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_macat");
+
+/// A `macat` command with a clean environment (no credentials or paths leak in from the host).
+pub fn macat_cmd() -> Command {
+    let mut c = Command::new(BIN);
+    for (k, _) in std::env::vars() {
+        if k.starts_with("MACAT_") || k.starts_with("HUAWEICLOUD_") || k == "RUST_LOG" {
+            c.env_remove(k);
+        }
+    }
+    c.env("NO_COLOR", "1");
+    c.stdin(Stdio::null());
+    c
+}
+
+/// A temp dir with a mirror path in it. Everything is removed when it drops.
+pub struct Env {
+    _dir: tempfile::TempDir,
+    pub db: PathBuf,
+}
+
+impl Env {
+    pub fn new() -> Env {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("mirror.db");
+        Env { _dir: dir, db }
+    }
+
+    /// Runs `macat --db <db> ARGS`.
+    pub fn run(&self, args: &[&str]) -> Output {
+        macat_cmd()
+            .arg("--db")
+            .arg(&self.db)
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    /// `macat sync` against a simulator with extra flags.
+    pub fn sync(&self, sim: &Sim, extra: &[&str]) -> Output {
+        let mut args = vec!["sync", "--endpoint", &sim.url, "--project-id", "p1"];
+        args.extend_from_slice(extra);
+        self.run(&args)
+    }
+
+    /// `macat export --as-of WHEN` parsed, keyed by id.
+    pub fn export(&self, as_of: &str) -> BTreeMap<String, Value> {
+        let out = self.run(&["export", "--as-of", as_of]);
+        assert_ok(&out);
+        let text = String::from_utf8(out.stdout).unwrap();
+        let mut ids = Vec::new();
+        let map: BTreeMap<String, Value> = text
+            .lines()
+            .map(|l| {
+                let v: Value = serde_json::from_str(l).unwrap();
+                let id = v["id"].as_str().unwrap().to_string();
+                ids.push(id.clone());
+                (id, v)
+            })
+            .collect();
+        let mut sorted = ids.clone();
+        sorted.sort();
+        assert_eq!(ids, sorted, "export must be sorted by id");
+        map
+    }
+
+    /// The raw export bytes (to check a mirror is unchanged).
+    pub fn export_bytes(&self) -> Vec<u8> {
+        let out = self.run(&["export"]);
+        assert_ok(&out);
+        out.stdout
+    }
+
+    pub fn sqlite(&self) -> rusqlite::Connection {
+        rusqlite::Connection::open(&self.db).unwrap()
+    }
+}
+
+pub fn assert_ok(out: &Output) {
+    assert!(
+        out.status.success(),
+        "exit {:?}\nstdout: {}\nstderr: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+pub fn assert_exit(out: &Output, code: i32) {
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "stdout: {}\nstderr: {}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// A `macat simulate` child on 127.0.0.1:0, killed when dropped.
+pub struct Sim {
+    child: Child,
+    pub url: String,
+}
+
+impl Sim {
+    pub fn start(args: &[&str]) -> Sim {
+        let mut child = macat_cmd()
+            .args(["simulate", "--listen", "127.0.0.1:0"])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let url = line.trim().to_string();
+        assert!(
+            url.starts_with("http://127.0.0.1:"),
+            "simulator said {url:?}"
+        );
+        Sim { child, url }
+    }
+
+    /// The simulator serving the shipped fixture days (day 1 first).
+    pub fn days(extra: &[&str]) -> Sim {
+        let mut args = Vec::new();
+        for d in 1..=3 {
+            args.push("--catalog".to_string());
+            args.push(fixture_day_path(d).to_string_lossy().into_owned());
+        }
+        args.extend(extra.iter().map(|s| s.to_string()));
+        Sim::start(&args.iter().map(String::as_str).collect::<Vec<_>>())
+    }
+
+    /// `POST /_sim/advance`: the next catalog day.
+    pub fn advance(&self) {
+        let addr = self.url.trim_start_matches("http://");
+        let mut s = TcpStream::connect(addr).unwrap();
+        write!(
+            s,
+            "POST /_sim/advance HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut resp = String::new();
+        s.read_to_string(&mut resp).unwrap();
+        assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
+    }
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn fixture_day_path(day: usize) -> PathBuf {
+    repo().join(format!("data/catalog-day{day}.json"))
+}
+
+/// A fixture day as the mirror should hold it after syncing workspace "0": id -> object.
+pub fn day_in_workspace0(day: usize) -> BTreeMap<String, Value> {
+    let text = std::fs::read_to_string(fixture_day_path(day)).unwrap();
+    let all: Vec<Value> = serde_json::from_str(&text).unwrap();
+    all.into_iter()
+        .filter(|v| v.get("workspace_id").and_then(Value::as_str).unwrap_or("0") == "0")
+        .map(|v| (v["id"].as_str().unwrap().to_string(), v))
+        .collect()
+}
+
+/// Asserts two catalogs are equal, naming the first differences.
+pub fn assert_same_catalog(got: &BTreeMap<String, Value>, want: &BTreeMap<String, Value>) {
+    let missing: Vec<_> = want.keys().filter(|k| !got.contains_key(*k)).collect();
+    let extra: Vec<_> = got.keys().filter(|k| !want.contains_key(*k)).collect();
+    let differ: Vec<_> = want
+        .iter()
+        .filter(|(k, v)| got.get(*k).is_some_and(|g| g != *v))
+        .map(|(k, _)| k)
+        .collect();
+    assert!(
+        missing.is_empty() && extra.is_empty() && differ.is_empty(),
+        "catalogs differ: missing {missing:?}, extra {extra:?}, different {differ:?}"
+    );
+}
