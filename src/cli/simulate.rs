@@ -52,7 +52,16 @@ pub struct SimulateArgs {
     /// Move to the next catalog day by itself after this many image requests
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub advance_after: Option<u64>,
-    /// Seed of the fault generator
+    /// Serve a generated catalog of N images instead of catalog files (deterministic for --seed)
+    #[arg(long, value_name = "N", conflicts_with = "catalogs")]
+    pub generate: Option<usize>,
+    /// With --generate: how many successive days to generate
+    #[arg(long, value_name = "D", default_value_t = 1, requires = "generate", value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub generate_days: u32,
+    /// With --generate: the share of images that change from one day to the next
+    #[arg(long, value_name = "P", default_value_t = 0.01, requires = "generate", value_parser = probability)]
+    pub change_rate: f64,
+    /// Seed of the generated catalog and of the fault generator
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
 }
@@ -80,7 +89,17 @@ fn probability(s: &str) -> std::result::Result<f64, String> {
 }
 
 pub fn run(_g: &GlobalArgs, args: SimulateArgs) -> Result<()> {
-    let days = if args.catalogs.is_empty() {
+    let days = if let Some(n) = args.generate {
+        let mut day = simulate::generate::generate(n, args.seed);
+        let mut days = Vec::new();
+        for d in 1..=args.generate_days {
+            if d > 1 {
+                day = simulate::generate::evolve(&day, d, args.change_rate, args.seed);
+            }
+            days.push(simulate::catalog_from_values(&day).map_err(Error::internal)?);
+        }
+        days
+    } else if args.catalogs.is_empty() {
         simulate::FIXTURE_DAYS
             .iter()
             .map(|d| simulate::parse_catalog(d))

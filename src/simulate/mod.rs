@@ -13,6 +13,8 @@
 //! ModelArts ones where known (APIGW.0301 bad credentials, APIGW.0308 throttled) and
 //! illustrative otherwise.
 
+pub mod generate;
+
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -51,6 +53,11 @@ pub type Catalog = Vec<Served>;
 pub fn parse_catalog(json: &str) -> Result<Catalog, String> {
     let values: Vec<serde_json::Value> =
         serde_json::from_str(json).map_err(|e| format!("not a JSON array of images: {e}"))?;
+    catalog_from_values(&values)
+}
+
+/// Builds a catalog from image objects (validated like a page's items).
+pub fn catalog_from_values(values: &[serde_json::Value]) -> Result<Catalog, String> {
     values
         .iter()
         .map(|v| {
