@@ -6,17 +6,20 @@
 //! - [`catalog`]: the API's filter/sort/page semantics, shared by the simulator and `list`.
 //! - [`sync`]: the walk (paging dialects, concurrency, completeness) and the sync lock.
 //! - [`store`]: the SQLite mirror — schema migrations, snapshots as versions, point-in-time reads.
+//! - [`index`]: the tantivy search index beside the mirror — schema, image-name analysis,
+//!   updates after each committed run, the query language and ranking.
 //! - [`simulate`]: the axum simulator with fixture days and fault injection.
 //! - [`when`]: points in time (`--as-of`, `--from`, `--to`).
 //! - [`output`]: terminal-safe rendering.
 //! - [`error`]: the error type and its exit codes.
 //!
-//! Dependencies point one way: `cli` -> `sync`/`store`/`simulate` -> `api`/`catalog`.
+//! Dependencies point one way: `cli` -> `sync`/`store`/`index`/`simulate` -> `api`/`catalog`.
 
 pub mod api;
 pub mod catalog;
 pub mod cli;
 pub mod error;
+pub mod index;
 pub mod output;
 pub mod simulate;
 pub mod store;

@@ -4,6 +4,7 @@
 //! numbered migrations (see [`schema`]). This module opens and migrates the database, records
 //! runs, and answers point-in-time reads; [`snapshot`] writes one run's snapshot.
 
+pub mod feed;
 pub mod schema;
 pub mod snapshot;
 

@@ -1,0 +1,611 @@
+//! Text analysis made for image names: how names, tags, paths and descriptions become terms.
+//!
+//! Image names are version strings (`pytorch_1.8.0-cuda_10.2-py_3.7-ubuntu_18.04-x86_64`,
+//! `mindspore1.8.0-cann5.1.2-py3.7-euler2.8.3`), so a general-purpose tokenizer does badly on
+//! them. Text is cut as follows:
+//!
+//! - *atoms* are runs of letters or of ASCII digits; everything else separates them, and so does
+//!   a letter/digit boundary (`cuda10` is `cuda` + `10`);
+//! - a *word* is a run of atoms that touch (`snt9b`, `cuda10.2`), where a `.` between two digit
+//!   atoms also binds (`2.10.7`), and no other character does (`-_/:` and spaces separate);
+//! - a word's *segments* are its letter atoms and its versions (digit atoms joined by dots), one
+//!   position each: `mindspore1.8.0` is `mindspore` then `1.8.0`.
+//!
+//! At index time each segment position carries the segment and, for a version, every dotted
+//! prefix and every number in it (`1.8.0` also gives `1.8`, `1`, `8`, `0`), so `pytorch 1.8` and
+//! `cuda 10.2` find `pytorch_1.8.0-cuda_10.2`. A word of several segments is also kept whole at
+//! its first position (`aarch64`, `snt9b`, `cuda10.2`), for exact and typo-tolerant matches of
+//! the whole. Chinese, Japanese and Korean text becomes characters and overlapping character
+//! pairs (bigrams). Every term is lowercased and ASCII-folded; description terms are also
+//! stemmed (English).
+//!
+//! The query side ([`QueryAnalyzer`]) cuts a query word the same way but keeps one term per
+//! position (the whole version, not its parts), so a word of several segments becomes a phrase.
+
+use tantivy::tokenizer::{
+    AsciiFoldingFilter, Language, LowerCaser, RawTokenizer, RemoveLongFilter, Stemmer,
+    TextAnalyzer, Token, TokenStream, Tokenizer,
+};
+
+/// Names the index's tokenizers are registered under (the schema refers to them).
+pub const IDENT: &str = "macat_ident";
+pub const TEXT: &str = "macat_text";
+pub const ENUM: &str = "macat_enum";
+
+/// Terms longer than this (in bytes) are dropped: nobody searches for them, and tantivy limits
+/// term length.
+const MAX_TERM_BYTES: usize = 200;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Class {
+    Letter,
+    Digit,
+    Cjk,
+    Sep,
+}
+
+fn class(c: char) -> Class {
+    if c.is_ascii_digit() {
+        Class::Digit
+    } else if is_cjk(c) {
+        Class::Cjk
+    } else if c.is_alphanumeric() {
+        Class::Letter
+    } else {
+        Class::Sep
+    }
+}
+
+/// Han, kana and Hangul: scripts written without spaces between words.
+fn is_cjk(c: char) -> bool {
+    matches!(c as u32,
+        0x3040..=0x30FF     // hiragana, katakana
+        | 0x3400..=0x4DBF   // CJK extension A
+        | 0x4E00..=0x9FFF   // CJK unified ideographs
+        | 0xAC00..=0xD7AF   // Hangul syllables
+        | 0xF900..=0xFAFF   // CJK compatibility ideographs
+        | 0x20000..=0x2FA1F // CJK extensions B-F, compatibility supplement
+    )
+}
+
+/// A run of letters or digits, by byte offsets into the text.
+#[derive(Debug, Clone, Copy)]
+struct Atom {
+    from: usize,
+    to: usize,
+    class: Class,
+}
+
+/// One segment of a word: a letter run, or a version (digit runs joined by dots).
+#[derive(Debug, Clone)]
+pub struct Segment {
+    pub from: usize,
+    pub to: usize,
+    /// Offsets of each number of a version (one entry for a letter run or a plain number).
+    parts: Vec<(usize, usize)>,
+    digits: bool,
+}
+
+/// What text is cut into: words (of segments) and runs of CJK characters.
+#[derive(Debug, Clone)]
+pub enum Piece {
+    Word {
+        from: usize,
+        to: usize,
+        segments: Vec<Segment>,
+    },
+    Cjk {
+        chars: Vec<(usize, usize)>,
+    },
+}
+
+fn atoms(text: &str) -> Vec<Atom> {
+    let mut out: Vec<Atom> = Vec::new();
+    for (i, c) in text.char_indices() {
+        let k = class(c);
+        let end = i + c.len_utf8();
+        match (out.last_mut(), k) {
+            (_, Class::Sep) => {}
+            (Some(last), Class::Letter | Class::Digit) if last.class == k && last.to == i => {
+                last.to = end
+            }
+            _ => out.push(Atom {
+                from: i,
+                to: end,
+                class: k,
+            }),
+        }
+    }
+    out
+}
+
+/// Cuts text into words and CJK runs (see the module docs).
+pub fn pieces(text: &str) -> Vec<Piece> {
+    let atoms = atoms(text);
+    let bytes = text.as_bytes();
+    let mut out: Vec<Piece> = Vec::new();
+    let mut i = 0;
+    while i < atoms.len() {
+        let a = atoms[i];
+        if a.class == Class::Cjk {
+            let mut chars = vec![(a.from, a.to)];
+            while i + 1 < atoms.len()
+                && atoms[i + 1].class == Class::Cjk
+                && atoms[i + 1].from == chars.last().map_or(0, |c| c.1)
+            {
+                i += 1;
+                chars.push((atoms[i].from, atoms[i].to));
+            }
+            out.push(Piece::Cjk { chars });
+            i += 1;
+            continue;
+        }
+        // A word: atoms that touch, or digits joined by exactly one dot.
+        let mut segments: Vec<Segment> = Vec::new();
+        let mut j = i;
+        loop {
+            let cur = atoms[j];
+            let joins_version = |prev: &Segment| {
+                prev.digits
+                    && cur.class == Class::Digit
+                    && cur.from == prev.to + 1
+                    && bytes[prev.to] == b'.'
+            };
+            match segments.last_mut() {
+                Some(prev) if joins_version(prev) => {
+                    prev.to = cur.to;
+                    prev.parts.push((cur.from, cur.to));
+                }
+                _ => segments.push(Segment {
+                    from: cur.from,
+                    to: cur.to,
+                    parts: vec![(cur.from, cur.to)],
+                    digits: cur.class == Class::Digit,
+                }),
+            }
+            let Some(next) = atoms.get(j + 1) else { break };
+            let last = segments.last().expect("a segment was just pushed");
+            let touches = next.class != Class::Cjk && next.from == last.to;
+            let dotted = last.digits
+                && next.class == Class::Digit
+                && next.from == last.to + 1
+                && bytes[last.to] == b'.';
+            if !(touches || dotted) {
+                break;
+            }
+            j += 1;
+        }
+        let from = segments.first().map_or(a.from, |s| s.from);
+        let to = segments.last().map_or(a.to, |s| s.to);
+        out.push(Piece::Word { from, to, segments });
+        i = j + 1;
+    }
+    out
+}
+
+/// The index-time cut: every term at its position, with offsets for highlighting.
+fn index_tokens(text: &str) -> Vec<Token> {
+    let mut out = Vec::new();
+    let mut pos = 0usize;
+    let push = |out: &mut Vec<Token>, from: usize, to: usize, position: usize, s: String| {
+        out.push(Token {
+            offset_from: from,
+            offset_to: to,
+            position,
+            text: s,
+            position_length: 1,
+        });
+    };
+    for piece in pieces(text) {
+        match piece {
+            Piece::Word { from, to, segments } => {
+                let first = pos;
+                for seg in &segments {
+                    push(
+                        &mut out,
+                        seg.from,
+                        seg.to,
+                        pos,
+                        text[seg.from..seg.to].to_string(),
+                    );
+                    if seg.parts.len() > 1 {
+                        // Dotted prefixes (`1.8` of `1.8.0`) and each number.
+                        for k in 2..seg.parts.len() {
+                            let end = seg.parts[k - 1].1;
+                            push(
+                                &mut out,
+                                seg.from,
+                                end,
+                                pos,
+                                text[seg.from..end].to_string(),
+                            );
+                        }
+                        let mut seen: Vec<&str> = Vec::new();
+                        for &(f, t) in &seg.parts {
+                            if !seen.contains(&&text[f..t]) {
+                                seen.push(&text[f..t]);
+                                push(&mut out, f, t, pos, text[f..t].to_string());
+                            }
+                        }
+                    }
+                    pos += 1;
+                }
+                if segments.len() > 1 {
+                    push(&mut out, from, to, first, text[from..to].to_string());
+                }
+            }
+            Piece::Cjk { chars } => {
+                for (k, &(f, t)) in chars.iter().enumerate() {
+                    push(&mut out, f, t, pos + k, text[f..t].to_string());
+                    if let Some(&(_, t2)) = chars.get(k + 1) {
+                        push(&mut out, f, t2, pos + k, text[f..t2].to_string());
+                    }
+                }
+                pos += chars.len();
+            }
+        }
+    }
+    // Positions of one term must not go backwards within a document (tantivy delta-encodes
+    // them); whole words are emitted after their segments, so order by position.
+    out.sort_by_key(|t| t.position);
+    out
+}
+
+/// The index-time tokenizer (wrapped with filters in [`ident_analyzer`] and [`text_analyzer`]).
+#[derive(Clone, Default)]
+pub struct ImageTokenizer;
+
+/// A stream over owned tokens that filters may rewrite.
+pub struct OwnedTokenStream {
+    tokens: Vec<Token>,
+    next: usize,
+}
+
+impl TokenStream for OwnedTokenStream {
+    fn advance(&mut self) -> bool {
+        if self.next < self.tokens.len() {
+            self.next += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn token(&self) -> &Token {
+        &self.tokens[self.next - 1]
+    }
+
+    fn token_mut(&mut self) -> &mut Token {
+        &mut self.tokens[self.next - 1]
+    }
+}
+
+impl Tokenizer for ImageTokenizer {
+    type TokenStream<'a> = OwnedTokenStream;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> OwnedTokenStream {
+        OwnedTokenStream {
+            tokens: index_tokens(text),
+            next: 0,
+        }
+    }
+}
+
+/// Names, tags, paths, namespaces: cut, lowercased, ASCII-folded.
+pub fn ident_analyzer() -> TextAnalyzer {
+    TextAnalyzer::builder(ImageTokenizer)
+        .filter(LowerCaser)
+        .filter(AsciiFoldingFilter)
+        .filter(RemoveLongFilter::limit(MAX_TERM_BYTES))
+        .build()
+}
+
+/// Descriptions: as names, plus English stemming.
+pub fn text_analyzer() -> TextAnalyzer {
+    TextAnalyzer::builder(ImageTokenizer)
+        .filter(LowerCaser)
+        .filter(AsciiFoldingFilter)
+        .filter(Stemmer::new(Language::English))
+        .filter(RemoveLongFilter::limit(MAX_TERM_BYTES))
+        .build()
+}
+
+/// Enum-like fields (arch, status, ...): the whole value, lowercased (`AARCH64` = `aarch64`).
+pub fn enum_analyzer() -> TextAnalyzer {
+    TextAnalyzer::builder(RawTokenizer::default())
+        .filter(LowerCaser)
+        .filter(RemoveLongFilter::limit(MAX_TERM_BYTES))
+        .build()
+}
+
+/// Which analysis a field gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    Ident,
+    Text,
+}
+
+/// A query word, analyzed for one kind of field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueryWord {
+    /// The terms with their positions relative to the first (several make a phrase).
+    pub terms: Vec<(usize, String)>,
+    /// How many positions the word spans (where a following word would start).
+    pub span: usize,
+    /// The word kept whole, when the query word is one word of several segments
+    /// (`cuda10.2`, `snt9b`).
+    pub whole: Option<String>,
+    /// Whether the word is a single run of letters (the only terms typo tolerance applies to).
+    pub letters_only: bool,
+    /// Whether the word holds Chinese, Japanese or Korean text.
+    pub cjk: bool,
+    /// The length in characters of the word, for typo tolerance.
+    pub chars: usize,
+}
+
+/// Normalizes query terms exactly as the index-time filters normalize indexed terms.
+pub struct QueryAnalyzer {
+    ident: TextAnalyzer,
+    text: TextAnalyzer,
+    enumv: TextAnalyzer,
+}
+
+impl Default for QueryAnalyzer {
+    fn default() -> Self {
+        let norm = |stem: bool| {
+            let b = TextAnalyzer::builder(RawTokenizer::default())
+                .filter(LowerCaser)
+                .filter(AsciiFoldingFilter);
+            if stem {
+                b.filter(Stemmer::new(Language::English)).build()
+            } else {
+                b.build()
+            }
+        };
+        QueryAnalyzer {
+            ident: norm(false),
+            text: norm(true),
+            enumv: enum_analyzer(),
+        }
+    }
+}
+
+fn first_token(a: &mut TextAnalyzer, s: &str) -> Option<String> {
+    let mut stream = a.token_stream(s);
+    stream.next().map(|t| t.text.clone())
+}
+
+impl QueryAnalyzer {
+    fn norm(&mut self, kind: Kind, s: &str) -> Option<String> {
+        let a = match kind {
+            Kind::Ident => &mut self.ident,
+            Kind::Text => &mut self.text,
+        };
+        first_token(a, s).filter(|t| !t.is_empty() && t.len() <= MAX_TERM_BYTES)
+    }
+
+    /// The term an enum field holds for `value` (`AARCH64` -> `aarch64`).
+    pub fn enum_value(&mut self, value: &str) -> Option<String> {
+        first_token(&mut self.enumv, value.trim()).filter(|t| !t.is_empty())
+    }
+
+    /// Analyzes one query word (or a quoted phrase) for a kind of field. Positions follow the
+    /// index-time cut: one per segment, one per CJK character.
+    pub fn word(&mut self, kind: Kind, text: &str) -> QueryWord {
+        let pieces = pieces(text);
+        let mut terms = Vec::new();
+        let mut whole = None;
+        let mut pos = 0usize;
+        let mut cjk = false;
+        for piece in &pieces {
+            match piece {
+                Piece::Word { from, to, segments } => {
+                    for seg in segments {
+                        if let Some(t) = self.norm(kind, &text[seg.from..seg.to]) {
+                            terms.push((pos, t));
+                        }
+                        pos += 1;
+                    }
+                    if pieces.len() == 1 && segments.len() > 1 {
+                        whole = self.norm(kind, &text[*from..*to]);
+                    }
+                }
+                Piece::Cjk { chars } => {
+                    cjk = true;
+                    if chars.len() == 1 {
+                        let (f, t) = chars[0];
+                        if let Some(t) = self.norm(kind, &text[f..t]) {
+                            terms.push((pos, t));
+                        }
+                    } else {
+                        for (k, w) in chars.windows(2).enumerate() {
+                            if let Some(t) = self.norm(kind, &text[w[0].0..w[1].1]) {
+                                terms.push((pos + k, t));
+                            }
+                        }
+                    }
+                    pos += chars.len();
+                }
+            }
+        }
+        let letters_only = matches!(
+            pieces.as_slice(),
+            [Piece::Word { segments, .. }] if segments.len() == 1 && !segments[0].digits
+        );
+        let chars = match pieces.as_slice() {
+            [Piece::Word { from, to, .. }] => text[*from..*to].chars().count(),
+            _ => 0,
+        };
+        QueryWord {
+            terms,
+            span: pos,
+            whole,
+            letters_only,
+            cjk,
+            chars,
+        }
+    }
+}
+
+/// Runs an index-time analyzer over text: (term, byte range) for highlighting.
+pub fn index_terms(analyzer: &mut TextAnalyzer, text: &str) -> Vec<(String, usize, usize)> {
+    let mut out = Vec::new();
+    let mut stream = analyzer.token_stream(text);
+    while let Some(t) = stream.next() {
+        out.push((t.text.clone(), t.offset_from, t.offset_to));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn terms(a: &mut TextAnalyzer, text: &str) -> Vec<(usize, String)> {
+        let mut out = Vec::new();
+        let mut s = a.token_stream(text);
+        while let Some(t) = s.next() {
+            out.push((t.position, t.text.clone()));
+        }
+        out
+    }
+
+    fn at(a: &mut TextAnalyzer, text: &str, pos: usize) -> Vec<String> {
+        let mut v: Vec<String> = terms(a, text)
+            .into_iter()
+            .filter(|(p, _)| *p == pos)
+            .map(|(_, t)| t)
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn names_split_at_separators_and_letter_digit_boundaries() {
+        let mut a = ident_analyzer();
+        let name = "pytorch_1.8.0-cuda_10.2-py_3.7-ubuntu_18.04-x86_64";
+        assert_eq!(at(&mut a, name, 0), ["pytorch"]);
+        assert_eq!(at(&mut a, name, 1), ["0", "1", "1.8", "1.8.0", "8"]);
+        assert_eq!(at(&mut a, name, 2), ["cuda"]);
+        assert_eq!(at(&mut a, name, 3), ["10", "10.2", "2"]);
+        assert_eq!(at(&mut a, name, 8), ["x", "x86"]);
+        assert_eq!(at(&mut a, name, 9), ["86"]);
+        assert_eq!(at(&mut a, name, 10), ["64"]);
+    }
+
+    #[test]
+    fn glued_words_are_kept_whole_too() {
+        let mut a = ident_analyzer();
+        let name = "mindspore1.8.0-cann5.1.2-py3.7-euler2.8.3-AARCH64-snt9b";
+        let all: Vec<String> = terms(&mut a, name).into_iter().map(|(_, t)| t).collect();
+        for t in [
+            "mindspore",
+            "1.8",
+            "mindspore1.8.0",
+            "cann",
+            "5.1.2",
+            "euler2.8.3",
+            "aarch64",
+            "aarch",
+            "64",
+            "snt9b",
+            "snt",
+            "9",
+            "b",
+        ] {
+            assert!(all.contains(&t.to_string()), "{t} missing from {all:?}");
+        }
+        // a dot after a version and before letters separates: `8.0.rc1` is `8.0` and `rc1`
+        let all: Vec<String> = terms(&mut a, "cann_8.0.rc1")
+            .into_iter()
+            .map(|(_, t)| t)
+            .collect();
+        assert!(all.contains(&"8.0".to_string()) && all.contains(&"rc1".to_string()));
+        assert!(!all.iter().any(|t| t.contains("0.rc")));
+    }
+
+    #[test]
+    fn offsets_point_into_the_original_text() {
+        let mut a = ident_analyzer();
+        let name = "Pytorch2.1-CANN8-Custom";
+        let toks = index_terms(&mut a, name);
+        for (t, f, to) in toks {
+            assert_eq!(name[f..to].to_lowercase(), t);
+        }
+    }
+
+    #[test]
+    fn descriptions_are_stemmed_and_chinese_becomes_bigrams() {
+        let mut a = text_analyzer();
+        let all: Vec<String> = terms(&mut a, "Preconfigured images 昇腾推理镜像")
+            .into_iter()
+            .map(|(_, t)| t)
+            .collect();
+        assert!(all.contains(&"imag".to_string()), "{all:?}");
+        for t in ["昇", "昇腾", "腾推", "推理", "镜像", "像"] {
+            assert!(all.contains(&t.to_string()), "{t} missing from {all:?}");
+        }
+    }
+
+    #[test]
+    fn accents_fold_to_ascii() {
+        let mut a = ident_analyzer();
+        assert_eq!(at(&mut a, "Café-déjà", 0), ["cafe"]);
+    }
+
+    #[test]
+    fn query_words_become_one_term_per_position() {
+        let mut q = QueryAnalyzer::default();
+        let texts = |w: &QueryWord| w.terms.iter().map(|(_, t)| t.clone()).collect::<Vec<_>>();
+        let w = q.word(Kind::Ident, "cuda10.2");
+        assert_eq!(texts(&w), ["cuda", "10.2"]);
+        assert_eq!(w.whole.as_deref(), Some("cuda10.2"));
+        let w = q.word(Kind::Ident, "PyTroch");
+        assert_eq!(texts(&w), ["pytroch"]);
+        assert!(w.letters_only);
+        assert_eq!(w.chars, 7);
+        let w = q.word(Kind::Ident, "x86_64");
+        assert_eq!(texts(&w), ["x", "86", "64"]);
+        assert_eq!(w.whole, None);
+        let w = q.word(Kind::Text, "images");
+        assert_eq!(texts(&w), ["imag"]);
+        let w = q.word(Kind::Text, "昇腾镜像");
+        assert_eq!(
+            w.terms,
+            [
+                (0, "昇腾".to_string()),
+                (1, "腾镜".into()),
+                (2, "镜像".into())
+            ]
+        );
+        let w = q.word(Kind::Text, "昇腾 镜像");
+        assert_eq!(w.terms, [(0, "昇腾".to_string()), (2, "镜像".into())]);
+        assert!(w.cjk);
+        assert!(q.word(Kind::Ident, "--- ").terms.is_empty());
+        assert_eq!(q.enum_value(" AARCH64 ").as_deref(), Some("aarch64"));
+    }
+
+    #[test]
+    fn odd_text_never_panics() {
+        let mut a = text_analyzer();
+        let mut q = QueryAnalyzer::default();
+        for s in [
+            "",
+            ".",
+            "1.",
+            ".1",
+            "1..2",
+            "a.1",
+            "1.a",
+            "\u{0}\u{1b}[31m",
+            "ǅ²³½",
+            "🦀🦀",
+            "a\u{301}",
+            "9999999999999999999999999999.1",
+        ] {
+            let _ = terms(&mut a, s);
+            let _ = q.word(Kind::Ident, s);
+            let _ = q.word(Kind::Text, s);
+        }
+    }
+}

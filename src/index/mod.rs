@@ -1,0 +1,436 @@
+//! The search index: a tantivy index beside the mirror (`<db>.index/`), derived from it.
+//!
+//! The database is the source of truth. Each index document is one *version* of an image (a
+//! `versions` row) with the run range in which it was live, so searches can be asked about any
+//! point in history ([`schema`]). The index records, in its commit payload, which committed run
+//! it reflects; whoever opens it ([`SearchIndex::open`]) compares that with the database and
+//!
+//! - does nothing when they match;
+//! - catches up when the index is behind (a sync committed but its index update did not happen,
+//!   e.g. the process died in between): the versions the missed runs created or ended are
+//!   deleted by version id and added again, then committed with the new run id;
+//! - rebuilds from scratch when the index is missing, unreadable, written by another format,
+//!   or describes another history than the database's (a replaced or restored mirror).
+//!
+//! A rebuild writes a new index in a temporary directory and swaps it in, so a reader never
+//! sees a half-built index. Updates take tantivy's writer lock; a second process that finds it
+//! taken waits for the first, then re-checks.
+
+pub mod analyze;
+pub mod query;
+pub mod schema;
+pub mod search;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use tantivy::directory::error::LockError;
+use tantivy::indexer::LogMergePolicy;
+use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, TantivyError, Term};
+
+use crate::error::{Error, Result};
+use crate::store::feed::CommittedState;
+use crate::store::Store;
+use schema::Fields;
+
+pub use search::{Hit, SearchOptions};
+
+/// How long an update waits for another process's index writer before giving up.
+const LOCK_WAIT: Duration = Duration::from_secs(30);
+
+/// The index directory of the mirror at `db`: `<db>.index`.
+pub fn index_dir(db: &Path) -> PathBuf {
+    let mut s = db.as_os_str().to_owned();
+    s.push(".index");
+    PathBuf::from(s)
+}
+
+/// What the index's last commit says it reflects (stored as the commit payload, JSON).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+struct Payload {
+    format: u32,
+    run_id: i64,
+    run_started_at: i64,
+    max_version_id: i64,
+}
+
+impl Payload {
+    fn of(state: &CommittedState) -> Payload {
+        Payload {
+            format: schema::FORMAT,
+            run_id: state.run_id,
+            run_started_at: state.run_started_at,
+            max_version_id: state.max_version_id,
+        }
+    }
+}
+
+/// What opening or updating the index had to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    UpToDate,
+    Updated,
+    Rebuilt,
+}
+
+/// The outcome of [`SearchIndex::open`], [`SearchIndex::rebuild`] or [`update`].
+#[derive(Debug, Clone, Serialize)]
+pub struct IndexReport {
+    pub action: Action,
+    /// The committed run the index now reflects.
+    pub run_id: i64,
+    /// Versions (re)written by this action.
+    pub written: u64,
+    /// Documents in the index.
+    pub documents: u64,
+    pub duration_ms: u64,
+}
+
+/// An open, up-to-date index, ready to search.
+pub struct SearchIndex {
+    reader: IndexReader,
+    fields: Fields,
+    payload: Payload,
+    report: IndexReport,
+}
+
+/// Why an existing index cannot be used as it is.
+enum Unusable {
+    Missing,
+    Broken(String),
+}
+
+struct Opened {
+    index: Index,
+    fields: Fields,
+    payload: Option<Payload>,
+}
+
+fn tantivy_err(context: &str, dir: &Path, e: TantivyError) -> Error {
+    Error::internal(format!("{context} {}: {e}", dir.display()))
+}
+
+fn open_existing(dir: &Path) -> std::result::Result<Opened, Unusable> {
+    if !dir.join("meta.json").exists() {
+        return Err(Unusable::Missing);
+    }
+    let index = Index::open_in_dir(dir).map_err(|e| Unusable::Broken(e.to_string()))?;
+    schema::register_tokenizers(&index);
+    let fields = Fields::new(&index.schema()).map_err(|e| Unusable::Broken(e.to_string()))?;
+    let metas = index
+        .load_metas()
+        .map_err(|e| Unusable::Broken(e.to_string()))?;
+    let payload = metas
+        .payload
+        .as_deref()
+        .and_then(|p| serde_json::from_str::<Payload>(p).ok());
+    Ok(Opened {
+        index,
+        fields,
+        payload,
+    })
+}
+
+fn reader(index: &Index) -> tantivy::Result<IndexReader> {
+    index
+        .reader_builder()
+        .reload_policy(ReloadPolicy::Manual)
+        .try_into()
+}
+
+fn elapsed_ms(t: Instant) -> u64 {
+    t.elapsed().as_millis() as u64
+}
+
+impl SearchIndex {
+    /// Opens the index of the mirror `store`, first bringing it level with the database
+    /// (catching up, or rebuilding it when missing, broken or foreign).
+    pub fn open(store: &Store) -> Result<SearchIndex> {
+        let started = Instant::now();
+        let dir = index_dir(store.path());
+        store.read_snapshot(|s| {
+            let state = committed(s)?;
+            let want = Payload::of(&state);
+            let why = match open_existing(&dir) {
+                Ok(opened) => match opened.payload {
+                    Some(p) if p == want => match reader(&opened.index) {
+                        Ok(reader) => {
+                            let documents = reader.searcher().num_docs();
+                            return Ok(SearchIndex {
+                                reader,
+                                fields: opened.fields,
+                                payload: p,
+                                report: IndexReport {
+                                    action: Action::UpToDate,
+                                    run_id: p.run_id,
+                                    written: 0,
+                                    documents,
+                                    duration_ms: elapsed_ms(started),
+                                },
+                            });
+                        }
+                        Err(e) => format!("it cannot be read ({e})"),
+                    },
+                    Some(p) if can_catch_up(s, &p, &state)? => {
+                        match catch_up(s, &dir, opened, &p, &state, started) {
+                            Ok(Some(ix)) => return Ok(ix),
+                            Ok(None) => "another process holds its writer lock".to_string(),
+                            Err(e) => format!("updating it failed ({e})"),
+                        }
+                    }
+                    Some(p) if p.format != schema::FORMAT => {
+                        format!("it was written by another macat (format {})", p.format)
+                    }
+                    Some(_) => "it does not match the database's history".to_string(),
+                    None => "it records no run".to_string(),
+                },
+                Err(Unusable::Missing) => {
+                    tracing::info!("no search index at {}: building it", dir.display());
+                    return build(s, &dir, &state, started);
+                }
+                Err(Unusable::Broken(e)) => format!("it is unreadable ({e})"),
+            };
+            tracing::warn!("rebuilding the search index at {}: {why}", dir.display());
+            build(s, &dir, &state, started)
+        })
+    }
+
+    /// Rebuilds the index from the database (`macat reindex`).
+    pub fn rebuild(store: &Store) -> Result<SearchIndex> {
+        let started = Instant::now();
+        let dir = index_dir(store.path());
+        store.read_snapshot(|s| {
+            let state = committed(s)?;
+            build(s, &dir, &state, started)
+        })
+    }
+
+    /// What opening the index did.
+    pub fn report(&self) -> &IndexReport {
+        &self.report
+    }
+
+    /// The committed run the index reflects.
+    pub fn run_id(&self) -> i64 {
+        self.payload.run_id
+    }
+}
+
+/// Brings the index of `store` level with the database; for the end of a sync.
+pub fn update(store: &Store) -> Result<IndexReport> {
+    SearchIndex::open(store).map(|ix| ix.report)
+}
+
+fn committed(s: &Store) -> Result<CommittedState> {
+    s.committed_state()?.ok_or_else(|| {
+        Error::usage(format!(
+            "the mirror at {} has no committed run yet: run `macat sync` first",
+            s.path().display()
+        ))
+    })
+}
+
+/// Whether the index describes an earlier point of this database's history.
+fn can_catch_up(s: &Store, p: &Payload, state: &CommittedState) -> Result<bool> {
+    Ok(p.format == schema::FORMAT
+        && p.run_id < state.run_id
+        && p.max_version_id <= state.max_version_id
+        && s.committed_run_started_at(p.run_id)? == Some(p.run_started_at))
+}
+
+fn merge_policy() -> Box<LogMergePolicy> {
+    let mut policy = LogMergePolicy::default();
+    // Updates delete old copies of versions; reclaim the space once a segment is 30% dead.
+    policy.set_del_docs_ratio_before_merge(0.3);
+    Box::new(policy)
+}
+
+/// Applies the runs after the index's run: returns `None` when another process holds the
+/// writer lock for longer than [`LOCK_WAIT`].
+fn catch_up(
+    s: &Store,
+    dir: &Path,
+    opened: Opened,
+    from: &Payload,
+    state: &CommittedState,
+    started: Instant,
+) -> Result<Option<SearchIndex>> {
+    let Opened { index, fields, .. } = opened;
+    let writer: IndexWriter<TantivyDocument> = loop {
+        match index.writer_with_num_threads(1, 32_000_000) {
+            Ok(w) => break w,
+            Err(TantivyError::LockFailure(LockError::LockBusy, _)) => {
+                if started.elapsed() > LOCK_WAIT {
+                    return Ok(None);
+                }
+                std::thread::sleep(Duration::from_millis(50));
+                // The holder may have done our work.
+                if let Ok(now) = open_existing(dir) {
+                    if now.payload == Some(Payload::of(state)) {
+                        let reader = reader(&now.index)
+                            .map_err(|e| tantivy_err("cannot read the index at", dir, e))?;
+                        let documents = reader.searcher().num_docs();
+                        return Ok(Some(SearchIndex {
+                            reader,
+                            fields: now.fields,
+                            payload: Payload::of(state),
+                            report: IndexReport {
+                                action: Action::UpToDate,
+                                run_id: state.run_id,
+                                written: 0,
+                                documents,
+                                duration_ms: elapsed_ms(started),
+                            },
+                        }));
+                    }
+                }
+            }
+            Err(e) => return Err(tantivy_err("cannot write the index at", dir, e)),
+        }
+    };
+    writer.set_merge_policy(merge_policy());
+    let mut written = 0u64;
+    s.for_each_version_touched(from.run_id, state.run_id, |v| {
+        writer.delete_term(Term::from_field_u64(fields.version_id, v.version_id as u64));
+        writer
+            .add_document(fields.document(&v))
+            .map_err(|e| tantivy_err("cannot write the index at", dir, e))?;
+        written += 1;
+        Ok(())
+    })?;
+    commit(writer, dir, &Payload::of(state))?;
+    let reader = reader(&index).map_err(|e| tantivy_err("cannot read the index at", dir, e))?;
+    let documents = reader.searcher().num_docs();
+    tracing::info!(
+        from = from.run_id,
+        to = state.run_id,
+        written,
+        "search index caught up"
+    );
+    Ok(Some(SearchIndex {
+        reader,
+        fields,
+        payload: Payload::of(state),
+        report: IndexReport {
+            action: Action::Updated,
+            run_id: state.run_id,
+            written,
+            documents,
+            duration_ms: elapsed_ms(started),
+        },
+    }))
+}
+
+fn commit(mut writer: IndexWriter<TantivyDocument>, dir: &Path, payload: &Payload) -> Result<()> {
+    let text = serde_json::to_string(payload).map_err(|e| Error::internal(e.to_string()))?;
+    let mut prepared = writer
+        .prepare_commit()
+        .map_err(|e| tantivy_err("cannot commit the index at", dir, e))?;
+    prepared.set_payload(&text);
+    prepared
+        .commit()
+        .map_err(|e| tantivy_err("cannot commit the index at", dir, e))?;
+    writer
+        .wait_merging_threads()
+        .map_err(|e| tantivy_err("cannot merge the index at", dir, e))
+}
+
+/// Builds a fresh index of every committed version in a temporary directory beside `dir`, then
+/// swaps it in.
+fn build(s: &Store, dir: &Path, state: &CommittedState, started: Instant) -> Result<SearchIndex> {
+    let parent = dir
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let base = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "catalog.db.index".into());
+    let tmp = tempfile::Builder::new()
+        .prefix(&format!(".{base}.new-"))
+        .tempdir_in(parent)
+        .map_err(|e| {
+            Error::internal(format!(
+                "cannot create a directory for the search index in {}: {e}",
+                parent.display()
+            ))
+        })?;
+    let index = Index::builder()
+        .schema(schema::schema())
+        .create_in_dir(tmp.path())
+        .map_err(|e| tantivy_err("cannot create the index in", tmp.path(), e))?;
+    schema::register_tokenizers(&index);
+    let fields = Fields::new(&index.schema())
+        .map_err(|e| tantivy_err("bad index schema in", tmp.path(), e))?;
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().clamp(1, 4));
+    let writer: IndexWriter<TantivyDocument> = index
+        .writer_with_num_threads(threads, threads * 48_000_000)
+        .map_err(|e| tantivy_err("cannot write the index in", tmp.path(), e))?;
+    writer.set_merge_policy(merge_policy());
+    let mut written = 0u64;
+    s.for_each_version(state.run_id, |v| {
+        writer
+            .add_document(fields.document(&v))
+            .map_err(|e| tantivy_err("cannot write the index in", tmp.path(), e))?;
+        written += 1;
+        Ok(())
+    })?;
+    commit(writer, tmp.path(), &Payload::of(state))?;
+    // Open the reader before the swap: it keeps the files it maps, wherever they move.
+    let reader =
+        reader(&index).map_err(|e| tantivy_err("cannot read the index in", tmp.path(), e))?;
+    let documents = reader.searcher().num_docs();
+    swap_in(tmp, dir)?;
+    tracing::info!(written, run_id = state.run_id, "search index built");
+    Ok(SearchIndex {
+        reader,
+        fields,
+        payload: Payload::of(state),
+        report: IndexReport {
+            action: Action::Rebuilt,
+            run_id: state.run_id,
+            written,
+            documents,
+            duration_ms: elapsed_ms(started),
+        },
+    })
+}
+
+/// Replaces `dir` (if any) by the freshly built `tmp`.
+fn swap_in(tmp: tempfile::TempDir, dir: &Path) -> Result<()> {
+    let new = tmp.keep();
+    let fail = |what: &str, e: std::io::Error| {
+        let _ = std::fs::remove_dir_all(&new);
+        Error::internal(format!(
+            "cannot {what} the search index at {}: {e}",
+            dir.display()
+        ))
+    };
+    let old = match std::fs::symlink_metadata(dir) {
+        Ok(_) => {
+            let mut old = new.clone().into_os_string();
+            old.push(".old");
+            let old = PathBuf::from(old);
+            std::fs::rename(dir, &old).map_err(|e| fail("replace", e))?;
+            Some(old)
+        }
+        Err(_) => None,
+    };
+    std::fs::rename(&new, dir).map_err(|e| fail("install", e))?;
+    if let Some(old) = old {
+        let removed = if old.is_dir() {
+            std::fs::remove_dir_all(&old)
+        } else {
+            std::fs::remove_file(&old)
+        };
+        if let Err(e) = removed {
+            tracing::warn!(
+                "could not remove the old search index {}: {e}",
+                old.display()
+            );
+        }
+    }
+    Ok(())
+}

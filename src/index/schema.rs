@@ -1,0 +1,261 @@
+//! The index schema: one document per *version* of an image (a row of the mirror's `versions`
+//! table), with the run range in which that version was live.
+//!
+//! Text fields get the image-name analysis of [`super::analyze`]; enum-like fields (arch,
+//! status, ...) are whole lowercased values, indexed for `field:value` and the command's filter
+//! flags, and kept as fast fields. `valid_from`/`valid_to` (runs; `valid_to` is [`LIVE`] while
+//! the version is in the catalog) are indexed fast fields, so a search can be asked about any
+//! point in history. Only image fields are indexed: nothing about credentials or endpoints.
+
+use tantivy::schema::{
+    Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing, TextOptions, FAST, STORED,
+    STRING,
+};
+use tantivy::{Index, TantivyDocument};
+
+use super::analyze::{self, Kind};
+use crate::api::types::Image;
+use crate::store::feed::IndexedVersion;
+
+/// `valid_to` of a version that is still in the catalog.
+pub const LIVE: u64 = u64::MAX;
+
+/// The version of this schema and of the analysis behind it. An index written with another
+/// version is rebuilt (tokenization changes make old terms unreachable).
+pub const FORMAT: u32 = 1;
+
+/// A text field users can search: name in queries, its analysis, and its weight in ranking.
+#[derive(Debug, Clone, Copy)]
+pub struct TextField {
+    pub name: &'static str,
+    pub field: Field,
+    pub kind: Kind,
+    /// Added to a word's score when the word matches in this field (name/tag over description).
+    pub weight: f32,
+}
+
+/// An enum-like field: the query name (`category`), and the field behind it.
+#[derive(Debug, Clone, Copy)]
+pub struct EnumField {
+    pub name: &'static str,
+    pub field: Field,
+}
+
+/// Handles to every field of the schema.
+#[derive(Debug, Clone)]
+pub struct Fields {
+    pub version_id: Field,
+    pub scope_id: Field,
+    pub image_id: Field,
+    pub valid_from: Field,
+    pub valid_to: Field,
+    pub name: Field,
+    pub tag: Field,
+    pub show_name: Field,
+    pub description: Field,
+    pub swr_path: Field,
+    pub namespace: Field,
+    pub arch: Field,
+    pub service_type: Field,
+    pub image_type: Field,
+    pub status: Field,
+    pub category: Field,
+    pub dev_service: Field,
+    pub visibility: Field,
+    pub flavor_type: Field,
+    pub origin: Field,
+    /// The searchable text fields, best-ranked first.
+    pub text: Vec<TextField>,
+    /// The enum fields `field:value` accepts, by query name.
+    pub enums: Vec<EnumField>,
+}
+
+/// Text field names and weights (the weight orders attributes, as Meilisearch's attribute
+/// rule does: a word found in the name beats the same word found in the description).
+const TEXT_FIELDS: &[(&str, Kind, f32)] = &[
+    ("name", Kind::Ident, 10.0),
+    ("show_name", Kind::Ident, 9.0),
+    ("tag", Kind::Ident, 8.0),
+    ("namespace", Kind::Ident, 7.0),
+    ("swr_path", Kind::Ident, 6.0),
+    ("description", Kind::Text, 4.0),
+];
+
+/// Enum fields: (query name, schema name).
+const ENUM_FIELDS: &[(&str, &str)] = &[
+    ("arch", "arch"),
+    ("type", "type"),
+    ("service_type", "service_type"),
+    ("status", "status"),
+    ("visibility", "visibility"),
+    ("category", "resource_categories"),
+    ("dev_service", "dev_services"),
+    ("flavor_type", "flavor_type"),
+    ("origin", "origin"),
+];
+
+/// Other spellings accepted for field names in queries.
+pub fn canonical_field_name(name: &str) -> String {
+    let lower = name.to_ascii_lowercase();
+    match lower.as_str() {
+        "resource_categories" | "resource_category" | "categories" => "category".into(),
+        "dev_services" => "dev_service".into(),
+        "image_type" => "type".into(),
+        "id" | "image_id" => "id".into(),
+        _ => lower,
+    }
+}
+
+pub fn schema() -> Schema {
+    let mut b = Schema::builder();
+    let u64_opts = NumericOptions::default()
+        .set_indexed()
+        .set_fast()
+        .set_stored();
+    b.add_u64_field("version_id", u64_opts.clone());
+    b.add_u64_field("scope_id", FAST | STORED);
+    b.add_text_field("image_id", STRING | STORED);
+    b.add_u64_field("valid_from", u64_opts.clone());
+    b.add_u64_field("valid_to", u64_opts);
+    for (name, kind, _) in TEXT_FIELDS {
+        let tokenizer = match kind {
+            Kind::Ident => analyze::IDENT,
+            Kind::Text => analyze::TEXT,
+        };
+        let opts = TextOptions::default()
+            .set_indexing_options(
+                TextFieldIndexing::default()
+                    .set_tokenizer(tokenizer)
+                    .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+            )
+            .set_stored();
+        b.add_text_field(name, opts);
+    }
+    for (_, name) in ENUM_FIELDS {
+        let opts = TextOptions::default()
+            .set_indexing_options(
+                TextFieldIndexing::default()
+                    .set_tokenizer(analyze::ENUM)
+                    .set_index_option(IndexRecordOption::Basic)
+                    .set_fieldnorms(false),
+            )
+            .set_fast(analyze::ENUM)
+            .set_stored();
+        b.add_text_field(name, opts);
+    }
+    b.build()
+}
+
+/// Registers the analyzers the schema names (they are code, not stored in the index).
+pub fn register_tokenizers(index: &Index) {
+    index
+        .tokenizers()
+        .register(analyze::IDENT, analyze::ident_analyzer());
+    index
+        .tokenizers()
+        .register(analyze::TEXT, analyze::text_analyzer());
+    index
+        .tokenizers()
+        .register(analyze::ENUM, analyze::enum_analyzer());
+    index
+        .fast_field_tokenizer()
+        .register(analyze::ENUM, analyze::enum_analyzer());
+}
+
+impl Fields {
+    pub fn new(schema: &Schema) -> tantivy::Result<Fields> {
+        let f = |n: &str| schema.get_field(n);
+        let text = TEXT_FIELDS
+            .iter()
+            .map(|(name, kind, weight)| {
+                Ok(TextField {
+                    name,
+                    field: f(name)?,
+                    kind: *kind,
+                    weight: *weight,
+                })
+            })
+            .collect::<tantivy::Result<Vec<_>>>()?;
+        let enums = ENUM_FIELDS
+            .iter()
+            .map(|(q, name)| {
+                Ok(EnumField {
+                    name: q,
+                    field: f(name)?,
+                })
+            })
+            .collect::<tantivy::Result<Vec<_>>>()?;
+        Ok(Fields {
+            version_id: f("version_id")?,
+            scope_id: f("scope_id")?,
+            image_id: f("image_id")?,
+            valid_from: f("valid_from")?,
+            valid_to: f("valid_to")?,
+            name: f("name")?,
+            tag: f("tag")?,
+            show_name: f("show_name")?,
+            description: f("description")?,
+            swr_path: f("swr_path")?,
+            namespace: f("namespace")?,
+            arch: f("arch")?,
+            service_type: f("service_type")?,
+            image_type: f("type")?,
+            status: f("status")?,
+            category: f("resource_categories")?,
+            dev_service: f("dev_services")?,
+            visibility: f("visibility")?,
+            flavor_type: f("flavor_type")?,
+            origin: f("origin")?,
+            text,
+            enums,
+        })
+    }
+
+    pub fn text_field(&self, name: &str) -> Option<TextField> {
+        self.text.iter().find(|t| t.name == name).copied()
+    }
+
+    pub fn enum_field(&self, name: &str) -> Option<EnumField> {
+        self.enums.iter().find(|e| e.name == name).copied()
+    }
+
+    /// The document for one version of an image.
+    pub fn document(&self, v: &IndexedVersion) -> TantivyDocument {
+        let image: Image = serde_json::from_str(&v.raw).unwrap_or_else(|_| Image {
+            id: v.image_id.clone(),
+            ..Image::default()
+        });
+        let mut doc = TantivyDocument::default();
+        doc.add_u64(self.version_id, v.version_id as u64);
+        doc.add_u64(self.scope_id, v.scope_id as u64);
+        doc.add_text(self.image_id, &v.image_id);
+        doc.add_u64(self.valid_from, v.valid_from as u64);
+        doc.add_u64(self.valid_to, v.valid_to.map_or(LIVE, |t| t as u64));
+        let mut text = |field: Field, value: &Option<String>| {
+            if let Some(s) = value.as_deref().filter(|s| !s.is_empty()) {
+                doc.add_text(field, s);
+            }
+        };
+        text(self.name, &image.name);
+        text(self.tag, &image.tag);
+        text(self.show_name, &image.show_name);
+        text(self.show_name, &image.show_tag);
+        text(self.description, &image.description);
+        text(self.swr_path, &image.swr_path);
+        text(self.namespace, &image.namespace);
+        text(self.arch, &image.arch);
+        text(self.service_type, &image.service_type);
+        text(self.image_type, &image.image_type);
+        text(self.status, &image.status);
+        text(self.visibility, &image.visibility);
+        text(self.flavor_type, &image.flavor_type);
+        text(self.origin, &image.origin);
+        for c in image.resource_categories.iter().flatten() {
+            text(self.category, &Some(c.clone()));
+        }
+        for d in image.dev_services.iter().flatten() {
+            text(self.dev_service, &Some(d.clone()));
+        }
+        doc
+    }
+}

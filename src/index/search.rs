@@ -1,0 +1,660 @@
+//! Turning a parsed query into a tantivy query, running it, and describing the hits.
+//!
+//! # Ranking
+//! Scores are tiers, in the spirit of Meilisearch's ranking rules, built from constant-score
+//! clauses so that the order is predictable:
+//!
+//! 1. every query word must match (AND, unless the query says OR);
+//! 2. typos: per word, an exact match scores [`EXACT`], one typo [`ONE_TYPO`], two typos
+//!    [`TWO_TYPOS`] (one typo allowed from 5 characters, two from 9; a transposition is one),
+//!    so exact matches always rank above fuzzy ones;
+//! 3. proximity: each pair of consecutive query words that stands together in the name or tag
+//!    adds [`PROXIMITY`] (`mindspore 2.0` ranks `mindspore_2.0.0-...` above an image whose only
+//!    `2.0` is its OS version);
+//! 4. attribute: each word adds the weight of the best field it matched in (name 10 > show_name
+//!    9 > tag 8 > namespace 7 > swr_path 6 > description 4);
+//! 5. a small BM25 share on the name breaks the remaining ties (shorter names first).
+
+use std::collections::HashSet;
+use std::ops::Bound;
+
+use serde::Serialize;
+use tantivy::collector::TopDocs;
+use tantivy::query::{
+    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, DisjunctionMaxQuery, FuzzyTermQuery,
+    Occur, PhrasePrefixQuery, PhraseQuery, Query, RangeQuery, TermQuery,
+};
+use tantivy::schema::{Field, IndexRecordOption, Value};
+use tantivy::{TantivyDocument, Term};
+
+use super::analyze::{self, Kind, QueryAnalyzer};
+use super::query::{self, Expr, TermKind};
+use super::schema::{Fields, TextField, LIVE};
+use super::SearchIndex;
+use crate::error::{Error, Result};
+
+pub const EXACT: f32 = 1000.0;
+pub const ONE_TYPO: f32 = 600.0;
+pub const TWO_TYPOS: f32 = 300.0;
+pub const PROXIMITY: f32 = 100.0;
+/// A word kept whole (`snt9b`) matching as a whole, over matching as a phrase of its parts.
+const WHOLE_BONUS: f32 = 0.5;
+const BM25_SHARE: f32 = 0.02;
+
+/// What to search for.
+#[derive(Debug, Clone)]
+pub struct SearchOptions {
+    pub query: String,
+    pub limit: usize,
+    /// Filters on enum fields: (query field name, value), e.g. ("arch", "aarch64").
+    pub filters: Vec<(&'static str, String)>,
+    /// The point in time: a committed run. `None` means the run the index reflects (latest).
+    pub run: Option<i64>,
+    /// Also find versions no longer in the catalog at that point.
+    pub include_removed: bool,
+}
+
+/// Byte ranges of matched words in a hit's fields, for highlighting.
+#[derive(Debug, Clone, Default)]
+pub struct Highlights {
+    pub name: Vec<(usize, usize)>,
+    pub tag: Vec<(usize, usize)>,
+    pub description: Vec<(usize, usize)>,
+}
+
+/// One hit: a version of an image.
+#[derive(Debug, Clone, Serialize)]
+pub struct Hit {
+    pub id: String,
+    pub name: Option<String>,
+    pub tag: Option<String>,
+    pub score: f64,
+    pub description: Option<String>,
+    pub arch: Option<String>,
+    #[serde(rename = "type")]
+    pub image_type: Option<String>,
+    pub service_type: Option<String>,
+    pub status: Option<String>,
+    pub swr_path: Option<String>,
+    pub namespace: Option<String>,
+    /// Whether this version is in the catalog at the point in time searched.
+    pub live: bool,
+    /// The run range in which this version was in the catalog: from `valid_from` until
+    /// `valid_to` (exclusive; null while it still is).
+    pub valid_from: i64,
+    pub valid_to: Option<i64>,
+    #[serde(skip)]
+    pub highlights: Highlights,
+    #[serde(skip)]
+    scope_id: u64,
+}
+
+/// A matched word, remembered to highlight it in the hits.
+#[derive(Debug, Clone)]
+enum Mark {
+    Exact(String),
+    Prefix(String),
+    Fuzzy(String, u8),
+}
+
+struct Compiler<'a> {
+    f: &'a Fields,
+    qa: QueryAnalyzer,
+    marks: Vec<(Field, Mark)>,
+}
+
+type Q = Box<dyn Query>;
+
+fn konst(q: Q, score: f32) -> Q {
+    Box::new(ConstScoreQuery::new(q, score))
+}
+
+fn text_term(field: Field, s: &str) -> Term {
+    Term::from_field_text(field, s)
+}
+
+fn phrase(field: Field, terms: &[(usize, String)]) -> Q {
+    let terms = terms
+        .iter()
+        .map(|(o, t)| (*o, text_term(field, t)))
+        .collect::<Vec<_>>();
+    if terms.len() == 1 {
+        let (_, t) = terms.into_iter().next().expect("one term");
+        Box::new(TermQuery::new(t, IndexRecordOption::Basic))
+    } else {
+        Box::new(PhraseQuery::new_with_offset(terms))
+    }
+}
+
+/// Typos allowed for a word of `chars` characters (Meilisearch's defaults).
+fn typo_budget(chars: usize) -> u8 {
+    match chars {
+        0..=4 => 0,
+        5..=8 => 1,
+        _ => 2,
+    }
+}
+
+impl Compiler<'_> {
+    /// The clause of one word (or phrase, or prefix) over some text fields: the best match
+    /// over those fields, scored by tier and field weight. `None` when the text has nothing
+    /// searchable in it.
+    fn word(&mut self, fields: &[TextField], text: &str, kind: TermKind) -> Option<Q> {
+        let mut alternatives: Vec<Q> = Vec::new();
+        for tf in fields {
+            let w = self.qa.word(tf.kind, text);
+            if w.terms.is_empty() {
+                continue;
+            }
+            let field = tf.field;
+            let exact = EXACT + tf.weight;
+            let terms = w.terms.clone();
+            for (_, t) in &terms {
+                self.marks.push((field, Mark::Exact(t.clone())));
+            }
+            match kind {
+                TermKind::Word if terms.len() == 1 => {
+                    let t = text_term(field, &terms[0].1);
+                    alternatives.push(konst(
+                        Box::new(TermQuery::new(t.clone(), IndexRecordOption::Basic)),
+                        exact,
+                    ));
+                    let budget = if w.letters_only {
+                        typo_budget(w.chars)
+                    } else {
+                        0
+                    };
+                    for (d, tier) in [(1u8, ONE_TYPO), (2, TWO_TYPOS)] {
+                        if d <= budget {
+                            alternatives.push(konst(
+                                Box::new(FuzzyTermQuery::new(t.clone(), d, true)),
+                                tier + tf.weight,
+                            ));
+                            self.marks.push((field, Mark::Fuzzy(terms[0].1.clone(), d)));
+                        }
+                    }
+                }
+                TermKind::Word | TermKind::Phrase => {
+                    alternatives.push(konst(phrase(field, &terms), exact));
+                    if kind == TermKind::Word && w.cjk && terms.len() > 1 {
+                        // Chinese words in any order, below the same words side by side.
+                        let all: Vec<(Occur, Q)> = terms
+                            .iter()
+                            .map(|(_, t)| {
+                                let q: Q = Box::new(TermQuery::new(
+                                    text_term(field, t),
+                                    IndexRecordOption::Basic,
+                                ));
+                                (Occur::Must, q)
+                            })
+                            .collect();
+                        alternatives.push(konst(Box::new(BooleanQuery::new(all)), exact - 1.0));
+                    }
+                    if let Some(whole) = &w.whole {
+                        if kind == TermKind::Word {
+                            self.marks.push((field, Mark::Exact(whole.clone())));
+                            alternatives.push(konst(
+                                Box::new(TermQuery::new(
+                                    text_term(field, whole),
+                                    IndexRecordOption::Basic,
+                                )),
+                                exact + WHOLE_BONUS,
+                            ));
+                        }
+                    }
+                }
+                TermKind::Prefix => {
+                    let (last_at, last) = terms.last().cloned().expect("terms are not empty");
+                    self.marks.push((field, Mark::Prefix(last.clone())));
+                    if terms.len() == 1 {
+                        alternatives.push(konst(
+                            Box::new(FuzzyTermQuery::new_prefix(text_term(field, &last), 0, true)),
+                            exact,
+                        ));
+                    } else {
+                        let mut with_offsets: Vec<(usize, Term)> = terms
+                            .iter()
+                            .map(|(o, t)| (*o, text_term(field, t)))
+                            .collect();
+                        with_offsets.sort_by_key(|(o, _)| *o);
+                        let _ = last_at;
+                        let mut q = PhrasePrefixQuery::new_with_offset(with_offsets);
+                        q.set_max_expansions(1000);
+                        alternatives.push(konst(Box::new(q), exact));
+                    }
+                    if let Some(whole) = &w.whole {
+                        self.marks.push((field, Mark::Prefix(whole.clone())));
+                        alternatives.push(konst(
+                            Box::new(FuzzyTermQuery::new_prefix(text_term(field, whole), 0, true)),
+                            exact + WHOLE_BONUS,
+                        ));
+                    }
+                }
+            }
+        }
+        match alternatives.len() {
+            0 => None,
+            1 => alternatives.pop(),
+            _ => Some(Box::new(DisjunctionMaxQuery::new(alternatives))),
+        }
+    }
+
+    fn enum_term(&mut self, name: &str, value: &str) -> Result<Q> {
+        let ef = self
+            .f
+            .enum_field(name)
+            .ok_or_else(|| Error::internal(format!("no enum field {name}")))?;
+        let v = self
+            .qa
+            .enum_value(value)
+            .ok_or_else(|| Error::usage(format!("invalid query: {name}: needs a value")))?;
+        Ok(Box::new(TermQuery::new(
+            text_term(ef.field, &v),
+            IndexRecordOption::Basic,
+        )))
+    }
+
+    fn term(&mut self, t: &query::Term) -> Result<Option<Q>> {
+        let fields: Vec<TextField> = match t.field {
+            None => self.f.text.clone(),
+            Some("id") => {
+                let q: Q = Box::new(TermQuery::new(
+                    text_term(self.f.image_id, t.text.trim()),
+                    IndexRecordOption::Basic,
+                ));
+                return Ok(Some(konst(q, EXACT)));
+            }
+            Some(name) => match self.f.text_field(name) {
+                Some(tf) => vec![tf],
+                None => {
+                    let q = match t.kind {
+                        TermKind::Prefix => {
+                            let ef = self
+                                .f
+                                .enum_field(name)
+                                .ok_or_else(|| Error::internal(format!("no enum field {name}")))?;
+                            let v = self.qa.enum_value(&t.text).unwrap_or_default();
+                            Box::new(FuzzyTermQuery::new_prefix(text_term(ef.field, &v), 0, true))
+                                as Q
+                        }
+                        _ => self.enum_term(name, &t.text)?,
+                    };
+                    return Ok(Some(konst(q, 1.0)));
+                }
+            },
+        };
+        Ok(self.word(&fields, &t.text, t.kind))
+    }
+
+    /// A bonus for two consecutive plain words that stand together in the name or tag.
+    fn proximity(&mut self, a: &query::Term, b: &query::Term) -> Option<Q> {
+        let plain = |t: &query::Term| t.field.is_none() && t.kind != TermKind::Prefix;
+        if !plain(a) || !plain(b) {
+            return None;
+        }
+        let wa = self.qa.word(Kind::Ident, &a.text);
+        let wb = self.qa.word(Kind::Ident, &b.text);
+        if wa.terms.is_empty() || wb.terms.is_empty() {
+            return None;
+        }
+        let shift = wa.span;
+        let mut terms = wa.terms.clone();
+        terms.extend(wb.terms.iter().map(|(o, t)| (o + shift, t.clone())));
+        let mut alts: Vec<Q> = Vec::new();
+        for (field, bonus) in [(self.f.name, PROXIMITY), (self.f.tag, PROXIMITY - 10.0)] {
+            alts.push(konst(phrase(field, &terms), bonus));
+        }
+        Some(Box::new(DisjunctionMaxQuery::new(alts)))
+    }
+
+    fn bm25(&mut self, t: &query::Term) -> Option<Q> {
+        if t.field.is_some_and(|f| f != "name") || t.kind != TermKind::Word {
+            return None;
+        }
+        let w = self.qa.word(Kind::Ident, &t.text);
+        let [(_, only)] = w.terms.as_slice() else {
+            return None;
+        };
+        let q = TermQuery::new(text_term(self.f.name, only), IndexRecordOption::WithFreqs);
+        Some(Box::new(BoostQuery::new(Box::new(q), BM25_SHARE)))
+    }
+
+    fn expr(&mut self, e: &Expr) -> Result<Option<Q>> {
+        match e {
+            Expr::All => Ok(Some(Box::new(AllQuery))),
+            Expr::Term(t) => self.term(t),
+            Expr::Not(inner) => {
+                // Highlights come from what matched, not from what was excluded.
+                let saved = self.marks.len();
+                let inner = self.expr(inner)?;
+                self.marks.truncate(saved);
+                let mut clauses: Vec<(Occur, Q)> = vec![(Occur::Must, Box::new(AllQuery))];
+                if let Some(q) = inner {
+                    clauses.push((Occur::MustNot, q));
+                }
+                Ok(Some(Box::new(BooleanQuery::new(clauses))))
+            }
+            Expr::Or(items) => {
+                let mut clauses: Vec<(Occur, Q)> = Vec::new();
+                for item in items {
+                    if let Some(q) = self.expr(item)? {
+                        clauses.push((Occur::Should, q));
+                    }
+                }
+                Ok(match clauses.len() {
+                    0 => None,
+                    1 => clauses.pop().map(|(_, q)| q),
+                    _ => Some(Box::new(BooleanQuery::new(clauses))),
+                })
+            }
+            Expr::And(items) => {
+                let mut clauses: Vec<(Occur, Q)> = Vec::new();
+                let mut positive = false;
+                let mut prev: Option<&query::Term> = None;
+                for item in items {
+                    match item {
+                        Expr::Not(inner) => {
+                            let saved = self.marks.len();
+                            if let Some(q) = self.expr(inner)? {
+                                clauses.push((Occur::MustNot, q));
+                            }
+                            self.marks.truncate(saved);
+                            prev = None;
+                        }
+                        other => {
+                            let Some(q) = self.expr(other)? else {
+                                continue;
+                            };
+                            clauses.push((Occur::Must, q));
+                            positive = true;
+                            if let Expr::Term(t) = other {
+                                if let Some(p) = prev.and_then(|p| self.proximity(p, t)) {
+                                    clauses.push((Occur::Should, p));
+                                }
+                                if let Some(b) = self.bm25(t) {
+                                    clauses.push((Occur::Should, b));
+                                }
+                                prev = Some(t);
+                            } else {
+                                prev = None;
+                            }
+                        }
+                    }
+                }
+                if !positive {
+                    if clauses.is_empty() {
+                        return Ok(None);
+                    }
+                    clauses.push((Occur::Must, Box::new(AllQuery)));
+                }
+                Ok(Some(Box::new(BooleanQuery::new(clauses))))
+            }
+        }
+    }
+}
+
+/// A single word gets the BM25 tie-break too (an And of one is not an And).
+fn single_term(e: &Expr) -> Option<&query::Term> {
+    match e {
+        Expr::Term(t) => Some(t),
+        _ => None,
+    }
+}
+
+fn osa_within(a: &str, b: &str, max: usize) -> bool {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    if a.len().abs_diff(b.len()) > max {
+        return false;
+    }
+    let (n, m) = (a.len(), b.len());
+    let mut d = vec![vec![0usize; m + 1]; n + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for j in 0..=m {
+        d[0][j] = j;
+    }
+    for i in 1..=n {
+        for j in 1..=m {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut v = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                v = v.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = v;
+        }
+    }
+    d[n][m] <= max
+}
+
+impl Mark {
+    fn matches(&self, token: &str) -> bool {
+        match self {
+            Mark::Exact(t) => t == token,
+            Mark::Prefix(p) => token.starts_with(p.as_str()),
+            Mark::Fuzzy(t, d) => osa_within(t, token, usize::from(*d)),
+        }
+    }
+}
+
+/// Merged byte ranges of the words of `text` that `marks` match.
+fn highlight(
+    analyzer: &mut tantivy::tokenizer::TextAnalyzer,
+    marks: &[&Mark],
+    text: &str,
+) -> Vec<(usize, usize)> {
+    if marks.is_empty() || text.is_empty() {
+        return Vec::new();
+    }
+    let mut ranges: Vec<(usize, usize)> = analyze::index_terms(analyzer, text)
+        .into_iter()
+        .filter(|(t, _, _)| marks.iter().any(|m| m.matches(t)))
+        .map(|(_, f, t)| (f, t))
+        .collect();
+    ranges.sort_unstable();
+    let mut merged: Vec<(usize, usize)> = Vec::new();
+    for (f, t) in ranges {
+        match merged.last_mut() {
+            Some(last) if f <= last.1 => last.1 = last.1.max(t),
+            _ => merged.push((f, t)),
+        }
+    }
+    merged
+}
+
+fn first_str(doc: &TantivyDocument, field: Field) -> Option<String> {
+    doc.get_first(field)
+        .and_then(|v| v.as_str().map(str::to_string))
+}
+
+fn first_u64(doc: &TantivyDocument, field: Field) -> u64 {
+    doc.get_first(field).and_then(|v| v.as_u64()).unwrap_or(0)
+}
+
+impl SearchIndex {
+    /// Runs a search. A malformed query or filter is a usage error (exit 2).
+    pub fn search(&self, opts: &SearchOptions) -> Result<Vec<Hit>> {
+        let expr = query::parse(&opts.query).map_err(|e| Error::usage(e.to_string()))?;
+        let mut c = Compiler {
+            f: &self.fields,
+            qa: QueryAnalyzer::default(),
+            marks: Vec::new(),
+        };
+        let mut main = c.expr(&expr)?.ok_or_else(|| {
+            Error::usage(format!(
+                "invalid query: {:?} has no words to search for",
+                opts.query
+            ))
+        })?;
+        if let Some(t) = single_term(&expr) {
+            if let Some(b) = c.bm25(t) {
+                main = Box::new(BooleanQuery::new(vec![
+                    (Occur::Must, main),
+                    (Occur::Should, b),
+                ]));
+            }
+        }
+        let f = &self.fields;
+        let run = opts.run.unwrap_or(self.payload.run_id);
+        let latest = run >= self.payload.run_id;
+        let mut filters: Vec<(Occur, Q)> = Vec::new();
+        let u = |field: Field, v: u64| Term::from_field_u64(field, v);
+        if !(opts.include_removed && latest) {
+            filters.push((
+                Occur::Must,
+                Box::new(RangeQuery::new(
+                    Bound::Unbounded,
+                    Bound::Included(u(f.valid_from, run as u64)),
+                )),
+            ));
+        }
+        if !opts.include_removed {
+            if latest {
+                filters.push((
+                    Occur::Must,
+                    Box::new(TermQuery::new(
+                        u(f.valid_to, LIVE),
+                        IndexRecordOption::Basic,
+                    )),
+                ));
+            } else {
+                filters.push((
+                    Occur::Must,
+                    Box::new(RangeQuery::new(
+                        Bound::Excluded(u(f.valid_to, run as u64)),
+                        Bound::Unbounded,
+                    )),
+                ));
+            }
+        }
+        for (name, value) in &opts.filters {
+            let q = c.enum_term(name, value).map_err(|_| {
+                Error::usage(format!("--{}: needs a value", name.replace('_', "-")))
+            })?;
+            filters.push((Occur::Must, q));
+        }
+        let query: Q = if filters.is_empty() {
+            main
+        } else {
+            let filter: Q = Box::new(BooleanQuery::new(filters));
+            Box::new(BooleanQuery::new(vec![
+                (Occur::Must, main),
+                (Occur::Must, konst(filter, 0.0)),
+            ]))
+        };
+
+        let searcher = self.reader.searcher();
+        let limit = opts.limit.max(1);
+        // With history, one image can match in several versions: fetch more, keep the best.
+        let mut want = if opts.include_removed {
+            limit * 4 + 16
+        } else {
+            limit
+        };
+        let mut hits: Vec<Hit>;
+        loop {
+            let top = searcher
+                .search(&query, &TopDocs::with_limit(want).order_by_score())
+                .map_err(|e| Error::internal(format!("search failed: {e}")))?;
+            let fetched = top.len();
+            hits = Vec::with_capacity(fetched.min(limit));
+            let mut seen: HashSet<(u64, String)> = HashSet::new();
+            for (score, addr) in top {
+                let doc: TantivyDocument = searcher
+                    .doc(addr)
+                    .map_err(|e| Error::internal(format!("reading a hit failed: {e}")))?;
+                let id = first_str(&doc, f.image_id).unwrap_or_default();
+                let scope_id = first_u64(&doc, f.scope_id);
+                if !seen.insert((scope_id, id.clone())) {
+                    continue;
+                }
+                let valid_from = first_u64(&doc, f.valid_from) as i64;
+                let valid_to = match first_u64(&doc, f.valid_to) {
+                    LIVE => None,
+                    t => Some(t as i64),
+                };
+                hits.push(Hit {
+                    id,
+                    name: first_str(&doc, f.name),
+                    tag: first_str(&doc, f.tag),
+                    score: (f64::from(score) * 1000.0).round() / 1000.0,
+                    description: first_str(&doc, f.description),
+                    arch: first_str(&doc, f.arch),
+                    image_type: first_str(&doc, f.image_type),
+                    service_type: first_str(&doc, f.service_type),
+                    status: first_str(&doc, f.status),
+                    swr_path: first_str(&doc, f.swr_path),
+                    namespace: first_str(&doc, f.namespace),
+                    live: valid_from <= run && valid_to.is_none_or(|t| t > run),
+                    valid_from,
+                    valid_to,
+                    highlights: Highlights::default(),
+                    scope_id,
+                });
+            }
+            if hits.len() >= limit || fetched < want {
+                break;
+            }
+            want *= 4;
+        }
+        // Equal scores in a stable order: by name, tag, id.
+        hits.sort_by(|a, b| {
+            b.score
+                .total_cmp(&a.score)
+                .then_with(|| a.name.cmp(&b.name))
+                .then_with(|| a.tag.cmp(&b.tag))
+                .then_with(|| a.id.cmp(&b.id))
+                .then_with(|| a.scope_id.cmp(&b.scope_id))
+        });
+        hits.truncate(limit);
+
+        let marks_of = |field: Field| -> Vec<&Mark> {
+            c.marks
+                .iter()
+                .filter(|(f, _)| *f == field)
+                .map(|(_, m)| m)
+                .collect()
+        };
+        let (name_marks, tag_marks, desc_marks) =
+            (marks_of(f.name), marks_of(f.tag), marks_of(f.description));
+        let mut ident = analyze::ident_analyzer();
+        let mut text = analyze::text_analyzer();
+        for h in &mut hits {
+            h.highlights = Highlights {
+                name: highlight(&mut ident, &name_marks, h.name.as_deref().unwrap_or("")),
+                tag: highlight(&mut ident, &tag_marks, h.tag.as_deref().unwrap_or("")),
+                description: highlight(
+                    &mut text,
+                    &desc_marks,
+                    h.description.as_deref().unwrap_or(""),
+                ),
+            };
+        }
+        Ok(hits)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn optimal_string_alignment() {
+        assert!(osa_within("pytroch", "pytorch", 1));
+        assert!(osa_within("mindspre", "mindspore", 1));
+        assert!(!osa_within("pytorch", "tensorflow", 2));
+        assert!(osa_within("", "", 0));
+        assert!(!osa_within("abc", "", 2));
+    }
+
+    #[test]
+    fn typo_budget_follows_meilisearch() {
+        assert_eq!(typo_budget(4), 0);
+        assert_eq!(typo_budget(5), 1);
+        assert_eq!(typo_budget(8), 1);
+        assert_eq!(typo_budget(9), 2);
+    }
+}
