@@ -5,7 +5,9 @@
 
 mod demo;
 mod export;
+mod reindex;
 mod runs;
+mod search;
 mod simulate;
 mod sync;
 
@@ -81,6 +83,17 @@ impl GlobalArgs {
         Ok(data.join("macat").join("catalog.db"))
     }
 
+    /// Whether stdout gets colour (`--color`, `NO_COLOR`, and whether it is a terminal).
+    pub fn color_stdout(&self) -> bool {
+        match self.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && stdout_is_terminal()
+            }
+        }
+    }
+
     /// Whether stderr gets colour (`--color`, `NO_COLOR`, and whether it is a terminal).
     pub fn color_stderr(&self) -> bool {
         match self.color {
@@ -98,10 +111,14 @@ impl GlobalArgs {
 pub enum Command {
     /// Walk every page of every scope into the mirror; one run = one snapshot
     Sync(sync::SyncArgs),
+    /// Full-text search over name, tag, description, swr_path, namespace
+    Search(search::SearchArgs),
     /// The sync runs: when, scope, status, counts, duration
     Runs(runs::RunsArgs),
     /// The whole catalog at a point in time, raw
     Export(export::ExportArgs),
+    /// Rebuild the search index from the database
+    Reindex(reindex::ReindexArgs),
     /// A local, faithful ModelArts images API (fixture catalog, fault injection)
     Simulate(simulate::SimulateArgs),
     /// A self-contained tour on the simulator: syncs several catalog days, then reads them back
@@ -122,11 +139,18 @@ pub fn run(cli: Cli) -> Result<()> {
     let g = cli.global;
     match cli.command {
         Command::Sync(a) => sync::run(&g, a),
+        Command::Search(a) => search::run(&g, a),
         Command::Runs(a) => runs::run(&g, a),
         Command::Export(a) => export::run(&g, a),
+        Command::Reindex(a) => reindex::run(&g, a),
         Command::Simulate(a) => simulate::run(&g, a),
         Command::Demo(a) => demo::run(&g, a),
     }
+}
+
+/// Whether stdout is a terminal (tables are fitted and highlighted only then).
+pub(crate) fn stdout_is_terminal() -> bool {
+    std::io::stdout().is_terminal()
 }
 
 /// A multi-threaded runtime for the commands that do network I/O.

@@ -170,6 +170,7 @@ pub fn run(g: &GlobalArgs, args: SyncArgs) -> Result<()> {
     let db = g.db_path()?;
     let rt = super::runtime()?;
     let report = rt.block_on(crate::sync::run(&db, opts, super::interrupted()))?;
+    update_index(&db, report.run_id);
     match args.format {
         SummaryFormat::Json => {
             let line =
@@ -183,6 +184,17 @@ pub fn run(g: &GlobalArgs, args: SyncArgs) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Brings the search index level with the run just committed. A failure is only a warning: the
+/// run is committed, and the next command that opens the index catches up.
+pub(crate) fn update_index(db: &std::path::Path, run_id: i64) {
+    if let Err(e) = crate::index::update_after_sync(db) {
+        tracing::warn!(
+            "run {run_id} is committed, but updating the search index failed ({e}); \
+             the next search catches up"
+        );
+    }
 }
 
 /// One line for people: what the run did.

@@ -223,6 +223,12 @@ pub fn update(store: &Store) -> Result<IndexReport> {
     SearchIndex::open(store).map(|ix| ix.report)
 }
 
+/// Updates the index of the mirror at `db` after a committed run. The run stays committed
+/// whatever happens here: an index left behind is caught up by the next command that opens it.
+pub fn update_after_sync(db: &Path) -> Result<IndexReport> {
+    update(&Store::open_existing(db)?)
+}
+
 fn committed(s: &Store) -> Result<CommittedState> {
     s.committed_state()?.ok_or_else(|| {
         Error::usage(format!(

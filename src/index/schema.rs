@@ -50,6 +50,8 @@ pub struct Fields {
     pub valid_from: Field,
     pub valid_to: Field,
     pub name: Field,
+    /// The whole name, lowercased: an exact-name match ranks first among equals.
+    pub name_exact: Field,
     pub tag: Field,
     pub show_name: Field,
     pub description: Field,
@@ -131,6 +133,15 @@ pub fn schema() -> Schema {
             .set_stored();
         b.add_text_field(name, opts);
     }
+    b.add_text_field(
+        "name_exact",
+        TextOptions::default().set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer(analyze::ENUM)
+                .set_index_option(IndexRecordOption::Basic)
+                .set_fieldnorms(false),
+        ),
+    );
     for (_, name) in ENUM_FIELDS {
         let opts = TextOptions::default()
             .set_indexing_options(
@@ -192,6 +203,7 @@ impl Fields {
             valid_from: f("valid_from")?,
             valid_to: f("valid_to")?,
             name: f("name")?,
+            name_exact: f("name_exact")?,
             tag: f("tag")?,
             show_name: f("show_name")?,
             description: f("description")?,
@@ -237,6 +249,7 @@ impl Fields {
             }
         };
         text(self.name, &image.name);
+        text(self.name_exact, &image.name);
         text(self.tag, &image.tag);
         text(self.show_name, &image.show_name);
         text(self.show_name, &image.show_tag);

@@ -13,7 +13,8 @@
 //!    `2.0` is its OS version);
 //! 4. attribute: each word adds the weight of the best field it matched in (name 10 > show_name
 //!    9 > tag 8 > namespace 7 > swr_path 6 > description 4);
-//! 5. a small BM25 share on the name breaks the remaining ties (shorter names first).
+//! 5. exactness: a one-term query equal to an image's whole name adds [`EXACT_NAME`];
+//! 6. a small BM25 share on the name breaks the remaining ties (shorter names first).
 
 use std::collections::HashSet;
 use std::ops::Bound;
@@ -40,6 +41,8 @@ pub const PROXIMITY: f32 = 100.0;
 /// A word kept whole (`snt9b`) matching as a whole, over matching as a phrase of its parts.
 const WHOLE_BONUS: f32 = 0.5;
 const BM25_SHARE: f32 = 0.02;
+/// The query is the image's whole name (Meilisearch's exactness rule).
+const EXACT_NAME: f32 = 5.0;
 
 /// What to search for.
 #[derive(Debug, Clone)]
@@ -159,8 +162,10 @@ impl Compiler<'_> {
                         Box::new(TermQuery::new(t.clone(), IndexRecordOption::Basic)),
                         exact,
                     ));
+                    // Counted on the term as indexed: a stemmed description term
+                    // (`mindspor`) gets the budget of its own length.
                     let budget = if w.letters_only {
-                        typo_budget(w.chars)
+                        typo_budget(w.chars.min(terms[0].1.chars().count()))
                     } else {
                         0
                     };
@@ -204,7 +209,7 @@ impl Compiler<'_> {
                     }
                 }
                 TermKind::Prefix => {
-                    let (last_at, last) = terms.last().cloned().expect("terms are not empty");
+                    let (_, last) = terms.last().cloned().expect("terms are not empty");
                     self.marks.push((field, Mark::Prefix(last.clone())));
                     if terms.len() == 1 {
                         alternatives.push(konst(
@@ -217,7 +222,6 @@ impl Compiler<'_> {
                             .map(|(o, t)| (*o, text_term(field, t)))
                             .collect();
                         with_offsets.sort_by_key(|(o, _)| *o);
-                        let _ = last_at;
                         let mut q = PhrasePrefixQuery::new_with_offset(with_offsets);
                         q.set_max_expansions(1000);
                         alternatives.push(konst(Box::new(q), exact));
@@ -412,8 +416,8 @@ fn osa_within(a: &str, b: &str, max: usize) -> bool {
     for (i, row) in d.iter_mut().enumerate() {
         row[0] = i;
     }
-    for j in 0..=m {
-        d[0][j] = j;
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
     }
     for i in 1..=n {
         for j in 1..=m {
@@ -490,11 +494,22 @@ impl SearchIndex {
             ))
         })?;
         if let Some(t) = single_term(&expr) {
+            let mut should: Vec<(Occur, Q)> = Vec::new();
             if let Some(b) = c.bm25(t) {
-                main = Box::new(BooleanQuery::new(vec![
-                    (Occur::Must, main),
-                    (Occur::Should, b),
-                ]));
+                should.push((Occur::Should, b));
+            }
+            if t.field.is_none_or(|f| f == "name") && t.kind != TermKind::Prefix {
+                if let Some(whole) = c.qa.enum_value(&t.text) {
+                    let q: Q = Box::new(TermQuery::new(
+                        text_term(self.fields.name_exact, &whole),
+                        IndexRecordOption::Basic,
+                    ));
+                    should.push((Occur::Should, konst(q, EXACT_NAME)));
+                }
+            }
+            if !should.is_empty() {
+                should.insert(0, (Occur::Must, main));
+                main = Box::new(BooleanQuery::new(should));
             }
         }
         let f = &self.fields;

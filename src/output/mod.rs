@@ -4,6 +4,8 @@
 //! reaches a terminal goes through [`sanitize`], which escapes control characters instead of
 //! passing them through.
 
+pub mod styled;
+
 use std::io::{self, Write};
 
 /// Escapes control characters (ESC, BEL, CR, ...) as `\x1b`, `\u{7}`-style text so that data

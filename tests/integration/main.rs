@@ -6,4 +6,5 @@ mod util;
 mod faults;
 mod history;
 mod schema;
+mod search;
 mod walk;

@@ -1,0 +1,295 @@
+//! Cells with highlighted parts, snippets, and tables that fit the terminal.
+//!
+//! Highlighting is a presentation of byte ranges found by the search; the text is sanitized
+//! piece by piece (so escapes in the data stay visible text) and only the highlight itself is
+//! wrapped in ANSI codes, and only when the caller says colour is on.
+
+use super::sanitize;
+
+const BOLD_YELLOW: &str = "\x1b[1;33m";
+const RESET: &str = "\x1b[0m";
+
+/// Columns a character takes in a terminal: 2 for East Asian wide characters, else 1.
+fn char_width(c: char) -> usize {
+    match c as u32 {
+        0x1100..=0x115F
+        | 0x2E80..=0x303E
+        | 0x3041..=0x33FF
+        | 0x3400..=0x4DBF
+        | 0x4E00..=0x9FFF
+        | 0xA000..=0xA4CF
+        | 0xAC00..=0xD7A3
+        | 0xF900..=0xFAFF
+        | 0xFE30..=0xFE4F
+        | 0xFF00..=0xFF60
+        | 0xFFE0..=0xFFE6
+        | 0x1F300..=0x1F64F
+        | 0x1F900..=0x1F9FF
+        | 0x20000..=0x3FFFD => 2,
+        _ => 1,
+    }
+}
+
+/// The terminal columns a string takes.
+pub fn display_width(s: &str) -> usize {
+    s.chars().map(char_width).sum()
+}
+
+/// Sanitized text in pieces, each highlighted or not.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Styled {
+    parts: Vec<(String, bool)>,
+}
+
+impl Styled {
+    pub fn plain(text: &str) -> Styled {
+        Styled::new(text, &[])
+    }
+
+    /// `text` with the byte `ranges` highlighted (ranges off char boundaries are ignored).
+    pub fn new(text: &str, ranges: &[(usize, usize)]) -> Styled {
+        let mut parts = Vec::new();
+        let mut at = 0;
+        for &(from, to) in ranges {
+            if from < at
+                || to <= from
+                || to > text.len()
+                || !text.is_char_boundary(from)
+                || !text.is_char_boundary(to)
+            {
+                continue;
+            }
+            if from > at {
+                parts.push((sanitize(&text[at..from]), false));
+            }
+            parts.push((sanitize(&text[from..to]), true));
+            at = to;
+        }
+        if at < text.len() {
+            parts.push((sanitize(&text[at..]), false));
+        }
+        Styled { parts }
+    }
+
+    pub fn width(&self) -> usize {
+        self.parts.iter().map(|(s, _)| display_width(s)).sum()
+    }
+
+    /// Cuts to at most `max` columns, ending with `…` when something was cut.
+    pub fn truncate(&mut self, max: usize) {
+        if self.width() <= max {
+            return;
+        }
+        let budget = max.saturating_sub(1);
+        let mut used = 0;
+        let mut out = Vec::new();
+        for (s, hl) in self.parts.drain(..) {
+            let mut piece = String::new();
+            for c in s.chars() {
+                let w = char_width(c);
+                if used + w > budget {
+                    break;
+                }
+                used += w;
+                piece.push(c);
+            }
+            let full = piece.len() == s.len();
+            if !piece.is_empty() {
+                out.push((piece, hl));
+            }
+            if !full {
+                break;
+            }
+        }
+        if max > 0 {
+            out.push(("…".to_string(), false));
+        }
+        self.parts = out;
+    }
+
+    /// The text, with ANSI highlighting when `color`.
+    pub fn render(&self, color: bool) -> String {
+        let mut out = String::new();
+        for (s, hl) in &self.parts {
+            if *hl && color {
+                out.push_str(BOLD_YELLOW);
+                out.push_str(s);
+                out.push_str(RESET);
+            } else {
+                out.push_str(s);
+            }
+        }
+        out
+    }
+}
+
+/// A window of at most `max_chars` characters of `text` around its first highlighted range,
+/// as a styled cell (`…` marks cut ends). Leading and trailing whitespace is dropped.
+pub fn snippet(text: &str, ranges: &[(usize, usize)], max_chars: usize) -> Styled {
+    let trimmed_start = text.len() - text.trim_start().len();
+    let body = text.trim();
+    let shift = |r: &(usize, usize)| -> Option<(usize, usize)> {
+        let (f, t) = (
+            r.0.checked_sub(trimmed_start)?,
+            r.1.checked_sub(trimmed_start)?,
+        );
+        (t <= body.len()).then_some((f, t))
+    };
+    let ranges: Vec<(usize, usize)> = ranges.iter().filter_map(shift).collect();
+    let total = body.chars().count();
+    if total <= max_chars {
+        return Styled::new(body, &ranges);
+    }
+    // Start a little before the first match, on a char boundary.
+    let first = ranges.first().map_or(0, |r| body[..r.0].chars().count());
+    let start_char = first.saturating_sub(max_chars / 5).min(total - max_chars);
+    let byte_at = |ci: usize| body.char_indices().nth(ci).map_or(body.len(), |(b, _)| b);
+    let (from, to) = (byte_at(start_char), byte_at(start_char + max_chars));
+    let window = &body[from..to];
+    let inside: Vec<(usize, usize)> = ranges
+        .iter()
+        .filter(|(f, t)| *f >= from && *t <= to)
+        .map(|(f, t)| (f - from, t - from))
+        .collect();
+    let mut s = Styled::new(window, &inside);
+    if from > 0 {
+        s.parts.insert(0, ("…".into(), false));
+    }
+    if to < body.len() {
+        s.parts.push(("…".into(), false));
+    }
+    s
+}
+
+/// A table of styled cells. With `fit_to`, columns listed in `shrink` (first shrinks first,
+/// never below `min_width`) are cut until each line fits that many columns.
+pub fn table(
+    headers: &[&str],
+    rows: &mut [Vec<Styled>],
+    fit_to: Option<usize>,
+    shrink: &[usize],
+    min_width: usize,
+    color: bool,
+) -> String {
+    let n = headers.len();
+    let mut widths: Vec<usize> = headers.iter().map(|h| display_width(h)).collect();
+    for r in rows.iter() {
+        for (i, c) in r.iter().enumerate().take(n) {
+            widths[i] = widths[i].max(c.width());
+        }
+    }
+    if let Some(max) = fit_to {
+        let total = |w: &[usize]| w.iter().sum::<usize>() + 2 * n.saturating_sub(1);
+        for &col in shrink {
+            let over = total(&widths).saturating_sub(max);
+            if over == 0 {
+                break;
+            }
+            if col < n && widths[col] > min_width {
+                widths[col] -= over.min(widths[col] - min_width);
+            }
+        }
+        for r in rows.iter_mut() {
+            for (i, c) in r.iter_mut().enumerate().take(n) {
+                c.truncate(widths[i]);
+            }
+        }
+    }
+    let mut out = String::new();
+    let mut line = |cells: Vec<(String, usize)>| {
+        let mut l = String::new();
+        for (i, (text, w)) in cells.iter().enumerate() {
+            if i > 0 {
+                l.push_str("  ");
+            }
+            l.push_str(text);
+            if i + 1 < n {
+                l.extend(std::iter::repeat_n(' ', widths[i].saturating_sub(*w)));
+            }
+        }
+        out.push_str(l.trim_end());
+        out.push('\n');
+    };
+    line(
+        headers
+            .iter()
+            .map(|h| (h.to_string(), display_width(h)))
+            .collect(),
+    );
+    for r in rows.iter() {
+        line(r.iter().map(|c| (c.render(color), c.width())).collect());
+    }
+    out
+}
+
+/// The width of the terminal on stdout: `$COLUMNS` when set, else what the terminal says.
+pub fn terminal_width() -> Option<usize> {
+    if let Some(n) = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .filter(|n| *n > 0)
+    {
+        return Some(n);
+    }
+    terminal_size::terminal_size_of(std::io::stdout()).map(|(w, _)| usize::from(w.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn highlights_are_ansi_only_with_colour_and_data_is_sanitized() {
+        let s = Styled::new("pytorch\x1b[2J_1.8", &[(0, 7)]);
+        assert_eq!(s.render(false), "pytorch\\x{1b}[2J_1.8");
+        assert_eq!(s.render(true), "\x1b[1;33mpytorch\x1b[0m\\x{1b}[2J_1.8");
+    }
+
+    #[test]
+    fn bad_ranges_are_ignored() {
+        let s = Styled::new("昇腾", &[(1, 2), (0, 99), (3, 3)]);
+        assert_eq!(s.render(true), "昇腾");
+        assert_eq!(s.width(), 4);
+    }
+
+    #[test]
+    fn truncation_keeps_highlights_and_marks_the_cut() {
+        let mut s = Styled::new("mindspore_2.2.0-cann_7.0.1", &[(0, 9)]);
+        s.truncate(12);
+        assert_eq!(s.render(false), "mindspore_2…");
+        assert_eq!(s.width(), 12);
+        assert!(s.render(true).starts_with("\x1b[1;33mmindspore\x1b[0m"));
+    }
+
+    #[test]
+    fn snippets_center_on_the_first_match() {
+        let text = format!("{} needle {}", "a ".repeat(100), "b ".repeat(100));
+        let at = text.find("needle").unwrap();
+        let s = snippet(&text, &[(at, at + 6)], 40);
+        let r = s.render(true);
+        assert!(r.starts_with('…') && r.ends_with('…'), "{r}");
+        assert!(r.contains("\x1b[1;33mneedle\x1b[0m"), "{r}");
+        assert!(s.width() <= 42);
+        let short = snippet("  short text ", &[(2, 7)], 40);
+        assert_eq!(short.render(true), "\x1b[1;33mshort\x1b[0m text");
+    }
+
+    #[test]
+    fn tables_fit_by_shrinking_the_chosen_columns() {
+        let mut rows = vec![vec![
+            Styled::plain("name-of-an-image"),
+            Styled::plain(&"description ".repeat(10)),
+        ]];
+        let t = table(
+            &["NAME", "DESCRIPTION"],
+            &mut rows,
+            Some(40),
+            &[1],
+            10,
+            false,
+        );
+        for line in t.lines() {
+            assert!(display_width(line) <= 40, "{line}");
+        }
+    }
+}

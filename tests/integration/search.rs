@@ -1,0 +1,513 @@
+//! `macat search` and the index beside the mirror: relevance over the fixture catalog, the
+//! query language, history, and the index kept in step with the database (caught up after a
+//! missed update, rebuilt when missing or corrupt, `macat reindex`).
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::util::*;
+
+/// A mirror of the three fixture days (runs 1, 2, 3).
+fn three_days() -> Env {
+    let sim = Sim::days(&[]);
+    let env = Env::new();
+    for day in 1..=3 {
+        if day > 1 {
+            sim.advance();
+        }
+        assert_ok(&env.sync(&sim, &[]));
+    }
+    env
+}
+
+fn index_dir(env: &Env) -> PathBuf {
+    let mut s = env.db.clone().into_os_string();
+    s.push(".index");
+    PathBuf::from(s)
+}
+
+/// `macat search ARGS --format json`, parsed.
+fn hits(env: &Env, args: &[&str]) -> Vec<Value> {
+    let mut all = vec!["search"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["--format", "json"]);
+    let out = env.run(&all);
+    assert_ok(&out);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    v.as_array().unwrap().clone()
+}
+
+fn names(hits: &[Value]) -> Vec<String> {
+    hits.iter()
+        .map(|h| h["name"].as_str().unwrap_or("").to_string())
+        .collect()
+}
+
+fn ids(hits: &[Value]) -> Vec<String> {
+    hits.iter()
+        .map(|h| h["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The relevance set (`tests/fixtures/relevance.json`): for each query, the ids that must be
+/// among the first five hits. Reports recall@5 and MRR (reciprocal rank of the first must-have
+/// hit, averaged over queries).
+#[test]
+fn search_relevance_set_recall_and_mrr() {
+    let env = three_days();
+    let text = std::fs::read_to_string(repo().join("tests/fixtures/relevance.json")).unwrap();
+    let set: Vec<Value> = serde_json::from_str(&text).unwrap();
+    assert!(set.len() >= 25, "the set should have at least 25 queries");
+    let (mut found, mut wanted, mut rr_sum) = (0usize, 0usize, 0f64);
+    let mut misses = Vec::new();
+    for case in &set {
+        let query = case["query"].as_str().unwrap();
+        let mut args = vec![query, "--limit", "5"];
+        let extra: Vec<&str> = case
+            .get("args")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().map(|v| v.as_str().unwrap()).collect())
+            .unwrap_or_default();
+        args.extend(extra);
+        let got = ids(&hits(&env, &args));
+        let must: Vec<&str> = case["must"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        wanted += must.len();
+        for m in &must {
+            if got.iter().any(|g| g == m) {
+                found += 1;
+            } else {
+                misses.push(format!("{query:?} misses {m}"));
+            }
+        }
+        if let Some(rank) = got.iter().position(|g| must.contains(&g.as_str())) {
+            rr_sum += 1.0 / (rank + 1) as f64;
+        }
+    }
+    let recall = found as f64 / wanted as f64;
+    let mrr = rr_sum / set.len() as f64;
+    eprintln!(
+        "relevance: {} queries, recall@5 = {recall:.3} ({found}/{wanted}), MRR = {mrr:.3}",
+        set.len()
+    );
+    assert!(misses.is_empty(), "recall@5 = {recall:.3}: {misses:#?}");
+    assert!(mrr >= 0.95, "MRR fell to {mrr:.3}");
+}
+
+#[test]
+fn search_tokenization_finds_names_by_their_parts() {
+    let env = three_days();
+    for (query, must_contain) in [
+        ("pytorch", vec!["pytorch"]),
+        ("cuda 11.1", vec!["cuda", "11.1"]),
+        ("mindspore 2.2", vec!["mindspore", "2.2"]),
+        ("cann", vec!["cann"]),
+        ("snt9b", vec!["snt9b"]),
+        ("aarch64", vec!["aarch64"]),
+        ("cuda10.2", vec!["cuda", "10.2"]),
+        ("pytorch 1.8", vec!["pytorch", "1.8"]),
+    ] {
+        let got = hits(&env, &[query, "--limit", "5"]);
+        assert!(!got.is_empty(), "{query} found nothing");
+        for h in &got {
+            let hay = format!(
+                "{} {}",
+                h["name"].as_str().unwrap_or(""),
+                h["tag"].as_str().unwrap_or("")
+            )
+            .to_lowercase();
+            for part in &must_contain {
+                assert!(hay.contains(part), "{query}: {hay} lacks {part}");
+            }
+        }
+    }
+    // The whole version finds the image too, glued or not.
+    let got = names(&hits(
+        &env,
+        &["pytorch_1.8.0-cuda_10.2-py_3.7-ubuntu_18.04-x86_64"],
+    ));
+    assert_eq!(got[0], "pytorch_1.8.0-cuda_10.2-py_3.7-ubuntu_18.04-x86_64");
+}
+
+#[test]
+fn search_ranks_words_together_in_the_name_first() {
+    let env = three_days();
+    let got = names(&hits(&env, &["mindspore 2.0", "--limit", "10"]));
+    let first_other = got
+        .iter()
+        .position(|n| !n.starts_with("mindspore_2.0.0"))
+        .unwrap();
+    assert!(
+        got[..first_other].len() >= 3
+            && got[first_other..]
+                .iter()
+                .all(|n| !n.starts_with("mindspore_2.0.0")),
+        "{got:#?}"
+    );
+    // Name and tag over description: "pytorch" images before images whose only pytorch is in
+    // the description.
+    let got = hits(&env, &["pytorch", "--limit", "60"]);
+    let in_name = |h: &Value| {
+        let n = format!("{} {}", h["name"], h["tag"]).to_lowercase();
+        n.contains("pytorch")
+    };
+    let first_desc_only = got.iter().position(|h| !in_name(h)).unwrap_or(got.len());
+    assert!(got[first_desc_only..].iter().all(|h| !in_name(h)));
+}
+
+#[test]
+fn search_tolerates_typos_but_ranks_exact_matches_first() {
+    let env = three_days();
+    // One typo (a transposition) from 5 characters, two from 9.
+    assert!(names(&hits(&env, &["pytroch"]))
+        .iter()
+        .all(|n| n.to_lowercase().contains("pytorch")));
+    assert!(!hits(&env, &["tensorflwo"]).is_empty());
+    assert!(!hits(&env, &["mindspre"]).is_empty());
+    // Under 5 characters, no typo is tolerated.
+    assert!(hits(&env, &["cnan"]).is_empty());
+    // An exact match beats a fuzzy one.
+    let got = hits(&env, &["mlstudio"]);
+    assert_eq!(got[0]["name"], "mlstudio-pyspark2.4.5-ubuntu18.04");
+    assert!(got
+        .iter()
+        .any(|h| h["name"].as_str().unwrap().starts_with("rlstudio")));
+    let exact = got[0]["score"].as_f64().unwrap();
+    for h in &got[1..] {
+        if h["name"].as_str().unwrap().starts_with("rlstudio") {
+            assert!(h["score"].as_f64().unwrap() < exact);
+        }
+    }
+}
+
+#[test]
+fn search_field_values_are_case_insensitive() {
+    let env = three_days();
+    let lower = hits(&env, &["arch:aarch64", "--limit", "1000"]);
+    let upper = hits(&env, &["arch:AARCH64", "--limit", "1000"]);
+    assert_eq!(ids(&lower), ids(&upper));
+    let archs: std::collections::BTreeSet<&str> =
+        lower.iter().map(|h| h["arch"].as_str().unwrap()).collect();
+    assert_eq!(archs, ["AARCH64", "aarch64"].into_iter().collect());
+    // Flags filter the same way.
+    let flag = hits(&env, &["*", "--arch", "X86_64", "--limit", "1000"]);
+    let archs: std::collections::BTreeSet<&str> =
+        flag.iter().map(|h| h["arch"].as_str().unwrap()).collect();
+    assert_eq!(archs, ["X86_64", "x86_64"].into_iter().collect());
+    for h in hits(
+        &env,
+        &[
+            "tensorflow",
+            "--category",
+            "gpu",
+            "--service-type",
+            "inference",
+        ],
+    ) {
+        assert_eq!(h["service_type"], "INFERENCE");
+    }
+    for h in hits(&env, &["type:dedicated status:active", "--limit", "1000"]) {
+        assert_eq!(h["type"], "DEDICATED");
+        assert_eq!(h["status"], "ACTIVE");
+    }
+    for h in hits(
+        &env,
+        &["pytorch", "--type", "DEDICATED", "--dev-service", "ssh"],
+    ) {
+        assert_eq!(h["type"], "DEDICATED");
+    }
+}
+
+#[test]
+fn search_boolean_operators_phrases_and_prefixes() {
+    let env = three_days();
+    let either = names(&hits(&env, &["horovod OR veomni", "--limit", "10"]));
+    assert!(either.iter().any(|n| n.starts_with("horovod")));
+    assert!(either.iter().any(|n| n.starts_with("veomni")));
+    for n in names(&hits(&env, &["tensorflow NOT aarch64", "--limit", "100"])) {
+        assert!(!n.contains("aarch64"), "{n}");
+    }
+    for n in names(&hits(&env, &["tensorflow -cuda", "--limit", "100"])) {
+        assert!(!n.contains("cuda"), "{n}");
+    }
+    let got = hits(&env, &["\"cuda 11.1\""]);
+    assert!(!got.is_empty());
+    for h in &got {
+        let hay = format!("{} {}", h["name"], h["tag"]);
+        assert!(hay.contains("cuda_11.1"), "{hay}");
+    }
+    let got = names(&hits(&env, &["mindsp*", "--limit", "100"]));
+    assert!(got.iter().any(|n| n.starts_with("mindspore")));
+    assert!(got.iter().any(|n| n.starts_with("mindspeed")));
+}
+
+#[test]
+fn search_json_and_ndjson_hits_have_the_contract_fields() {
+    let env = three_days();
+    let got = hits(&env, &["pytorch", "--limit", "3"]);
+    assert_eq!(got.len(), 3);
+    for h in &got {
+        for key in ["id", "name", "tag", "score", "description"] {
+            assert!(h.get(key).is_some(), "{key} missing from {h}");
+        }
+        assert!(h["score"].is_number());
+    }
+    let out = env.run(&["search", "pytorch", "--limit", "3", "--format", "ndjson"]);
+    assert_ok(&out);
+    let lines: Vec<Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines, got);
+}
+
+#[test]
+fn search_malformed_queries_are_one_line_and_exit_2() {
+    let env = three_days();
+    for q in [
+        "\"pytorch 1.8",
+        "(pytorch",
+        "pytorch)",
+        "pytorch OR",
+        "AND cuda",
+        "NOT",
+        "name:",
+        "nmae:pytorch",
+        "mind*spore",
+        "\"\"",
+        "+++",
+    ] {
+        let out = env.run(&["search", "--", q]);
+        assert_exit(&out, 2);
+        let err = stderr(&out);
+        assert_eq!(err.trim_end().lines().count(), 1, "{q:?}: {err}");
+        assert!(err.starts_with("macat: error: "), "{q:?}: {err}");
+        assert!(!err.contains("panicked"), "{q:?}: {err}");
+    }
+}
+
+#[test]
+fn search_history_with_as_of_and_include_removed() {
+    let env = three_days();
+    // Removed on day 2 (run 2).
+    let gone = "mlstudio-pyspark2.3.2-ubuntu16.04";
+    assert!(!names(&hits(&env, &["mlstudio"])).contains(&gone.to_string()));
+    let then = hits(&env, &["mlstudio", "--as-of", "run:1"]);
+    let h = then.iter().find(|h| h["name"] == gone).unwrap();
+    assert_eq!(h["live"], true);
+    let all = hits(&env, &["mlstudio", "--include-removed"]);
+    let h = all.iter().find(|h| h["name"] == gone).unwrap();
+    assert_eq!(h["live"], false);
+    assert_eq!(h["valid_to"], 2);
+    // One hit per image even when several of its versions match.
+    let all = hits(&env, &["*", "--include-removed", "--limit", "10000"]);
+    let unique: std::collections::BTreeSet<String> = ids(&all).into_iter().collect();
+    assert_eq!(unique.len(), all.len());
+    // A point before the first run is an error.
+    let out = env.run(&["search", "pytorch", "--as-of", "2000-01-01"]);
+    assert_exit(&out, 2);
+}
+
+#[test]
+fn search_before_any_sync_says_what_to_do() {
+    let env = Env::new();
+    let out = env.run(&["search", "pytorch"]);
+    assert_exit(&out, 2);
+    assert!(stderr(&out).contains("macat sync"), "{}", stderr(&out));
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_file() {
+            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+        }
+    }
+}
+
+/// The process died between the database commit and the index commit: the next search sees
+/// the index behind the database and catches up.
+#[test]
+fn index_catches_up_after_a_missed_update() {
+    let sim = Sim::days(&[]);
+    let env = Env::new();
+    assert_ok(&env.sync(&sim, &[]));
+    let dir = index_dir(&env);
+    assert!(
+        dir.join("meta.json").exists(),
+        "sync should build the index"
+    );
+    let saved = env.db.with_extension("saved-index");
+    copy_dir(&dir, &saved);
+    sim.advance();
+    assert_ok(&env.sync(&sim, &[]));
+    // Put back the index as it was before run 2's update.
+    std::fs::remove_dir_all(&dir).unwrap();
+    copy_dir(&saved, &dir);
+    let out = env.run(&["-v", "search", "verl", "--format", "json"]);
+    assert_ok(&out);
+    assert!(stderr(&out).contains("caught up"), "{}", stderr(&out));
+    let got: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        names(&got).iter().any(|n| n.starts_with("verl_0.7.0")),
+        "added on day 2: {got:?}"
+    );
+    // And a removal of run 2 is seen too.
+    assert!(!names(&hits(&env, &["mlstudio"]))
+        .contains(&"mlstudio-pyspark2.3.2-ubuntu16.04".to_string()));
+    // Now it is level: no more work.
+    let out = env.run(&["-v", "search", "verl"]);
+    assert_ok(&out);
+    assert!(!stderr(&out).contains("caught up") && !stderr(&out).contains("building"));
+}
+
+#[test]
+fn sync_updates_the_index_incrementally() {
+    let sim = Sim::days(&[]);
+    let env = Env::new();
+    assert_ok(&env.sync(&sim, &[]));
+    sim.advance();
+    let out = env.sync(&sim, &["-v"]);
+    assert_ok(&out);
+    assert!(
+        stderr(&out).contains("search index caught up"),
+        "{}",
+        stderr(&out)
+    );
+    let out = env.run(&["-v", "search", "verl"]);
+    assert_ok(&out);
+    let err = stderr(&out);
+    assert!(
+        !err.contains("caught up") && !err.contains("rebuilding") && !err.contains("building"),
+        "{err}"
+    );
+}
+
+#[test]
+fn index_is_rebuilt_when_missing_or_corrupt() {
+    let env = three_days();
+    let dir = index_dir(&env);
+    let want = ids(&hits(&env, &["pytorch 2.1", "--limit", "50"]));
+    assert!(!want.is_empty());
+    // Missing.
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(ids(&hits(&env, &["pytorch 2.1", "--limit", "50"])), want);
+    // meta.json garbled.
+    std::fs::write(dir.join("meta.json"), b"{ not json").unwrap();
+    let out = env.run(&["search", "pytorch 2.1", "--limit", "50", "--format", "json"]);
+    assert_ok(&out);
+    assert!(
+        stderr(&out).contains("rebuilding the search index"),
+        "{}",
+        stderr(&out)
+    );
+    let got: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(ids(&got), want);
+    // A segment file gone.
+    let victim = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "idx"))
+        .unwrap();
+    std::fs::remove_file(victim).unwrap();
+    assert_eq!(ids(&hits(&env, &["pytorch 2.1", "--limit", "50"])), want);
+    // A file that is not a directory where the index should be.
+    std::fs::remove_dir_all(&dir).unwrap();
+    std::fs::write(&dir, b"junk").unwrap();
+    assert_eq!(ids(&hits(&env, &["pytorch 2.1", "--limit", "50"])), want);
+}
+
+#[test]
+fn reindex_rebuilds_from_the_database() {
+    let env = three_days();
+    let out = env.run(&["reindex", "--format", "json"]);
+    assert_ok(&out);
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["action"], "rebuilt");
+    assert_eq!(r["run_id"], 3);
+    let versions: i64 = env
+        .sqlite()
+        .query_row("SELECT count(*) FROM versions", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(r["documents"], versions);
+    let out = env.run(&["reindex"]);
+    assert_ok(&out);
+    assert!(stderr(&out).contains("search index rebuilt"));
+}
+
+/// Data is never printed raw: escapes in names and descriptions come out as text, and colour
+/// codes appear only for highlights, only when asked for.
+#[test]
+fn search_output_is_terminal_safe() {
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = dir.path().join("evil.json");
+    let evil = serde_json::json!([{
+        "id": "00000000-0000-4000-8000-000000000001",
+        "name": "evil\u{1b}[2Jpytorch",
+        "tag": "v1\u{7}",
+        "type": "BUILD_IN",
+        "arch": "x86_64",
+        "description": "pytorch \u{1b}]0;title\u{7} and \r carriage",
+        "status": "ACTIVE",
+        "swr_path": "swr.example/evil/evil:v1",
+        "workspace_id": "0"
+    }]);
+    std::fs::write(&catalog, serde_json::to_vec(&evil).unwrap()).unwrap();
+    let sim = Sim::start(&["--catalog", catalog.to_str().unwrap()]);
+    let env = Env::new();
+    assert_ok(&env.sync(&sim, &[]));
+    let out = env.run(&["search", "pytorch"]);
+    assert_ok(&out);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("evil"), "{text}");
+    assert!(
+        !text.chars().any(|c| c.is_control() && c != '\n'),
+        "{text:?}"
+    );
+    let out = env.run(&["--color", "always", "search", "pytorch"]);
+    assert_ok(&out);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("\x1b[1;33mpytorch\x1b[0m"), "{text:?}");
+    let stripped = text.replace("\x1b[1;33m", "").replace("\x1b[0m", "");
+    assert!(
+        !stripped.chars().any(|c| c.is_control() && c != '\n'),
+        "{stripped:?}"
+    );
+}
+
+#[test]
+fn secrets_never_reach_the_index() {
+    let sim = Sim::days(&[]);
+    let env = Env::new();
+    let secret = "tok-9f8e7d6c5b4a-never-stored";
+    let out = macat_cmd()
+        .env("MACAT_AUTH_TOKEN", secret)
+        .arg("--db")
+        .arg(&env.db)
+        .args(["sync", "--endpoint", &sim.url, "--project-id", "p1"])
+        .output()
+        .unwrap();
+    assert_ok(&out);
+    let dir = index_dir(&env);
+    let mut files = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            files += 1;
+            let bytes = std::fs::read(&path).unwrap();
+            assert!(
+                !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+                "{} holds the token",
+                path.display()
+            );
+        }
+    }
+    assert!(files > 0);
+}
