@@ -1,6 +1,7 @@
 //! `macat demo`: a self-contained tour. Starts the simulator in-process on loopback, syncs the
 //! three fixture days into a mirror (a temporary one unless `--db` is given), and shows what the
-//! mirror then knows: the runs, what each run changed, and the catalog at each point in time.
+//! mirror then knows: the runs, what each run changed, the catalog at each point in time, and a
+//! few offline searches.
 
 use std::time::Duration;
 
@@ -73,6 +74,7 @@ pub fn run(g: &GlobalArgs, _args: DemoArgs) -> Result<()> {
                 concurrency: 4,
             };
             let report = crate::sync::run(&db, opts, std::future::pending()).await?;
+            super::sync::update_index(&db, report.run_id);
             println!("catalog of {date}: $ macat sync --endpoint {base} --project-id demo-project --page-size 50");
             println!("  {}", super::sync::summary(&report));
         }
@@ -104,8 +106,51 @@ pub fn run(g: &GlobalArgs, _args: DemoArgs) -> Result<()> {
         })?;
         println!("  run:{} -> {n} images", run.run_id);
     }
+    demo_searches(g, &store)?;
     if g.db.is_none() {
         println!("\n(the mirror was temporary; pass --db PATH to keep it)");
+    }
+    Ok(())
+}
+
+/// One demo search: the query, filter flags (field, value), and whether removed images count.
+type DemoSearch = (&'static str, &'static [(&'static str, &'static str)], bool);
+
+/// A few searches over the mirror: version-aware tokens, a typo, Chinese, fields, history.
+fn demo_searches(g: &GlobalArgs, store: &Store) -> Result<()> {
+    let index = crate::index::SearchIndex::open(store)?;
+    let searches: &[DemoSearch] = &[
+        ("pytorch 1.8", &[], false),
+        ("mindspore 2.0", &[], false),
+        ("pytroch", &[("arch", "aarch64")], false),
+        ("cuda10.2 conda", &[], false),
+        ("arch:aarch64 mindsp* snt3p", &[], false),
+        ("昇腾", &[], false),
+        ("mlstudio", &[], true),
+    ];
+    let fit = super::stdout_is_terminal()
+        .then(crate::output::styled::terminal_width)
+        .flatten();
+    for (query, filters, include_removed) in searches {
+        let mut shown = format!("$ macat search '{query}' --limit 3");
+        for (flag, value) in filters.iter() {
+            shown.push_str(&format!(" --{} {value}", flag.replace('_', "-")));
+        }
+        if *include_removed {
+            shown.push_str(" --include-removed");
+        }
+        println!("\n{shown}");
+        let hits = index.search(&crate::index::SearchOptions {
+            query: query.to_string(),
+            limit: 3,
+            filters: filters.iter().map(|(f, v)| (*f, v.to_string())).collect(),
+            run: None,
+            include_removed: *include_removed,
+        })?;
+        print!(
+            "{}",
+            super::search::hits_table(&hits, *include_removed, fit, g.color_stdout())
+        );
     }
     Ok(())
 }

@@ -50,7 +50,9 @@ pub struct Fields {
     pub valid_from: Field,
     pub valid_to: Field,
     pub name: Field,
-    /// The whole name, lowercased: an exact-name match ranks first among equals.
+    pub name_head: Field,
+    /// The whole name, lowercased: an exact-name match ranks first among equals, and equal
+    /// scores are ordered by it.
     pub name_exact: Field,
     pub tag: Field,
     pub show_name: Field,
@@ -75,6 +77,10 @@ pub struct Fields {
 /// Text field names and weights (the weight orders attributes, as Meilisearch's attribute
 /// rule does: a word found in the name beats the same word found in the description).
 const TEXT_FIELDS: &[(&str, Kind, f32)] = &[
+    // The first word of the name (`pytorch` of `pytorch_2.1.0-...`, `pytorch1.8` of
+    // `pytorch1.8-cuda10.2-...`): what an image *is*, over what it is built on
+    // (`verl_0.7.0-pytorch_2.7.1-...`). Searched with `name`, never on its own.
+    (NAME_HEAD, Kind::Ident, 11.0),
     ("name", Kind::Ident, 10.0),
     ("show_name", Kind::Ident, 9.0),
     ("tag", Kind::Ident, 8.0),
@@ -82,6 +88,9 @@ const TEXT_FIELDS: &[(&str, Kind, f32)] = &[
     ("swr_path", Kind::Ident, 6.0),
     ("description", Kind::Text, 4.0),
 ];
+
+/// The hidden field holding the first word of the name.
+pub const NAME_HEAD: &str = "name_head";
 
 /// Enum fields: (query name, schema name).
 const ENUM_FIELDS: &[(&str, &str)] = &[
@@ -133,14 +142,17 @@ pub fn schema() -> Schema {
             .set_stored();
         b.add_text_field(name, opts);
     }
+    // Also a fast field: hits with equal scores are ordered by name.
     b.add_text_field(
         "name_exact",
-        TextOptions::default().set_indexing_options(
-            TextFieldIndexing::default()
-                .set_tokenizer(analyze::ENUM)
-                .set_index_option(IndexRecordOption::Basic)
-                .set_fieldnorms(false),
-        ),
+        TextOptions::default()
+            .set_indexing_options(
+                TextFieldIndexing::default()
+                    .set_tokenizer(analyze::ENUM)
+                    .set_index_option(IndexRecordOption::Basic)
+                    .set_fieldnorms(false),
+            )
+            .set_fast(analyze::ENUM),
     );
     for (_, name) in ENUM_FIELDS {
         let opts = TextOptions::default()
@@ -203,6 +215,7 @@ impl Fields {
             valid_from: f("valid_from")?,
             valid_to: f("valid_to")?,
             name: f("name")?,
+            name_head: f(NAME_HEAD)?,
             name_exact: f("name_exact")?,
             tag: f("tag")?,
             show_name: f("show_name")?,
@@ -249,6 +262,7 @@ impl Fields {
             }
         };
         text(self.name, &image.name);
+        text(self.name_head, &image.name.as_deref().and_then(first_word));
         text(self.name_exact, &image.name);
         text(self.tag, &image.tag);
         text(self.show_name, &image.show_name);
@@ -270,5 +284,13 @@ impl Fields {
             text(self.dev_service, &Some(d.clone()));
         }
         doc
+    }
+}
+
+/// The first word of a name, as the analysis cuts words (`None` when it starts with CJK text).
+fn first_word(name: &str) -> Option<String> {
+    match analyze::pieces(name).into_iter().next()? {
+        analyze::Piece::Word { from, to, .. } => Some(name[from..to].to_string()),
+        analyze::Piece::Cjk { .. } => None,
     }
 }

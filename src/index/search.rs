@@ -11,8 +11,8 @@
 //! 3. proximity: each pair of consecutive query words that stands together in the name or tag
 //!    adds [`PROXIMITY`] (`mindspore 2.0` ranks `mindspore_2.0.0-...` above an image whose only
 //!    `2.0` is its OS version);
-//! 4. attribute: each word adds the weight of the best field it matched in (name 10 > show_name
-//!    9 > tag 8 > namespace 7 > swr_path 6 > description 4);
+//! 4. attribute: each word adds the weight of the best field it matched in (first word of the
+//!    name 11 > name 10 > show_name 9 > tag 8 > namespace 7 > swr_path 6 > description 4);
 //! 5. exactness: a one-term query equal to an image's whole name adds [`EXACT_NAME`];
 //! 6. a small BM25 share on the name breaks the remaining ties (shorter names first).
 
@@ -20,17 +20,18 @@ use std::collections::HashSet;
 use std::ops::Bound;
 
 use serde::Serialize;
+use tantivy::collector::sort_key::{SortBySimilarityScore, SortByString};
 use tantivy::collector::TopDocs;
 use tantivy::query::{
     AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, DisjunctionMaxQuery, FuzzyTermQuery,
     Occur, PhrasePrefixQuery, PhraseQuery, Query, RangeQuery, TermQuery,
 };
 use tantivy::schema::{Field, IndexRecordOption, Value};
-use tantivy::{TantivyDocument, Term};
+use tantivy::{Order, TantivyDocument, Term};
 
 use super::analyze::{self, Kind, QueryAnalyzer};
 use super::query::{self, Expr, TermKind};
-use super::schema::{Fields, TextField, LIVE};
+use super::schema::{Fields, TextField, LIVE, NAME_HEAD};
 use super::SearchIndex;
 use crate::error::{Error, Result};
 
@@ -268,6 +269,10 @@ impl Compiler<'_> {
                 ));
                 return Ok(Some(konst(q, EXACT)));
             }
+            Some("name") => [NAME_HEAD, "name"]
+                .iter()
+                .filter_map(|n| self.f.text_field(n))
+                .collect(),
             Some(name) => match self.f.text_field(name) {
                 Some(tf) => vec![tf],
                 None => {
@@ -571,13 +576,20 @@ impl SearchIndex {
         };
         let mut hits: Vec<Hit>;
         loop {
+            let by_score_then_name = (
+                (SortBySimilarityScore, Order::Desc),
+                (SortByString::for_field("name_exact"), Order::Asc),
+            );
             let top = searcher
-                .search(&query, &TopDocs::with_limit(want).order_by_score())
+                .search(
+                    &query,
+                    &TopDocs::with_limit(want).order_by(by_score_then_name),
+                )
                 .map_err(|e| Error::internal(format!("search failed: {e}")))?;
             let fetched = top.len();
             hits = Vec::with_capacity(fetched.min(limit));
             let mut seen: HashSet<(u64, String)> = HashSet::new();
-            for (score, addr) in top {
+            for ((score, _), addr) in top {
                 let doc: TantivyDocument = searcher
                     .doc(addr)
                     .map_err(|e| Error::internal(format!("reading a hit failed: {e}")))?;
@@ -615,11 +627,12 @@ impl SearchIndex {
             }
             want *= 4;
         }
-        // Equal scores in a stable order: by name, tag, id.
+        // Equal scores in a stable order: by name (as the collector ordered them), tag, id.
+        let lower = |n: &Option<String>| n.as_deref().map(str::to_lowercase);
         hits.sort_by(|a, b| {
             b.score
                 .total_cmp(&a.score)
-                .then_with(|| a.name.cmp(&b.name))
+                .then_with(|| lower(&a.name).cmp(&lower(&b.name)))
                 .then_with(|| a.tag.cmp(&b.tag))
                 .then_with(|| a.id.cmp(&b.id))
                 .then_with(|| a.scope_id.cmp(&b.scope_id))
