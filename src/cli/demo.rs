@@ -146,6 +146,7 @@ fn demo_searches(g: &GlobalArgs, store: &Store) -> Result<()> {
             filters: filters.iter().map(|(f, v)| (*f, v.to_string())).collect(),
             run: None,
             include_removed: *include_removed,
+            highlight: g.color_stdout(),
         })?;
         print!(
             "{}",

@@ -101,6 +101,7 @@ pub fn run(g: &GlobalArgs, args: SearchArgs) -> Result<()> {
         filters: args.filters(),
         run,
         include_removed: args.include_removed,
+        highlight: args.format == Format::Table && g.color_stdout(),
     })?;
     print_hits(g, &hits, args.format, args.include_removed)
 }

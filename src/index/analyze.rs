@@ -183,7 +183,37 @@ pub fn pieces(text: &str) -> Vec<Piece> {
     out
 }
 
+/// What joins words into a component.
+const JOINERS: [&str; 2] = ["_", "."];
+
+/// Whether the text between two words is exactly one separator character (`cuda_10.2`,
+/// `CUDA 10.2`), which still binds a name to its version.
+fn one_char_apart(text: &str, from: usize, to: usize) -> bool {
+    to > from && text[from..to].chars().count() == 1
+}
+
+/// A name and its version glued, once per dotted prefix of the version:
+/// `cuda` + `10.2.1` gives `cuda10`, `cuda10.2`, `cuda10.2.1` (with the end of each prefix).
+fn pair_variants(text: &str, name: &Segment, version: &Segment) -> Vec<(String, usize)> {
+    let head = &text[name.from..name.to];
+    (1..=version.parts.len())
+        .map(|k| {
+            let end = version.parts[k - 1].1;
+            (format!("{head}{}", &text[version.from..end]), end)
+        })
+        .collect()
+}
+
 /// The index-time cut: every term at its position, with offsets for highlighting.
+///
+/// Besides segments, versions' parts and whole words, two kinds of compound terms make common
+/// multi-part queries single-term lookups instead of phrase queries:
+/// - *pairs*: a letter segment followed by a version, glued or one character apart, is also
+///   kept glued, once per dotted prefix of the version (`cuda_10.2` and `CUDA 10.2` both give
+///   `cuda10` and `cuda10.2`, as `cuda10.2` does), so `cuda 10.2`, `cuda10.2` and
+///   `"cuda 10.2"` are one term, and so is the proximity of `mindspore 2.0`;
+/// - *components*: words joined by single underscores, or by single dots, are also kept whole
+///   (`x86_64`, `8.0.rc1`).
 fn index_tokens(text: &str) -> Vec<Token> {
     let mut out = Vec::new();
     let mut pos = 0usize;
@@ -196,11 +226,41 @@ fn index_tokens(text: &str) -> Vec<Token> {
             position_length: 1,
         });
     };
+    // The previous word: its last segment with its position, and its underscore run.
+    let mut prev: Option<(Segment, usize)> = None;
+    // Runs of words joined by one joiner: (from, to, position, words), one per joiner.
+    let mut runs: [Option<(usize, usize, usize, usize)>; 2] = [None, None];
+    let flush_run = |out: &mut Vec<Token>, run: &mut Option<(usize, usize, usize, usize)>| {
+        if let Some((from, to, position, words)) = run.take() {
+            if words > 1 {
+                push(out, from, to, position, text[from..to].to_string());
+            }
+        }
+    };
     for piece in pieces(text) {
         match piece {
             Piece::Word { from, to, segments } => {
                 let first = pos;
-                for seg in &segments {
+                if let Some((last, at)) = &prev {
+                    if !last.digits && segments[0].digits && one_char_apart(text, last.to, from) {
+                        for (t, end) in pair_variants(text, last, &segments[0]) {
+                            push(&mut out, last.from, end, *at, t);
+                        }
+                    }
+                }
+                for (run, joiner) in runs.iter_mut().zip(JOINERS) {
+                    *run = match run.take() {
+                        Some((rf, rt, rp, n)) if &text[rt..from] == joiner => {
+                            Some((rf, to, rp, n + 1))
+                        }
+                        other => {
+                            let mut other = other;
+                            flush_run(&mut out, &mut other);
+                            Some((from, to, first, 1))
+                        }
+                    };
+                }
+                for (i, seg) in segments.iter().enumerate() {
                     push(
                         &mut out,
                         seg.from,
@@ -228,13 +288,25 @@ fn index_tokens(text: &str) -> Vec<Token> {
                             }
                         }
                     }
+                    if let Some(next) = segments.get(i + 1) {
+                        if !seg.digits && next.digits {
+                            for (t, end) in pair_variants(text, seg, next) {
+                                push(&mut out, seg.from, end, pos, t);
+                            }
+                        }
+                    }
                     pos += 1;
                 }
                 if segments.len() > 1 {
                     push(&mut out, from, to, first, text[from..to].to_string());
                 }
+                prev = segments.last().cloned().map(|s| (s, pos - 1));
             }
             Piece::Cjk { chars } => {
+                prev = None;
+                for run in runs.iter_mut() {
+                    flush_run(&mut out, run);
+                }
                 for (k, &(f, t)) in chars.iter().enumerate() {
                     push(&mut out, f, t, pos + k, text[f..t].to_string());
                     if let Some(&(_, t2)) = chars.get(k + 1) {
@@ -245,9 +317,18 @@ fn index_tokens(text: &str) -> Vec<Token> {
             }
         }
     }
+    for run in runs.iter_mut() {
+        flush_run(&mut out, run);
+    }
     // Positions of one term must not go backwards within a document (tantivy delta-encodes
-    // them); whole words are emitted after their segments, so order by position.
-    out.sort_by_key(|t| t.position);
+    // them); compound terms are emitted after their parts, so order by position, and drop a
+    // term repeated at one position (`cuda10.2` is both a whole word and a pair).
+    out.sort_by(|a, b| {
+        a.position
+            .cmp(&b.position)
+            .then_with(|| a.text.cmp(&b.text))
+    });
+    out.dedup_by(|a, b| a.position == b.position && a.text == b.text);
     out
 }
 
@@ -335,6 +416,14 @@ pub struct QueryWord {
     /// The word kept whole, when the query word is one word of several segments
     /// (`cuda10.2`, `snt9b`).
     pub whole: Option<String>,
+    /// The name-and-version pair the query is, glued (`cuda 10.2`, `cuda_10.2`, `cuda10.2` all
+    /// give `cuda10.2`): one term that the index holds for every such spelling.
+    pub pair: Option<String>,
+    /// Words joined by single underscores or single dots, whole (`x86_64`, `8.0.rc1`).
+    pub component: Option<String>,
+    /// The text of the first and the last segment, as typed (for glued pairs across words).
+    pub first_segment: Option<String>,
+    pub last_segment: Option<String>,
     /// Whether the word is a single run of letters (the only terms typo tolerance applies to).
     pub letters_only: bool,
     /// Whether the word holds Chinese, Japanese or Korean text.
@@ -432,14 +521,61 @@ impl QueryAnalyzer {
             pieces.as_slice(),
             [Piece::Word { segments, .. }] if segments.len() == 1 && !segments[0].digits
         );
+        let pair = match pieces.as_slice() {
+            [Piece::Word { segments, .. }] if segments.len() == 2 => {
+                Some((&segments[0], &segments[1]))
+            }
+            [Piece::Word { segments: a, .. }, Piece::Word { segments: b, .. }]
+                if a.len() == 1 && b.len() == 1 && one_char_apart(text, a[0].to, b[0].from) =>
+            {
+                Some((&a[0], &b[0]))
+            }
+            _ => None,
+        }
+        .filter(|(l, v)| !l.digits && v.digits)
+        .and_then(|(l, v)| {
+            let glued = pair_variants(text, l, v).pop()?.0;
+            self.norm(kind, &glued)
+        });
+        let joined_by = |joiner: &str| {
+            pieces.windows(2).all(|w| match w {
+                [Piece::Word { to: t, .. }, Piece::Word { from: f, .. }] => &text[*t..*f] == joiner,
+                _ => false,
+            })
+        };
+        let component = match pieces.as_slice() {
+            [Piece::Word { from, .. }, .., Piece::Word { to, .. }]
+                if JOINERS.iter().any(|j| joined_by(j)) =>
+            {
+                self.norm(kind, &text[*from..*to])
+            }
+            _ => None,
+        };
         let chars = match pieces.as_slice() {
             [Piece::Word { from, to, .. }] => text[*from..*to].chars().count(),
             _ => 0,
         };
+        let segment_text = |p: Option<&Piece>, last: bool| match p {
+            Some(Piece::Word { segments, .. }) => {
+                let seg = if last {
+                    segments.last()
+                } else {
+                    segments.first()
+                }?;
+                Some(text[seg.from..seg.to].to_string())
+            }
+            _ => None,
+        };
+        let first_segment = segment_text(pieces.first(), false);
+        let last_segment = segment_text(pieces.last(), true);
         QueryWord {
             terms,
             span: pos,
             whole,
+            pair,
+            component,
+            first_segment,
+            last_segment,
             letters_only,
             cjk,
             chars,
@@ -484,11 +620,23 @@ mod tests {
     fn names_split_at_separators_and_letter_digit_boundaries() {
         let mut a = ident_analyzer();
         let name = "pytorch_1.8.0-cuda_10.2-py_3.7-ubuntu_18.04-x86_64";
-        assert_eq!(at(&mut a, name, 0), ["pytorch"]);
+        assert_eq!(
+            at(&mut a, name, 0),
+            [
+                "pytorch",
+                "pytorch1",
+                "pytorch1.8",
+                "pytorch1.8.0",
+                "pytorch_1.8.0"
+            ]
+        );
         assert_eq!(at(&mut a, name, 1), ["0", "1", "1.8", "1.8.0", "8"]);
-        assert_eq!(at(&mut a, name, 2), ["cuda"]);
+        assert_eq!(
+            at(&mut a, name, 2),
+            ["cuda", "cuda10", "cuda10.2", "cuda_10.2"]
+        );
         assert_eq!(at(&mut a, name, 3), ["10", "10.2", "2"]);
-        assert_eq!(at(&mut a, name, 8), ["x", "x86"]);
+        assert_eq!(at(&mut a, name, 8), ["x", "x86", "x86_64"]);
         assert_eq!(at(&mut a, name, 9), ["86"]);
         assert_eq!(at(&mut a, name, 10), ["64"]);
     }
@@ -516,12 +664,46 @@ mod tests {
             assert!(all.contains(&t.to_string()), "{t} missing from {all:?}");
         }
         // a dot after a version and before letters separates: `8.0.rc1` is `8.0` and `rc1`
+        // (and, as a component, `8.0.rc1`), never a version `8.0.rc`
         let all: Vec<String> = terms(&mut a, "cann_8.0.rc1")
             .into_iter()
             .map(|(_, t)| t)
             .collect();
         assert!(all.contains(&"8.0".to_string()) && all.contains(&"rc1".to_string()));
-        assert!(!all.iter().any(|t| t.contains("0.rc")));
+        assert!(!all.iter().any(|t| t.ends_with("0.rc")));
+    }
+
+    #[test]
+    fn names_and_versions_are_also_kept_glued() {
+        let mut a = ident_analyzer();
+        let all = |a: &mut TextAnalyzer, t: &str| -> Vec<String> {
+            terms(a, t).into_iter().map(|(_, t)| t).collect()
+        };
+        let name = all(&mut a, "pytorch_1.8.0-cuda_10.2-py_3.7-ubuntu_18.04-x86_64");
+        for t in [
+            "pytorch1",
+            "pytorch1.8",
+            "pytorch1.8.0",
+            "cuda10.2",
+            "py3.7",
+            "ubuntu18.04",
+            "x86_64",
+        ] {
+            assert!(name.contains(&t.to_string()), "{t} missing from {name:?}");
+        }
+        // not across two separators, and not digits then letters
+        let other = all(&mut a, "cuda__10.2 7b");
+        assert!(!other.iter().any(|t| t.starts_with("cuda1")), "{other:?}");
+        let rc = all(&mut a, "cann_8.0.rc1-py");
+        for t in ["cann_8.0", "8.0.rc1", "cann8.0"] {
+            assert!(rc.contains(&t.to_string()), "{t} missing from {rc:?}");
+        }
+        let glued = all(&mut a, "mindspore1.8.0-euler2.8.3");
+        for t in ["mindspore1.8", "euler2.8", "euler2"] {
+            assert!(glued.contains(&t.to_string()), "{t} missing from {glued:?}");
+        }
+        let mut d = text_analyzer();
+        assert!(all(&mut d, "with CUDA 10.2, Ubuntu 18.04").contains(&"cuda10.2".to_string()));
     }
 
     #[test]
@@ -560,13 +742,25 @@ mod tests {
         let w = q.word(Kind::Ident, "cuda10.2");
         assert_eq!(texts(&w), ["cuda", "10.2"]);
         assert_eq!(w.whole.as_deref(), Some("cuda10.2"));
+        assert_eq!(w.pair.as_deref(), Some("cuda10.2"));
         let w = q.word(Kind::Ident, "PyTroch");
         assert_eq!(texts(&w), ["pytroch"]);
         assert!(w.letters_only);
         assert_eq!(w.chars, 7);
+        for spelling in ["cuda 10.2", "CUDA_10.2", "cuda-10.2"] {
+            assert_eq!(
+                q.word(Kind::Ident, spelling).pair.as_deref(),
+                Some("cuda10.2")
+            );
+        }
+        assert_eq!(q.word(Kind::Ident, "cuda  10.2").pair, None);
+        assert_eq!(q.word(Kind::Ident, "snt9b").pair, None);
         let w = q.word(Kind::Ident, "x86_64");
         assert_eq!(texts(&w), ["x", "86", "64"]);
         assert_eq!(w.whole, None);
+        assert_eq!(w.component.as_deref(), Some("x86_64"));
+        let w = q.word(Kind::Ident, "8.0.RC1");
+        assert_eq!(w.component.as_deref(), Some("8.0.rc1"));
         let w = q.word(Kind::Text, "images");
         assert_eq!(texts(&w), ["imag"]);
         let w = q.word(Kind::Text, "昇腾镜像");

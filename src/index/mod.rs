@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use tantivy::directory::error::LockError;
-use tantivy::indexer::LogMergePolicy;
+use tantivy::indexer::{LogMergePolicy, NoMergePolicy};
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, TantivyError, Term};
 
 use crate::error::{Error, Result};
@@ -246,8 +246,11 @@ fn can_catch_up(s: &Store, p: &Payload, state: &CommittedState) -> Result<bool> 
         && s.committed_run_started_at(p.run_id)? == Some(p.run_started_at))
 }
 
+/// Updates add one small segment each; every segment costs each search a little, so small
+/// segments are merged as soon as two of a size exist (the big one stays as it is).
 fn merge_policy() -> Box<LogMergePolicy> {
     let mut policy = LogMergePolicy::default();
+    policy.set_min_num_segments(2);
     // Updates delete old copies of versions; reclaim the space once a segment is 30% dead.
     policy.set_del_docs_ratio_before_merge(0.3);
     Box::new(policy)
@@ -298,15 +301,16 @@ fn catch_up(
     };
     writer.set_merge_policy(merge_policy());
     let mut written = 0u64;
+    let mut ident = analyze::ident_analyzer();
     s.for_each_version_touched(from.run_id, state.run_id, |v| {
         writer.delete_term(Term::from_field_u64(fields.version_id, v.version_id as u64));
         writer
-            .add_document(fields.document(&v))
+            .add_document(fields.document(&v, &mut ident))
             .map_err(|e| tantivy_err("cannot write the index at", dir, e))?;
         written += 1;
         Ok(())
     })?;
-    commit(writer, dir, &Payload::of(state))?;
+    commit(writer, &index, dir, &Payload::of(state), false)?;
     let reader = reader(&index).map_err(|e| tantivy_err("cannot read the index at", dir, e))?;
     let documents = reader.searcher().num_docs();
     tracing::info!(
@@ -329,18 +333,37 @@ fn catch_up(
     }))
 }
 
-fn commit(mut writer: IndexWriter<TantivyDocument>, dir: &Path, payload: &Payload) -> Result<()> {
+/// Commits with the payload, optionally merges every segment into one, and waits for merges.
+fn commit(
+    mut writer: IndexWriter<TantivyDocument>,
+    index: &Index,
+    dir: &Path,
+    payload: &Payload,
+    merge_all: bool,
+) -> Result<()> {
+    let err = |what: &str, e: TantivyError| tantivy_err(what, dir, e);
     let text = serde_json::to_string(payload).map_err(|e| Error::internal(e.to_string()))?;
     let mut prepared = writer
         .prepare_commit()
-        .map_err(|e| tantivy_err("cannot commit the index at", dir, e))?;
+        .map_err(|e| err("cannot commit the index at", e))?;
     prepared.set_payload(&text);
     prepared
         .commit()
-        .map_err(|e| tantivy_err("cannot commit the index at", dir, e))?;
+        .map_err(|e| err("cannot commit the index at", e))?;
+    if merge_all {
+        let ids = index
+            .searchable_segment_ids()
+            .map_err(|e| err("cannot list the segments of", e))?;
+        if ids.len() > 1 {
+            writer
+                .merge(&ids)
+                .wait()
+                .map_err(|e| err("cannot merge the index at", e))?;
+        }
+    }
     writer
         .wait_merging_threads()
-        .map_err(|e| tantivy_err("cannot merge the index at", dir, e))
+        .map_err(|e| err("cannot merge the index at", e))
 }
 
 /// Builds a fresh index of every committed version in a temporary directory beside `dir`, then
@@ -374,16 +397,18 @@ fn build(s: &Store, dir: &Path, state: &CommittedState, started: Instant) -> Res
     let writer: IndexWriter<TantivyDocument> = index
         .writer_with_num_threads(threads, threads * 48_000_000)
         .map_err(|e| tantivy_err("cannot write the index in", tmp.path(), e))?;
-    writer.set_merge_policy(merge_policy());
+    writer.set_merge_policy(Box::new(NoMergePolicy));
     let mut written = 0u64;
+    let mut ident = analyze::ident_analyzer();
     s.for_each_version(state.run_id, |v| {
         writer
-            .add_document(fields.document(&v))
+            .add_document(fields.document(&v, &mut ident))
             .map_err(|e| tantivy_err("cannot write the index in", tmp.path(), e))?;
         written += 1;
         Ok(())
     })?;
-    commit(writer, tmp.path(), &Payload::of(state))?;
+    // One segment: each segment costs every search its own lookups.
+    commit(writer, &index, tmp.path(), &Payload::of(state), true)?;
     // Open the reader before the swap: it keeps the files it maps, wherever they move.
     let reader =
         reader(&index).map_err(|e| tantivy_err("cannot read the index in", tmp.path(), e))?;

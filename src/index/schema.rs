@@ -7,10 +7,13 @@
 //! the version is in the catalog) are indexed fast fields, so a search can be asked about any
 //! point in history. Only image fields are indexed: nothing about credentials or endpoints.
 
+use std::collections::HashSet;
 use tantivy::schema::{
     Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing, TextOptions, FAST, STORED,
     STRING,
 };
+
+use tantivy::tokenizer::{PreTokenizedString, TextAnalyzer, TokenStream};
 use tantivy::{Index, TantivyDocument};
 
 use super::analyze::{self, Kind};
@@ -32,6 +35,7 @@ pub struct TextField {
     pub kind: Kind,
     /// Added to a word's score when the word matches in this field (name/tag over description).
     pub weight: f32,
+    pub role: Role,
 }
 
 /// An enum-like field: the query name (`category`), and the field behind it.
@@ -51,8 +55,9 @@ pub struct Fields {
     pub valid_to: Field,
     pub name: Field,
     pub name_head: Field,
-    /// The whole name, lowercased: an exact-name match ranks first among equals, and equal
-    /// scores are ordered by it.
+    pub name_key: Field,
+    pub aux: Field,
+    /// The whole name, lowercased: an exact-name match ranks first among equals.
     pub name_exact: Field,
     pub tag: Field,
     pub show_name: Field,
@@ -74,20 +79,52 @@ pub struct Fields {
     pub enums: Vec<EnumField>,
 }
 
-/// Text field names and weights (the weight orders attributes, as Meilisearch's attribute
-/// rule does: a word found in the name beats the same word found in the description).
-const TEXT_FIELDS: &[(&str, Kind, f32)] = &[
+/// Text fields: name, analysis, weight, and whether a word without `field:` is looked up in it.
+/// The weight orders attributes, as Meilisearch's attribute rule does: a word found in the name
+/// beats the same word found in the description.
+const TEXT_FIELDS: &[(&str, Kind, f32, Role)] = &[
     // The first word of the name (`pytorch` of `pytorch_2.1.0-...`, `pytorch1.8` of
     // `pytorch1.8-cuda10.2-...`): what an image *is*, over what it is built on
     // (`verl_0.7.0-pytorch_2.7.1-...`). Searched with `name`, never on its own.
-    (NAME_HEAD, Kind::Ident, 11.0),
-    ("name", Kind::Ident, 10.0),
-    ("show_name", Kind::Ident, 9.0),
-    ("tag", Kind::Ident, 8.0),
-    ("namespace", Kind::Ident, 7.0),
-    ("swr_path", Kind::Ident, 6.0),
-    ("description", Kind::Text, 4.0),
+    (NAME_HEAD, Kind::Ident, 11.0, Role::Hidden),
+    ("name", Kind::Ident, 10.0, Role::Default),
+    ("show_name", Kind::Ident, 9.0, Role::Default),
+    // Tag, namespace and SWR path in one field for plain words: they repeat one another (the
+    // path holds the namespace, the repository and the tag), and one lookup is cheaper than
+    // three; terms the name has are left out (see `Fields::document`). Each is still a field
+    // of its own for `tag:`, `namespace:` and `swr_path:`.
+    (AUX, Kind::Ident, 8.0, Role::Hidden),
+    ("tag", Kind::Ident, 8.0, Role::Fielded),
+    ("namespace", Kind::Ident, 7.0, Role::Fielded),
+    ("swr_path", Kind::Ident, 6.0, Role::Fielded),
+    ("description", Kind::Text, 4.0, Role::Default),
 ];
+
+/// How a text field is searched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Plain words and `field:` both look it up; it is stored for display.
+    Default,
+    /// Only `field:` looks it up (plain words use [`AUX`]); stored.
+    Fielded,
+    /// Plain words look it up; not a field users name, not stored.
+    Hidden,
+}
+
+/// The fast field ordering hits of equal score by name ([`name_key`]).
+pub const NAME_KEY: &str = "name_key";
+
+/// The first 8 bytes of the lowercased name, big-endian: orders like the name, to 8 bytes.
+pub fn name_key(name: &str) -> u64 {
+    let mut b = [0u8; 8];
+    for (slot, byte) in b.iter_mut().zip(name.to_lowercase().bytes()) {
+        *slot = byte;
+    }
+    u64::from_be_bytes(b)
+}
+
+/// The hidden field holding tag, namespace and SWR path together.
+pub const AUX: &str = "aux";
 
 /// The hidden field holding the first word of the name.
 pub const NAME_HEAD: &str = "name_head";
@@ -128,32 +165,35 @@ pub fn schema() -> Schema {
     b.add_text_field("image_id", STRING | STORED);
     b.add_u64_field("valid_from", u64_opts.clone());
     b.add_u64_field("valid_to", u64_opts);
-    for (name, kind, _) in TEXT_FIELDS {
+    for (name, kind, _, role) in TEXT_FIELDS {
         let tokenizer = match kind {
             Kind::Ident => analyze::IDENT,
             Kind::Text => analyze::TEXT,
         };
-        let opts = TextOptions::default()
-            .set_indexing_options(
-                TextFieldIndexing::default()
-                    .set_tokenizer(tokenizer)
-                    .set_index_option(IndexRecordOption::WithFreqsAndPositions),
-            )
-            .set_stored();
+        let opts = TextOptions::default().set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer(tokenizer)
+                .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+        );
+        let opts = if *role == Role::Hidden {
+            opts
+        } else {
+            opts.set_stored()
+        };
         b.add_text_field(name, opts);
     }
-    // Also a fast field: hits with equal scores are ordered by name.
     b.add_text_field(
         "name_exact",
-        TextOptions::default()
-            .set_indexing_options(
-                TextFieldIndexing::default()
-                    .set_tokenizer(analyze::ENUM)
-                    .set_index_option(IndexRecordOption::Basic)
-                    .set_fieldnorms(false),
-            )
-            .set_fast(analyze::ENUM),
+        TextOptions::default().set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer(analyze::ENUM)
+                .set_index_option(IndexRecordOption::Basic)
+                .set_fieldnorms(false),
+        ),
     );
+    // Hits with equal scores are ordered by name: by its first 8 bytes, a number the collector
+    // reads cheaply (a string fast field would be looked up in its dictionary for every hit).
+    b.add_u64_field(NAME_KEY, FAST);
     for (_, name) in ENUM_FIELDS {
         let opts = TextOptions::default()
             .set_indexing_options(
@@ -190,12 +230,13 @@ impl Fields {
         let f = |n: &str| schema.get_field(n);
         let text = TEXT_FIELDS
             .iter()
-            .map(|(name, kind, weight)| {
+            .map(|(name, kind, weight, role)| {
                 Ok(TextField {
                     name,
                     field: f(name)?,
                     kind: *kind,
                     weight: *weight,
+                    role: *role,
                 })
             })
             .collect::<tantivy::Result<Vec<_>>>()?;
@@ -216,6 +257,8 @@ impl Fields {
             valid_to: f("valid_to")?,
             name: f("name")?,
             name_head: f(NAME_HEAD)?,
+            name_key: f(NAME_KEY)?,
+            aux: f(AUX)?,
             name_exact: f("name_exact")?,
             tag: f("tag")?,
             show_name: f("show_name")?,
@@ -236,6 +279,15 @@ impl Fields {
         })
     }
 
+    /// The fields a word without `field:` is looked up in.
+    pub fn default_text(&self) -> Vec<TextField> {
+        self.text
+            .iter()
+            .filter(|t| t.role != Role::Fielded)
+            .copied()
+            .collect()
+    }
+
     pub fn text_field(&self, name: &str) -> Option<TextField> {
         self.text.iter().find(|t| t.name == name).copied()
     }
@@ -245,7 +297,9 @@ impl Fields {
     }
 
     /// The document for one version of an image.
-    pub fn document(&self, v: &IndexedVersion) -> TantivyDocument {
+    /// The document for one version of an image. `ident` is the name analysis (reused across
+    /// documents).
+    pub fn document(&self, v: &IndexedVersion, ident: &mut TextAnalyzer) -> TantivyDocument {
         let image: Image = serde_json::from_str(&v.raw).unwrap_or_else(|_| Image {
             id: v.image_id.clone(),
             ..Image::default()
@@ -256,6 +310,7 @@ impl Fields {
         doc.add_text(self.image_id, &v.image_id);
         doc.add_u64(self.valid_from, v.valid_from as u64);
         doc.add_u64(self.valid_to, v.valid_to.map_or(LIVE, |t| t as u64));
+        doc.add_u64(self.name_key, name_key(image.name.as_deref().unwrap_or("")));
         let mut text = |field: Field, value: &Option<String>| {
             if let Some(s) = value.as_deref().filter(|s| !s.is_empty()) {
                 doc.add_text(field, s);
@@ -282,6 +337,34 @@ impl Fields {
         }
         for d in image.dev_services.iter().flatten() {
             text(self.dev_service, &Some(d.clone()));
+        }
+        // Tag, namespace and path hold mostly the name again; a word the name has is found
+        // there (and ranks by it), so aux keeps only the other terms: fewer postings to visit.
+        let in_name: HashSet<String> =
+            analyze::index_terms(ident, image.name.as_deref().unwrap_or(""))
+                .into_iter()
+                .map(|(t, _, _)| t)
+                .collect();
+        for value in [&image.tag, &image.namespace, &image.swr_path]
+            .into_iter()
+            .flatten()
+        {
+            let mut tokens = Vec::new();
+            let mut stream = ident.token_stream(value);
+            while let Some(t) = stream.next() {
+                if !in_name.contains(&t.text) {
+                    tokens.push(t.clone());
+                }
+            }
+            if !tokens.is_empty() {
+                doc.add_pre_tokenized_text(
+                    self.aux,
+                    PreTokenizedString {
+                        text: value.clone(),
+                        tokens,
+                    },
+                );
+            }
         }
         doc
     }

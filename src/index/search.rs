@@ -8,30 +8,31 @@
 //! 2. typos: per word, an exact match scores [`EXACT`], one typo [`ONE_TYPO`], two typos
 //!    [`TWO_TYPOS`] (one typo allowed from 5 characters, two from 9; a transposition is one),
 //!    so exact matches always rank above fuzzy ones;
-//! 3. proximity: each pair of consecutive query words that stands together in the name or tag
-//!    adds [`PROXIMITY`] (`mindspore 2.0` ranks `mindspore_2.0.0-...` above an image whose only
+//! 3. proximity: each pair of consecutive query words that stands together in the name adds
+//!    [`PROXIMITY`] (`mindspore 2.0` ranks `mindspore_2.0.0-...` above an image whose only
 //!    `2.0` is its OS version);
 //! 4. attribute: each word adds the weight of the best field it matched in (first word of the
 //!    name 11 > name 10 > show_name 9 > tag 8 > namespace 7 > swr_path 6 > description 4);
 //! 5. exactness: a one-term query equal to an image's whole name adds [`EXACT_NAME`];
 //! 6. a small BM25 share on the name breaks the remaining ties (shorter names first).
 
-use std::collections::HashSet;
-use std::ops::Bound;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use serde::Serialize;
-use tantivy::collector::sort_key::{SortBySimilarityScore, SortByString};
-use tantivy::collector::TopDocs;
+use tantivy::collector::sort_key::{SortBySimilarityScore, SortByStaticFastValue};
+use tantivy::collector::{FilterCollector, TopDocs};
 use tantivy::query::{
-    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, DisjunctionMaxQuery, FuzzyTermQuery,
-    Occur, PhrasePrefixQuery, PhraseQuery, Query, RangeQuery, TermQuery,
+    AllQuery, AutomatonWeight, BooleanQuery, BoostQuery, ConstScoreQuery, DfaWrapper,
+    DisjunctionMaxQuery, EnableScoring, FuzzyTermQuery, Occur, PhrasePrefixQuery, PhraseQuery,
+    Query, TermQuery, Weight,
 };
 use tantivy::schema::{Field, IndexRecordOption, Value};
-use tantivy::{Order, TantivyDocument, Term};
+use tantivy::{DocAddress, Order, Score, Searcher, TantivyDocument, Term};
 
 use super::analyze::{self, Kind, QueryAnalyzer};
 use super::query::{self, Expr, TermKind};
-use super::schema::{Fields, TextField, LIVE, NAME_HEAD};
+use super::schema::{Fields, TextField, LIVE, NAME_HEAD, NAME_KEY};
 use super::SearchIndex;
 use crate::error::{Error, Result};
 
@@ -56,6 +57,8 @@ pub struct SearchOptions {
     pub run: Option<i64>,
     /// Also find versions no longer in the catalog at that point.
     pub include_removed: bool,
+    /// Fill [`Hit::highlights`] (for a terminal; scripts do not need them).
+    pub highlight: bool,
 }
 
 /// Byte ranges of matched words in a hit's fields, for highlighting.
@@ -105,9 +108,70 @@ struct Compiler<'a> {
     f: &'a Fields,
     qa: QueryAnalyzer,
     marks: Vec<(Field, Mark)>,
+    /// Whether words may match with typos (the second pass of a search).
+    fuzzy: bool,
+    /// Whether some word could match with typos (so a second pass could find more).
+    typos_possible: bool,
+    /// Levenshtein automata by (term, distance), shared by every field a word is looked up in.
+    automata: HashMap<(String, u8), Arc<DfaWrapper>>,
+}
+
+impl<'a> Compiler<'a> {
+    fn new(f: &'a Fields, fuzzy: bool) -> Self {
+        Compiler {
+            f,
+            qa: QueryAnalyzer::default(),
+            marks: Vec::new(),
+            fuzzy,
+            typos_possible: false,
+            automata: HashMap::new(),
+        }
+    }
+
+    /// Documents with a term of `field` within `distance` edits of `term`.
+    fn typo_query(&mut self, field: Field, term: &str, distance: u8) -> Result<Q> {
+        let key = (term.to_string(), distance);
+        let dfa = match self.automata.get(&key) {
+            Some(d) => d.clone(),
+            None => {
+                let d = FuzzyTermQuery::new(text_term(field, term), distance, true)
+                    .automaton()
+                    .map_err(|e| Error::internal(format!("typo automaton: {e}")))?;
+                let d = Arc::new(d);
+                self.automata.insert(key, d.clone());
+                d
+            }
+        };
+        Ok(Box::new(SharedAutomaton { field, dfa }))
+    }
+}
+
+/// A fuzzy term query whose automaton is built once for all the fields it is run on.
+#[derive(Clone)]
+struct SharedAutomaton {
+    field: Field,
+    dfa: Arc<DfaWrapper>,
+}
+
+impl std::fmt::Debug for SharedAutomaton {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SharedAutomaton({:?})", self.field)
+    }
+}
+
+impl Query for SharedAutomaton {
+    fn weight(&self, _: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
+        Ok(Box::new(AutomatonWeight::<DfaWrapper>::new(
+            self.field,
+            self.dfa.clone(),
+        )))
+    }
 }
 
 type Q = Box<dyn Query>;
+
+/// A document as the collector ranks it: (score, name key) and its address.
+type Ranked = ((Score, Option<u64>), DocAddress);
 
 fn konst(q: Q, score: f32) -> Q {
     Box::new(ConstScoreQuery::new(q, score))
@@ -160,7 +224,7 @@ impl Compiler<'_> {
                 TermKind::Word if terms.len() == 1 => {
                     let t = text_term(field, &terms[0].1);
                     alternatives.push(konst(
-                        Box::new(TermQuery::new(t.clone(), IndexRecordOption::Basic)),
+                        Box::new(TermQuery::new(t, IndexRecordOption::Basic)),
                         exact,
                     ));
                     // Counted on the term as indexed: a stemmed description term
@@ -170,18 +234,49 @@ impl Compiler<'_> {
                     } else {
                         0
                     };
+                    if budget > 0 {
+                        self.typos_possible = true;
+                    }
                     for (d, tier) in [(1u8, ONE_TYPO), (2, TWO_TYPOS)] {
-                        if d <= budget {
-                            alternatives.push(konst(
-                                Box::new(FuzzyTermQuery::new(t.clone(), d, true)),
-                                tier + tf.weight,
-                            ));
-                            self.marks.push((field, Mark::Fuzzy(terms[0].1.clone(), d)));
+                        if d <= budget && self.fuzzy {
+                            if let Ok(q) = self.typo_query(field, &terms[0].1, d) {
+                                alternatives.push(konst(q, tier + tf.weight));
+                                self.marks.push((field, Mark::Fuzzy(terms[0].1.clone(), d)));
+                            }
                         }
                     }
                 }
                 TermKind::Word | TermKind::Phrase => {
-                    alternatives.push(konst(phrase(field, &terms), exact));
+                    // One term when the index holds the words glued (cheap, and the same
+                    // documents); a phrase otherwise.
+                    let glued = w.pair.as_ref().or(w.component.as_ref());
+                    if let Some(g) = glued {
+                        self.marks.push((field, Mark::Exact(g.clone())));
+                        alternatives.push(konst(
+                            Box::new(TermQuery::new(
+                                text_term(field, g),
+                                IndexRecordOption::Basic,
+                            )),
+                            exact,
+                        ));
+                    } else if let Some(whole) = &w.whole {
+                        // `snt9b`: the word itself, or a longer word it begins (`snt9b23`).
+                        self.marks.push((field, Mark::Exact(whole.clone())));
+                        self.marks.push((field, Mark::Prefix(whole.clone())));
+                        alternatives.push(konst(
+                            Box::new(TermQuery::new(
+                                text_term(field, whole),
+                                IndexRecordOption::Basic,
+                            )),
+                            exact + WHOLE_BONUS,
+                        ));
+                        alternatives.push(konst(
+                            Box::new(FuzzyTermQuery::new_prefix(text_term(field, whole), 0, true)),
+                            exact,
+                        ));
+                    } else {
+                        alternatives.push(konst(phrase(field, &terms), exact));
+                    }
                     if kind == TermKind::Word && w.cjk && terms.len() > 1 {
                         // Chinese words in any order, below the same words side by side.
                         let all: Vec<(Occur, Q)> = terms
@@ -196,25 +291,16 @@ impl Compiler<'_> {
                             .collect();
                         alternatives.push(konst(Box::new(BooleanQuery::new(all)), exact - 1.0));
                     }
-                    if let Some(whole) = &w.whole {
-                        if kind == TermKind::Word {
-                            self.marks.push((field, Mark::Exact(whole.clone())));
-                            alternatives.push(konst(
-                                Box::new(TermQuery::new(
-                                    text_term(field, whole),
-                                    IndexRecordOption::Basic,
-                                )),
-                                exact + WHOLE_BONUS,
-                            ));
-                        }
-                    }
                 }
                 TermKind::Prefix => {
                     let (_, last) = terms.last().cloned().expect("terms are not empty");
                     self.marks.push((field, Mark::Prefix(last.clone())));
-                    if terms.len() == 1 {
+                    let glued = w.pair.as_ref().or(w.component.as_ref());
+                    if terms.len() == 1 || glued.is_some() {
+                        let p = glued.unwrap_or(&last);
+                        self.marks.push((field, Mark::Prefix(p.clone())));
                         alternatives.push(konst(
-                            Box::new(FuzzyTermQuery::new_prefix(text_term(field, &last), 0, true)),
+                            Box::new(FuzzyTermQuery::new_prefix(text_term(field, p), 0, true)),
                             exact,
                         ));
                     } else {
@@ -261,7 +347,7 @@ impl Compiler<'_> {
 
     fn term(&mut self, t: &query::Term) -> Result<Option<Q>> {
         let fields: Vec<TextField> = match t.field {
-            None => self.f.text.clone(),
+            None => self.f.default_text(),
             Some("id") => {
                 let q: Q = Box::new(TermQuery::new(
                     text_term(self.f.image_id, t.text.trim()),
@@ -295,25 +381,32 @@ impl Compiler<'_> {
         Ok(self.word(&fields, &t.text, t.kind))
     }
 
-    /// A bonus for two consecutive plain words that stand together in the name or tag.
+    /// A bonus for two consecutive plain words that stand together in the name.
     fn proximity(&mut self, a: &query::Term, b: &query::Term) -> Option<Q> {
         let plain = |t: &query::Term| t.field.is_none() && t.kind != TermKind::Prefix;
         if !plain(a) || !plain(b) {
             return None;
         }
+        // A name and its version side by side are one glued term (`mindspore2.0`); so is a
+        // name followed by a word that starts with a version (`cann` + `8.0.rc1`: `cann8.0`).
         let wa = self.qa.word(Kind::Ident, &a.text);
         let wb = self.qa.word(Kind::Ident, &b.text);
+        let (last_a, first_b) = (wa.last_segment.clone(), wb.first_segment.clone());
+        let together = match (last_a, first_b) {
+            (Some(l), Some(v)) => self.qa.word(Kind::Ident, &format!("{l} {v}")).pair,
+            _ => None,
+        };
+        if let Some(pair) = together {
+            let q = TermQuery::new(text_term(self.f.name, &pair), IndexRecordOption::Basic);
+            return Some(konst(Box::new(q), PROXIMITY));
+        }
         if wa.terms.is_empty() || wb.terms.is_empty() {
             return None;
         }
         let shift = wa.span;
         let mut terms = wa.terms.clone();
         terms.extend(wb.terms.iter().map(|(o, t)| (o + shift, t.clone())));
-        let mut alts: Vec<Q> = Vec::new();
-        for (field, bonus) in [(self.f.name, PROXIMITY), (self.f.tag, PROXIMITY - 10.0)] {
-            alts.push(konst(phrase(field, &terms), bonus));
-        }
-        Some(Box::new(DisjunctionMaxQuery::new(alts)))
+        Some(konst(phrase(self.f.name, &terms), PROXIMITY))
     }
 
     fn bm25(&mut self, t: &query::Term) -> Option<Q> {
@@ -328,15 +421,25 @@ impl Compiler<'_> {
         Some(Box::new(BoostQuery::new(Box::new(q), BM25_SHARE)))
     }
 
+    /// What NOT excludes: exact matches only (excluding words that merely look alike would
+    /// surprise), and no highlights (they show what matched, not what was excluded).
+    fn excluded(&mut self, e: &Expr) -> Result<Option<Q>> {
+        let (saved_marks, saved_fuzzy, saved_possible) =
+            (self.marks.len(), self.fuzzy, self.typos_possible);
+        self.fuzzy = false;
+        let q = self.expr(e);
+        self.marks.truncate(saved_marks);
+        self.fuzzy = saved_fuzzy;
+        self.typos_possible = saved_possible;
+        q
+    }
+
     fn expr(&mut self, e: &Expr) -> Result<Option<Q>> {
         match e {
             Expr::All => Ok(Some(Box::new(AllQuery))),
             Expr::Term(t) => self.term(t),
             Expr::Not(inner) => {
-                // Highlights come from what matched, not from what was excluded.
-                let saved = self.marks.len();
-                let inner = self.expr(inner)?;
-                self.marks.truncate(saved);
+                let inner = self.excluded(inner)?;
                 let mut clauses: Vec<(Occur, Q)> = vec![(Occur::Must, Box::new(AllQuery))];
                 if let Some(q) = inner {
                     clauses.push((Occur::MustNot, q));
@@ -363,11 +466,9 @@ impl Compiler<'_> {
                 for item in items {
                     match item {
                         Expr::Not(inner) => {
-                            let saved = self.marks.len();
-                            if let Some(q) = self.expr(inner)? {
+                            if let Some(q) = self.excluded(inner)? {
                                 clauses.push((Occur::MustNot, q));
                             }
-                            self.marks.truncate(saved);
                             prev = None;
                         }
                         other => {
@@ -487,18 +588,46 @@ impl SearchIndex {
     /// Runs a search. A malformed query or filter is a usage error (exit 2).
     pub fn search(&self, opts: &SearchOptions) -> Result<Vec<Hit>> {
         let expr = query::parse(&opts.query).map_err(|e| Error::usage(e.to_string()))?;
-        let mut c = Compiler {
-            f: &self.fields,
-            qa: QueryAnalyzer::default(),
-            marks: Vec::new(),
-        };
-        let mut main = c.expr(&expr)?.ok_or_else(|| {
+        let limit = opts.limit.max(1);
+        let filter = self.filter(opts)?;
+        // Typos rank below every exact match, so they are looked for only when the exact
+        // matches do not fill the page; the hits they add come after the exact ones.
+        let mut c = Compiler::new(&self.fields, false);
+        let exact = self.compile(&mut c, &expr, &opts.query, &filter)?;
+        let mut hits = self.collect(&*exact, limit, opts)?;
+        if hits.len() < limit && c.typos_possible {
+            let mut fuzzy = Compiler::new(&self.fields, true);
+            let q = self.compile(&mut fuzzy, &expr, &opts.query, &filter)?;
+            let more = self.collect(&*q, limit, opts)?;
+            let seen: HashSet<(u64, String)> =
+                hits.iter().map(|h| (h.scope_id, h.id.clone())).collect();
+            hits.extend(
+                more.into_iter()
+                    .filter(|h| !seen.contains(&(h.scope_id, h.id.clone())))
+                    .take(limit - hits.len()),
+            );
+            c = fuzzy;
+        }
+        if opts.highlight {
+            self.highlight_hits(&c, &mut hits);
+        }
+        Ok(hits)
+    }
+
+    /// The whole query: the expression, its tie-breaks, and the filter.
+    fn compile(
+        &self,
+        c: &mut Compiler<'_>,
+        expr: &Expr,
+        text: &str,
+        filter: &Option<Q>,
+    ) -> Result<Q> {
+        let mut main = c.expr(expr)?.ok_or_else(|| {
             Error::usage(format!(
-                "invalid query: {:?} has no words to search for",
-                opts.query
+                "invalid query: {text:?} has no words to search for"
             ))
         })?;
-        if let Some(t) = single_term(&expr) {
+        if let Some(t) = single_term(expr) {
             let mut should: Vec<(Occur, Q)> = Vec::new();
             if let Some(b) = c.bm25(t) {
                 should.push((Occur::Should, b));
@@ -517,58 +646,38 @@ impl SearchIndex {
                 main = Box::new(BooleanQuery::new(should));
             }
         }
-        let f = &self.fields;
-        let run = opts.run.unwrap_or(self.payload.run_id);
-        let latest = run >= self.payload.run_id;
+        Ok(match filter {
+            None => main,
+            Some(filter) => Box::new(BooleanQuery::new(vec![
+                (Occur::Must, main),
+                (Occur::Must, filter.box_clone()),
+            ])),
+        })
+    }
+
+    /// The filter flags, as one query that does not score. (The point in time is checked by
+    /// the collector on the run-range fast fields, which is cheaper than intersecting postings.)
+    fn filter(&self, opts: &SearchOptions) -> Result<Option<Q>> {
         let mut filters: Vec<(Occur, Q)> = Vec::new();
-        let u = |field: Field, v: u64| Term::from_field_u64(field, v);
-        if !(opts.include_removed && latest) {
-            filters.push((
-                Occur::Must,
-                Box::new(RangeQuery::new(
-                    Bound::Unbounded,
-                    Bound::Included(u(f.valid_from, run as u64)),
-                )),
-            ));
-        }
-        if !opts.include_removed {
-            if latest {
-                filters.push((
-                    Occur::Must,
-                    Box::new(TermQuery::new(
-                        u(f.valid_to, LIVE),
-                        IndexRecordOption::Basic,
-                    )),
-                ));
-            } else {
-                filters.push((
-                    Occur::Must,
-                    Box::new(RangeQuery::new(
-                        Bound::Excluded(u(f.valid_to, run as u64)),
-                        Bound::Unbounded,
-                    )),
-                ));
-            }
-        }
+        let mut c = Compiler::new(&self.fields, false);
         for (name, value) in &opts.filters {
             let q = c.enum_term(name, value).map_err(|_| {
                 Error::usage(format!("--{}: needs a value", name.replace('_', "-")))
             })?;
             filters.push((Occur::Must, q));
         }
-        let query: Q = if filters.is_empty() {
-            main
-        } else {
-            let filter: Q = Box::new(BooleanQuery::new(filters));
-            Box::new(BooleanQuery::new(vec![
-                (Occur::Must, main),
-                (Occur::Must, konst(filter, 0.0)),
-            ]))
-        };
+        Ok(match filters.len() {
+            0 => None,
+            _ => Some(konst(Box::new(BooleanQuery::new(filters)), 0.0)),
+        })
+    }
 
+    /// The best `limit` hits of a query, one per image (a search with history can match several
+    /// versions of one image: the best one stands for it).
+    fn collect(&self, query: &dyn Query, limit: usize, opts: &SearchOptions) -> Result<Vec<Hit>> {
+        let f = &self.fields;
+        let run = opts.run.unwrap_or(self.payload.run_id);
         let searcher = self.reader.searcher();
-        let limit = opts.limit.max(1);
-        // With history, one image can match in several versions: fetch more, keep the best.
         let mut want = if opts.include_removed {
             limit * 4 + 16
         } else {
@@ -576,15 +685,8 @@ impl SearchIndex {
         };
         let mut hits: Vec<Hit>;
         loop {
-            let by_score_then_name = (
-                (SortBySimilarityScore, Order::Desc),
-                (SortByString::for_field("name_exact"), Order::Asc),
-            );
-            let top = searcher
-                .search(
-                    &query,
-                    &TopDocs::with_limit(want).order_by(by_score_then_name),
-                )
+            let top = self
+                .top(&searcher, query, want, run, opts.include_removed)
                 .map_err(|e| Error::internal(format!("search failed: {e}")))?;
             let fetched = top.len();
             hits = Vec::with_capacity(fetched.min(limit));
@@ -638,7 +740,53 @@ impl SearchIndex {
                 .then_with(|| a.scope_id.cmp(&b.scope_id))
         });
         hits.truncate(limit);
+        Ok(hits)
+    }
 
+    /// The best `want` documents by score, then name, among the versions live at `run` (or,
+    /// with `include_removed`, any version that existed by then).
+    fn top(
+        &self,
+        searcher: &Searcher,
+        query: &dyn Query,
+        want: usize,
+        run: i64,
+        include_removed: bool,
+    ) -> tantivy::Result<Vec<Ranked>> {
+        let top = TopDocs::with_limit(want).order_by((
+            (SortBySimilarityScore, Order::Desc),
+            (
+                SortByStaticFastValue::<u64>::for_field(NAME_KEY),
+                Order::Asc,
+            ),
+        ));
+        let run = run.max(0) as u64;
+        let latest = run >= self.payload.run_id.max(0) as u64;
+        let from = move |v: u64| v <= run;
+        let field = |name: &str| name.to_string();
+        match (include_removed, latest) {
+            (false, true) => searcher.search(
+                query,
+                &FilterCollector::new(field("valid_to"), |v: u64| v == LIVE, top),
+            ),
+            (false, false) => searcher.search(
+                query,
+                &FilterCollector::new(
+                    field("valid_from"),
+                    from,
+                    FilterCollector::new(field("valid_to"), move |v: u64| v > run, top),
+                ),
+            ),
+            (true, false) => {
+                searcher.search(query, &FilterCollector::new(field("valid_from"), from, top))
+            }
+            (true, true) => searcher.search(query, &top),
+        }
+    }
+
+    /// Marks in each hit the words the query matched.
+    fn highlight_hits(&self, c: &Compiler<'_>, hits: &mut [Hit]) {
+        let f = &self.fields;
         let marks_of = |field: Field| -> Vec<&Mark> {
             c.marks
                 .iter()
@@ -646,11 +794,12 @@ impl SearchIndex {
                 .map(|(_, m)| m)
                 .collect()
         };
-        let (name_marks, tag_marks, desc_marks) =
-            (marks_of(f.name), marks_of(f.tag), marks_of(f.description));
+        let (name_marks, desc_marks) = (marks_of(f.name), marks_of(f.description));
+        let mut tag_marks = marks_of(f.tag);
+        tag_marks.extend(marks_of(f.aux));
         let mut ident = analyze::ident_analyzer();
         let mut text = analyze::text_analyzer();
-        for h in &mut hits {
+        for h in hits {
             h.highlights = Highlights {
                 name: highlight(&mut ident, &name_marks, h.name.as_deref().unwrap_or("")),
                 tag: highlight(&mut ident, &tag_marks, h.tag.as_deref().unwrap_or("")),
@@ -661,7 +810,6 @@ impl SearchIndex {
                 ),
             };
         }
-        Ok(hits)
     }
 }
 
