@@ -204,6 +204,62 @@ fn pair_variants(text: &str, name: &Segment, version: &Segment) -> Vec<(String, 
         .collect()
 }
 
+/// Tokens written into reused buffers: indexing cuts every field of every version, and
+/// allocating a string per term made the allocator the bottleneck.
+#[derive(Clone, Default)]
+pub struct TokenBuf {
+    tokens: Vec<Token>,
+    len: usize,
+}
+
+impl TokenBuf {
+    fn clear(&mut self) {
+        self.len = 0;
+    }
+
+    fn push(&mut self, from: usize, to: usize, position: usize, parts: &[&str]) {
+        if self.len == self.tokens.len() {
+            self.tokens.push(Token::default());
+        }
+        let t = &mut self.tokens[self.len];
+        t.offset_from = from;
+        t.offset_to = to;
+        t.position = position;
+        t.position_length = 1;
+        t.text.clear();
+        for p in parts {
+            t.text.push_str(p);
+        }
+        self.len += 1;
+    }
+
+    fn tokens(&mut self) -> &mut [Token] {
+        &mut self.tokens[..self.len]
+    }
+
+    /// Orders by position and drops a term repeated at one position.
+    fn sort_dedup(&mut self) {
+        let live = &mut self.tokens[..self.len];
+        live.sort_by(|a, b| {
+            a.position
+                .cmp(&b.position)
+                .then_with(|| a.text.cmp(&b.text))
+        });
+        let mut kept = 0;
+        for i in 0..live.len() {
+            if kept > 0
+                && live[kept - 1].position == live[i].position
+                && live[kept - 1].text == live[i].text
+            {
+                continue;
+            }
+            live.swap(kept, i);
+            kept += 1;
+        }
+        self.len = kept;
+    }
+}
+
 /// The index-time cut: every term at its position, with offsets for highlighting.
 ///
 /// Besides segments, versions' parts and whole words, two kinds of compound terms make common
@@ -214,26 +270,17 @@ fn pair_variants(text: &str, name: &Segment, version: &Segment) -> Vec<(String, 
 ///   `"cuda 10.2"` are one term, and so is the proximity of `mindspore 2.0`;
 /// - *components*: words joined by single underscores, or by single dots, are also kept whole
 ///   (`x86_64`, `8.0.rc1`).
-fn index_tokens(text: &str) -> Vec<Token> {
-    let mut out = Vec::new();
+fn index_tokens(text: &str, out: &mut TokenBuf) {
+    out.clear();
     let mut pos = 0usize;
-    let push = |out: &mut Vec<Token>, from: usize, to: usize, position: usize, s: String| {
-        out.push(Token {
-            offset_from: from,
-            offset_to: to,
-            position,
-            text: s,
-            position_length: 1,
-        });
-    };
     // The previous word: its last segment with its position, and its underscore run.
     let mut prev: Option<(Segment, usize)> = None;
     // Runs of words joined by one joiner: (from, to, position, words), one per joiner.
     let mut runs: [Option<(usize, usize, usize, usize)>; 2] = [None, None];
-    let flush_run = |out: &mut Vec<Token>, run: &mut Option<(usize, usize, usize, usize)>| {
+    let flush_run = |out: &mut TokenBuf, run: &mut Option<(usize, usize, usize, usize)>| {
         if let Some((from, to, position, words)) = run.take() {
             if words > 1 {
-                push(out, from, to, position, text[from..to].to_string());
+                out.push(from, to, position, &[&text[from..to]]);
             }
         }
     };
@@ -243,8 +290,9 @@ fn index_tokens(text: &str) -> Vec<Token> {
                 let first = pos;
                 if let Some((last, at)) = &prev {
                     if !last.digits && segments[0].digits && one_char_apart(text, last.to, from) {
-                        for (t, end) in pair_variants(text, last, &segments[0]) {
-                            push(&mut out, last.from, end, *at, t);
+                        let head = &text[last.from..last.to];
+                        for &(_, end) in &segments[0].parts {
+                            out.push(last.from, end, *at, &[head, &text[segments[0].from..end]]);
                         }
                     }
                 }
@@ -255,62 +303,51 @@ fn index_tokens(text: &str) -> Vec<Token> {
                         }
                         other => {
                             let mut other = other;
-                            flush_run(&mut out, &mut other);
+                            flush_run(out, &mut other);
                             Some((from, to, first, 1))
                         }
                     };
                 }
                 for (i, seg) in segments.iter().enumerate() {
-                    push(
-                        &mut out,
-                        seg.from,
-                        seg.to,
-                        pos,
-                        text[seg.from..seg.to].to_string(),
-                    );
+                    out.push(seg.from, seg.to, pos, &[&text[seg.from..seg.to]]);
                     if seg.parts.len() > 1 {
                         // Dotted prefixes (`1.8` of `1.8.0`) and each number.
                         for k in 2..seg.parts.len() {
                             let end = seg.parts[k - 1].1;
-                            push(
-                                &mut out,
-                                seg.from,
-                                end,
-                                pos,
-                                text[seg.from..end].to_string(),
-                            );
+                            out.push(seg.from, end, pos, &[&text[seg.from..end]]);
                         }
                         let mut seen: Vec<&str> = Vec::new();
                         for &(f, t) in &seg.parts {
                             if !seen.contains(&&text[f..t]) {
                                 seen.push(&text[f..t]);
-                                push(&mut out, f, t, pos, text[f..t].to_string());
+                                out.push(f, t, pos, &[&text[f..t]]);
                             }
                         }
                     }
                     if let Some(next) = segments.get(i + 1) {
                         if !seg.digits && next.digits {
-                            for (t, end) in pair_variants(text, seg, next) {
-                                push(&mut out, seg.from, end, pos, t);
+                            let head = &text[seg.from..seg.to];
+                            for &(_, end) in &next.parts {
+                                out.push(seg.from, end, pos, &[head, &text[next.from..end]]);
                             }
                         }
                     }
                     pos += 1;
                 }
                 if segments.len() > 1 {
-                    push(&mut out, from, to, first, text[from..to].to_string());
+                    out.push(from, to, first, &[&text[from..to]]);
                 }
                 prev = segments.last().cloned().map(|s| (s, pos - 1));
             }
             Piece::Cjk { chars } => {
                 prev = None;
                 for run in runs.iter_mut() {
-                    flush_run(&mut out, run);
+                    flush_run(out, run);
                 }
                 for (k, &(f, t)) in chars.iter().enumerate() {
-                    push(&mut out, f, t, pos + k, text[f..t].to_string());
+                    out.push(f, t, pos + k, &[&text[f..t]]);
                     if let Some(&(_, t2)) = chars.get(k + 1) {
-                        push(&mut out, f, t2, pos + k, text[f..t2].to_string());
+                        out.push(f, t2, pos + k, &[&text[f..t2]]);
                     }
                 }
                 pos += chars.len();
@@ -318,31 +355,27 @@ fn index_tokens(text: &str) -> Vec<Token> {
         }
     }
     for run in runs.iter_mut() {
-        flush_run(&mut out, run);
+        flush_run(out, run);
     }
     // Positions of one term must not go backwards within a document (tantivy delta-encodes
     // them); compound terms are emitted after their parts, so order by position, and drop a
     // term repeated at one position (`cuda10.2` is both a whole word and a pair).
-    out.sort_by(|a, b| {
-        a.position
-            .cmp(&b.position)
-            .then_with(|| a.text.cmp(&b.text))
-    });
-    out.dedup_by(|a, b| a.position == b.position && a.text == b.text);
-    out
+    out.sort_dedup();
 }
 
 /// The index-time tokenizer (wrapped with filters in [`ident_analyzer`] and [`text_analyzer`]).
 #[derive(Clone, Default)]
-pub struct ImageTokenizer;
+pub struct ImageTokenizer {
+    buf: TokenBuf,
+}
 
-/// A stream over owned tokens that filters may rewrite.
-pub struct OwnedTokenStream {
-    tokens: Vec<Token>,
+/// A stream over the tokenizer's buffer, which filters may rewrite in place.
+pub struct BufTokenStream<'a> {
+    tokens: &'a mut [Token],
     next: usize,
 }
 
-impl TokenStream for OwnedTokenStream {
+impl TokenStream for BufTokenStream<'_> {
     fn advance(&mut self) -> bool {
         if self.next < self.tokens.len() {
             self.next += 1;
@@ -362,11 +395,12 @@ impl TokenStream for OwnedTokenStream {
 }
 
 impl Tokenizer for ImageTokenizer {
-    type TokenStream<'a> = OwnedTokenStream;
+    type TokenStream<'a> = BufTokenStream<'a>;
 
-    fn token_stream<'a>(&'a mut self, text: &'a str) -> OwnedTokenStream {
-        OwnedTokenStream {
-            tokens: index_tokens(text),
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> BufTokenStream<'a> {
+        index_tokens(text, &mut self.buf);
+        BufTokenStream {
+            tokens: self.buf.tokens(),
             next: 0,
         }
     }
@@ -374,7 +408,7 @@ impl Tokenizer for ImageTokenizer {
 
 /// Names, tags, paths, namespaces: cut, lowercased, ASCII-folded.
 pub fn ident_analyzer() -> TextAnalyzer {
-    TextAnalyzer::builder(ImageTokenizer)
+    TextAnalyzer::builder(ImageTokenizer::default())
         .filter(LowerCaser)
         .filter(AsciiFoldingFilter)
         .filter(RemoveLongFilter::limit(MAX_TERM_BYTES))
@@ -383,7 +417,7 @@ pub fn ident_analyzer() -> TextAnalyzer {
 
 /// Descriptions: as names, plus English stemming.
 pub fn text_analyzer() -> TextAnalyzer {
-    TextAnalyzer::builder(ImageTokenizer)
+    TextAnalyzer::builder(ImageTokenizer::default())
         .filter(LowerCaser)
         .filter(AsciiFoldingFilter)
         .filter(Stemmer::new(Language::English))

@@ -395,7 +395,7 @@ fn build(s: &Store, dir: &Path, state: &CommittedState, started: Instant) -> Res
         .map_err(|e| tantivy_err("bad index schema in", tmp.path(), e))?;
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get().clamp(1, 4));
     let writer: IndexWriter<TantivyDocument> = index
-        .writer_with_num_threads(threads, threads * 48_000_000)
+        .writer_with_num_threads(threads, threads * 64_000_000)
         .map_err(|e| tantivy_err("cannot write the index in", tmp.path(), e))?;
     writer.set_merge_policy(Box::new(NoMergePolicy));
     let mut written = 0u64;

@@ -56,6 +56,7 @@ pub struct Fields {
     pub name: Field,
     pub name_head: Field,
     pub name_key: Field,
+    pub name_len: Field,
     pub aux: Field,
     /// The whole name, lowercased: an exact-name match ranks first among equals.
     pub name_exact: Field,
@@ -111,7 +112,10 @@ pub enum Role {
     Hidden,
 }
 
-/// The fast field ordering hits of equal score by name ([`name_key`]).
+/// The fast field ordering hits of equal score: shorter names first (as BM25 would).
+pub const NAME_LEN: &str = "name_len";
+
+/// The fast field ordering hits of equal score and length by name ([`name_key`]).
 pub const NAME_KEY: &str = "name_key";
 
 /// The first 8 bytes of the lowercased name, big-endian: orders like the name, to 8 bytes.
@@ -194,6 +198,7 @@ pub fn schema() -> Schema {
     // Hits with equal scores are ordered by name: by its first 8 bytes, a number the collector
     // reads cheaply (a string fast field would be looked up in its dictionary for every hit).
     b.add_u64_field(NAME_KEY, FAST);
+    b.add_u64_field(NAME_LEN, FAST);
     for (_, name) in ENUM_FIELDS {
         let opts = TextOptions::default()
             .set_indexing_options(
@@ -258,6 +263,7 @@ impl Fields {
             name: f("name")?,
             name_head: f(NAME_HEAD)?,
             name_key: f(NAME_KEY)?,
+            name_len: f(NAME_LEN)?,
             aux: f(AUX)?,
             name_exact: f("name_exact")?,
             tag: f("tag")?,
@@ -310,7 +316,9 @@ impl Fields {
         doc.add_text(self.image_id, &v.image_id);
         doc.add_u64(self.valid_from, v.valid_from as u64);
         doc.add_u64(self.valid_to, v.valid_to.map_or(LIVE, |t| t as u64));
-        doc.add_u64(self.name_key, name_key(image.name.as_deref().unwrap_or("")));
+        let name = image.name.as_deref().unwrap_or("");
+        doc.add_u64(self.name_key, name_key(name));
+        doc.add_u64(self.name_len, name.chars().count() as u64);
         let mut text = |field: Field, value: &Option<String>| {
             if let Some(s) = value.as_deref().filter(|s| !s.is_empty()) {
                 doc.add_text(field, s);

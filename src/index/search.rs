@@ -14,7 +14,8 @@
 //! 4. attribute: each word adds the weight of the best field it matched in (first word of the
 //!    name 11 > name 10 > show_name 9 > tag 8 > namespace 7 > swr_path 6 > description 4);
 //! 5. exactness: a one-term query equal to an image's whole name adds [`EXACT_NAME`];
-//! 6. a small BM25 share on the name breaks the remaining ties (shorter names first).
+//! 6. equal scores: shorter names first (a fast field the collector reads only for ties), then
+//!    by name.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -23,16 +24,15 @@ use serde::Serialize;
 use tantivy::collector::sort_key::{SortBySimilarityScore, SortByStaticFastValue};
 use tantivy::collector::{FilterCollector, TopDocs};
 use tantivy::query::{
-    AllQuery, AutomatonWeight, BooleanQuery, BoostQuery, ConstScoreQuery, DfaWrapper,
-    DisjunctionMaxQuery, EnableScoring, FuzzyTermQuery, Occur, PhrasePrefixQuery, PhraseQuery,
-    Query, TermQuery, Weight,
+    AllQuery, AutomatonWeight, BooleanQuery, ConstScoreQuery, DfaWrapper, DisjunctionMaxQuery,
+    EnableScoring, FuzzyTermQuery, Occur, PhrasePrefixQuery, PhraseQuery, Query, TermQuery, Weight,
 };
 use tantivy::schema::{Field, IndexRecordOption, Value};
 use tantivy::{DocAddress, Order, Score, Searcher, TantivyDocument, Term};
 
 use super::analyze::{self, Kind, QueryAnalyzer};
 use super::query::{self, Expr, TermKind};
-use super::schema::{Fields, TextField, LIVE, NAME_HEAD, NAME_KEY};
+use super::schema::{Fields, TextField, LIVE, NAME_HEAD, NAME_KEY, NAME_LEN};
 use super::SearchIndex;
 use crate::error::{Error, Result};
 
@@ -42,7 +42,6 @@ pub const TWO_TYPOS: f32 = 300.0;
 pub const PROXIMITY: f32 = 100.0;
 /// A word kept whole (`snt9b`) matching as a whole, over matching as a phrase of its parts.
 const WHOLE_BONUS: f32 = 0.5;
-const BM25_SHARE: f32 = 0.02;
 /// The query is the image's whole name (Meilisearch's exactness rule).
 const EXACT_NAME: f32 = 5.0;
 
@@ -170,8 +169,8 @@ impl Query for SharedAutomaton {
 
 type Q = Box<dyn Query>;
 
-/// A document as the collector ranks it: (score, name key) and its address.
-type Ranked = ((Score, Option<u64>), DocAddress);
+/// A document as the collector ranks it: (score, name length, name key) and its address.
+type Ranked = ((Score, Option<u64>, Option<u64>), DocAddress);
 
 fn konst(q: Q, score: f32) -> Q {
     Box::new(ConstScoreQuery::new(q, score))
@@ -409,18 +408,6 @@ impl Compiler<'_> {
         Some(konst(phrase(self.f.name, &terms), PROXIMITY))
     }
 
-    fn bm25(&mut self, t: &query::Term) -> Option<Q> {
-        if t.field.is_some_and(|f| f != "name") || t.kind != TermKind::Word {
-            return None;
-        }
-        let w = self.qa.word(Kind::Ident, &t.text);
-        let [(_, only)] = w.terms.as_slice() else {
-            return None;
-        };
-        let q = TermQuery::new(text_term(self.f.name, only), IndexRecordOption::WithFreqs);
-        Some(Box::new(BoostQuery::new(Box::new(q), BM25_SHARE)))
-    }
-
     /// What NOT excludes: exact matches only (excluding words that merely look alike would
     /// surprise), and no highlights (they show what matched, not what was excluded).
     fn excluded(&mut self, e: &Expr) -> Result<Option<Q>> {
@@ -481,9 +468,6 @@ impl Compiler<'_> {
                                 if let Some(p) = prev.and_then(|p| self.proximity(p, t)) {
                                     clauses.push((Occur::Should, p));
                                 }
-                                if let Some(b) = self.bm25(t) {
-                                    clauses.push((Occur::Should, b));
-                                }
                                 prev = Some(t);
                             } else {
                                 prev = None;
@@ -503,7 +487,7 @@ impl Compiler<'_> {
     }
 }
 
-/// A single word gets the BM25 tie-break too (an And of one is not an And).
+/// The query when it is a single term (an exact whole-name match can then rank first).
 fn single_term(e: &Expr) -> Option<&query::Term> {
     match e {
         Expr::Term(t) => Some(t),
@@ -629,9 +613,6 @@ impl SearchIndex {
         })?;
         if let Some(t) = single_term(expr) {
             let mut should: Vec<(Occur, Q)> = Vec::new();
-            if let Some(b) = c.bm25(t) {
-                should.push((Occur::Should, b));
-            }
             if t.field.is_none_or(|f| f == "name") && t.kind != TermKind::Prefix {
                 if let Some(whole) = c.qa.enum_value(&t.text) {
                     let q: Q = Box::new(TermQuery::new(
@@ -659,6 +640,9 @@ impl SearchIndex {
     /// the collector on the run-range fast fields, which is cheaper than intersecting postings.)
     fn filter(&self, opts: &SearchOptions) -> Result<Option<Q>> {
         let mut filters: Vec<(Occur, Q)> = Vec::new();
+        if opts.filters.is_empty() {
+            return Ok(None);
+        }
         let mut c = Compiler::new(&self.fields, false);
         for (name, value) in &opts.filters {
             let q = c.enum_term(name, value).map_err(|_| {
@@ -691,7 +675,7 @@ impl SearchIndex {
             let fetched = top.len();
             hits = Vec::with_capacity(fetched.min(limit));
             let mut seen: HashSet<(u64, String)> = HashSet::new();
-            for ((score, _), addr) in top {
+            for ((score, _, _), addr) in top {
                 let doc: TantivyDocument = searcher
                     .doc(addr)
                     .map_err(|e| Error::internal(format!("reading a hit failed: {e}")))?;
@@ -729,11 +713,14 @@ impl SearchIndex {
             }
             want *= 4;
         }
-        // Equal scores in a stable order: by name (as the collector ordered them), tag, id.
+        // Equal scores in a stable order: shorter names, then by name (as the collector ordered
+        // them), tag, id.
         let lower = |n: &Option<String>| n.as_deref().map(str::to_lowercase);
+        let len = |n: &Option<String>| n.as_deref().map_or(0, |n| n.chars().count());
         hits.sort_by(|a, b| {
             b.score
                 .total_cmp(&a.score)
+                .then_with(|| len(&a.name).cmp(&len(&b.name)))
                 .then_with(|| lower(&a.name).cmp(&lower(&b.name)))
                 .then_with(|| a.tag.cmp(&b.tag))
                 .then_with(|| a.id.cmp(&b.id))
@@ -755,6 +742,10 @@ impl SearchIndex {
     ) -> tantivy::Result<Vec<Ranked>> {
         let top = TopDocs::with_limit(want).order_by((
             (SortBySimilarityScore, Order::Desc),
+            (
+                SortByStaticFastValue::<u64>::for_field(NAME_LEN),
+                Order::Asc,
+            ),
             (
                 SortByStaticFastValue::<u64>::for_field(NAME_KEY),
                 Order::Asc,
