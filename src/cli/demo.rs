@@ -12,7 +12,7 @@ use crate::api::client::ClientConfig;
 use crate::error::{Error, Result};
 use crate::simulate::{self, SimConfig};
 use crate::store::Store;
-use crate::sync::SyncOptions;
+use crate::sync::{ScopeTarget, SyncOptions};
 
 /// The mirror is temporary unless the global `--db PATH` names a new file to keep.
 #[derive(Debug, Args)]
@@ -58,19 +58,18 @@ pub fn run(g: &GlobalArgs, _args: DemoArgs) -> Result<()> {
                     .await
                     .map_err(|e| Error::internal(format!("advancing the simulator: {e}")))?;
             }
+            let client = ClientConfig {
+                endpoint: base.clone(),
+                project_id: "demo-project".into(),
+                timeout: Duration::from_secs(10),
+                retries: 3,
+                auth: Auth::None,
+            };
             let opts = SyncOptions {
-                client: ClientConfig {
-                    endpoint: base.clone(),
-                    project_id: "demo-project".into(),
-                    timeout: Duration::from_secs(10),
-                    retries: 3,
-                    auth: Auth::None,
-                },
-                workspace_id: "0".into(),
-                types: vec!["BUILD_IN".into(), "DEDICATED".into()],
-                namespace: None,
+                scopes: ScopeTarget::expand(client, "0", "all", None),
                 page_size: 50,
                 concurrency: 4,
+                progress: None,
             };
             let report = crate::sync::run(&db, opts, std::future::pending()).await?;
             println!("catalog of {date}: $ macat sync --endpoint {base} --project-id demo-project --page-size 50");

@@ -62,6 +62,9 @@ pub(crate) async fn walk_scope(
         if attempt > 1 {
             send(tx, WriteMsg::RestartScope).await?;
         }
+        if let Some(p) = &opts.progress {
+            p.walk_started(scope);
+        }
         let mut walk = Walk {
             client,
             scope,
@@ -120,6 +123,12 @@ impl Walk<'_> {
         Ok(f.page)
     }
 
+    fn progress(&self, records: usize) {
+        if let Some(p) = &self.opts.progress {
+            p.page(records as u64);
+        }
+    }
+
     fn flag(&mut self, problem: String) {
         if self.problem.is_none() {
             self.problem = Some(problem);
@@ -128,6 +137,7 @@ impl Walk<'_> {
 
     /// Hands a page's new records to the writer; a repeated id means the pages shifted.
     async fn accept(&mut self, items: Vec<Item>) -> Result<()> {
+        self.progress(items.len());
         let mut fresh = Vec::with_capacity(items.len());
         for item in items {
             if self.seen.insert(item.image.id.clone()) {
@@ -143,6 +153,9 @@ impl Walk<'_> {
     async fn run(&mut self) -> Result<()> {
         let first = self.fetch(0).await?;
         let total = first.total;
+        if let Some(p) = &self.opts.progress {
+            p.total(total);
+        }
         let n = first.items.len() as u64;
         let fingerprint: Vec<(String, [u8; 16])> = first
             .items
