@@ -120,7 +120,18 @@ pub fn run(g: &GlobalArgs, args: SyncArgs) -> Result<()> {
     };
     let db = g.db_path_with(&loaded)?;
     let rt = super::runtime()?;
-    let report = rt.block_on(crate::sync::run(&db, opts, super::interrupted()))?;
+    let report = match rt.block_on(crate::sync::run(&db, opts, super::interrupted())) {
+        Ok(r) => r,
+        Err(failed) => {
+            // Monitoring reads stdout: a failed run still prints its summary object.
+            if let (SummaryFormat::Json, Some(report)) = (args.format, &failed.report) {
+                if let Ok(line) = serde_json::to_string(report) {
+                    crate::output::stdout_line(&line)?;
+                }
+            }
+            return Err(failed.error);
+        }
+    };
     match args.format {
         SummaryFormat::Json => {
             let line =

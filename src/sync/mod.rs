@@ -15,6 +15,7 @@ pub mod walk;
 
 use std::future::Future;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use serde::Serialize;
@@ -95,10 +96,11 @@ pub struct SyncOptions {
     pub progress: Option<std::sync::Arc<dyn Progress>>,
 }
 
-/// The outcome of a committed run (`--format json` prints it as is).
+/// The outcome of a run (`--format json` prints it as is).
 #[derive(Debug, Clone, Serialize)]
 pub struct SyncReport {
     pub run_id: i64,
+    /// `committed` or `failed`.
     pub status: &'static str,
     pub scopes: Vec<ScopeKey>,
     pub pages: u64,
@@ -107,6 +109,31 @@ pub struct SyncReport {
     pub changed: u64,
     pub removed: u64,
     pub duration_ms: u64,
+    /// Why a failed run failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// A sync that did not commit: the error, and the failed run's report when a run was recorded.
+#[derive(Debug)]
+pub struct Failed {
+    pub report: Option<SyncReport>,
+    pub error: Error,
+}
+
+impl From<Failed> for Error {
+    fn from(f: Failed) -> Error {
+        f.error
+    }
+}
+
+impl From<Error> for Failed {
+    fn from(error: Error) -> Failed {
+        Failed {
+            report: None,
+            error,
+        }
+    }
 }
 
 /// Messages from the walk to the thread that writes the snapshot.
@@ -124,7 +151,7 @@ pub async fn run(
     db: &Path,
     opts: SyncOptions,
     interrupt: impl Future<Output = ()>,
-) -> Result<SyncReport> {
+) -> std::result::Result<SyncReport, Failed> {
     let started = Instant::now();
     let _lock = lock::SyncLock::acquire(db)?;
     let mut store = Store::open_or_create(db)?;
@@ -140,7 +167,7 @@ pub async fn run(
         }
     }
     if targets.is_empty() {
-        return Err(Error::usage("nothing to sync: no scope was given"));
+        return Err(Error::usage("nothing to sync: no scope was given").into());
     }
     let scopes: Vec<ScopeKey> = targets.iter().map(|(k, _)| k.clone()).collect();
     let (run_id, scope_ids) = store.begin_run(&scopes)?;
@@ -152,11 +179,12 @@ pub async fn run(
         (store, result)
     });
 
+    let pages = AtomicU64::new(0);
     let walk = async {
-        let mut pages = 0u64;
         for ((scope, client), scope_id) in targets.iter().zip(&scope_ids) {
-            pages += walk::walk_scope(client, scope, *scope_id, &opts, &tx).await?;
+            walk::walk_scope(client, scope, *scope_id, &opts, &tx, &pages).await?;
         }
+        let pages = pages.load(Ordering::Relaxed);
         send(&tx, WriteMsg::Commit { pages }).await?;
         Ok::<u64, Error>(pages)
     };
@@ -172,6 +200,7 @@ pub async fn run(
         .await
         .map_err(|e| Error::internal(format!("writer task failed: {e}")))?
         .map_err(|_| Error::internal("the snapshot writer panicked"))?;
+    let pages = pages.into_inner();
 
     // A database error is the root cause when the walk only saw the channel close.
     let outcome = match (walked, written) {
@@ -180,27 +209,37 @@ pub async fn run(
         (Err(walk), _) => Err(walk),
         (Ok(_), Ok(None)) => Err(Error::internal("the snapshot was not committed")),
     };
+    let mut report = SyncReport {
+        run_id,
+        status: "committed",
+        scopes,
+        pages,
+        seen: 0,
+        added: 0,
+        changed: 0,
+        removed: 0,
+        duration_ms: started.elapsed().as_millis() as u64,
+        error: None,
+    };
     match outcome {
-        Ok((pages, c)) => {
-            let report = SyncReport {
-                run_id,
-                status: "committed",
-                scopes,
-                pages,
-                seen: c.seen,
-                added: c.added,
-                changed: c.changed,
-                removed: c.removed,
-                duration_ms: started.elapsed().as_millis() as u64,
-            };
+        Ok((_, c)) => {
+            report.seen = c.seen;
+            report.added = c.added;
+            report.changed = c.changed;
+            report.removed = c.removed;
             tracing::info!(run_id, "sync committed");
             Ok(report)
         }
         Err(e) => {
-            if let Err(record) = store.fail_run(run_id, &e.to_string(), 0) {
+            if let Err(record) = store.fail_run(run_id, &e.to_string(), report.pages) {
                 tracing::error!("could not record the failed run: {record}");
             }
-            Err(e)
+            report.status = "failed";
+            report.error = Some(e.to_string());
+            Err(Failed {
+                report: Some(report),
+                error: e,
+            })
         }
     }
 }

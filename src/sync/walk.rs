@@ -18,6 +18,7 @@
 //! failed check means the catalog moved under the walk: the scope is walked again.
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use futures::stream::{self, StreamExt};
 use tokio::sync::mpsc;
@@ -42,21 +43,23 @@ struct Walk<'a> {
     opts: &'a SyncOptions,
     tx: &'a mpsc::Sender<WriteMsg>,
     seen: HashSet<String>,
+    /// Pages fetched by this walk, and by the whole run.
     pages: u64,
+    fetched: &'a AtomicU64,
     problem: Option<String>,
 }
 
 /// Walks a scope until one walk is complete and consistent (at most [`MAX_WALKS`] times) and
-/// hands its images to the writer. Returns the number of pages fetched.
+/// hands its images to the writer. Every page fetched is counted in `fetched`.
 pub(crate) async fn walk_scope(
     client: &Client,
     scope: &ScopeKey,
     scope_id: i64,
     opts: &SyncOptions,
     tx: &mpsc::Sender<WriteMsg>,
-) -> Result<u64> {
+    fetched: &AtomicU64,
+) -> Result<()> {
     send(tx, WriteMsg::StartScope(scope_id)).await?;
-    let mut pages = 0;
     let mut problems = Vec::new();
     for attempt in 1..=MAX_WALKS {
         if attempt > 1 {
@@ -72,10 +75,10 @@ pub(crate) async fn walk_scope(
             tx,
             seen: HashSet::new(),
             pages: 0,
+            fetched,
             problem: None,
         };
         walk.run().await?;
-        pages += walk.pages;
         match walk.problem {
             None => {
                 tracing::info!(
@@ -85,7 +88,7 @@ pub(crate) async fn walk_scope(
                     "scope walked"
                 );
                 send(tx, WriteMsg::EndScope).await?;
-                return Ok(pages);
+                return Ok(());
             }
             Some(p) => {
                 tracing::warn!(
@@ -119,8 +122,13 @@ impl Walk<'_> {
 
     async fn fetch(&mut self, offset: u64) -> Result<Page> {
         let f = self.client.list_images(&self.params(offset)).await?;
-        self.pages += 1;
+        self.count_page();
         Ok(f.page)
+    }
+
+    fn count_page(&mut self) {
+        self.pages += 1;
+        self.fetched.fetch_add(1, Ordering::Relaxed);
     }
 
     fn progress(&self, records: usize) {
@@ -214,7 +222,7 @@ impl Walk<'_> {
             .buffer_unordered(self.opts.concurrency.max(1));
         while let Some((page, result)) = fetched.next().await {
             let page_data = result?.page;
-            self.pages += 1;
+            self.count_page();
             if page_data.total != total {
                 self.flag(format!("`total` moved from {total} to {}", page_data.total));
                 return Ok(());
