@@ -74,3 +74,11 @@ ALTER TABLE versions ADD COLUMN name TEXT;
 ALTER TABLE versions ADD COLUMN tag TEXT;
 UPDATE versions SET name = json_extract(raw, '$.name'), tag = json_extract(raw, '$.tag');
 CREATE INDEX versions_by_name ON versions (name, tag);
+
+-- migration 3: a smaller mirror. Name and tag are read from the stored object instead of being
+-- kept twice, and live versions are found through versions_by_image (scope_id is its prefix), so
+-- the two indexes that duplicated them go. This cuts the mirror by about a fifth.
+DROP INDEX versions_by_name;
+ALTER TABLE versions DROP COLUMN name;
+ALTER TABLE versions DROP COLUMN tag;
+DROP INDEX versions_live;

@@ -154,11 +154,32 @@ impl Default for SimConfig {
     }
 }
 
+/// Selections already filtered and sorted, per (day, query without paging): a walk asks for
+/// the same listing page after page, and a 100,000-image catalog should not be sorted each time.
+type SelectionCache = Mutex<HashMap<(usize, Query), Arc<Vec<usize>>>>;
+
 struct Sim {
     cfg: SimConfig,
     day: AtomicUsize,
     requests: AtomicU64,
     rng: Mutex<SmallRng>,
+    selections: SelectionCache,
+}
+
+impl Sim {
+    fn selection(&self, day: usize, catalog: &[Served], q: &Query) -> Arc<Vec<usize>> {
+        let key = (day, q.without_paging());
+        let mut cache = self.selections.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(hit) = cache.get(&key) {
+            return hit.clone();
+        }
+        if cache.len() >= 64 {
+            cache.clear();
+        }
+        let sel = Arc::new(q.select_indices(catalog, |s| &s.image));
+        cache.insert(key, sel.clone());
+        sel
+    }
 }
 
 impl Sim {
@@ -178,6 +199,7 @@ pub fn router(cfg: SimConfig) -> Router {
         day: AtomicUsize::new(0),
         requests: AtomicU64::new(0),
         rng: Mutex::new(SmallRng::seed_from_u64(seed)),
+        selections: Mutex::new(HashMap::new()),
     });
     Router::new()
         .route("/v1/{project_id}/images", get(list_images))
@@ -336,7 +358,8 @@ async fn list_images(
     let Some(catalog) = cfg.days.get(day) else {
         return error_response(StatusCode::NOT_FOUND, "ModelArts.0104", "no catalog".into());
     };
-    let body = render_page(catalog, &q, &cfg.paging);
+    let selected = sim.selection(day, catalog, &q);
+    let body = render_page(catalog, &selected, &q, &cfg.paging);
     let body = if matches!(fault, Some(Fault::CutOff)) {
         body[..body.len() / 2].to_string()
     } else {
@@ -345,13 +368,12 @@ async fn list_images(
     ([(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
-/// The response body for one query over one catalog.
-pub fn render_page(catalog: &[Served], q: &Query, paging: &Paging) -> String {
-    let selected = q.select(catalog, |s| &s.image);
-    let page = paging.page(&selected, q);
+/// The response body for one page of a selection (positions in `catalog`).
+pub fn render_page(catalog: &[Served], selected: &[usize], q: &Query, paging: &Paging) -> String {
+    let page = paging.page(selected, q);
     let body = PageBody {
         current: page.current,
-        data: page.data.iter().map(|s| s.raw.as_ref()).collect(),
+        data: page.data.iter().map(|&i| catalog[i].raw.as_ref()).collect(),
         pages: page.pages,
         size: page.size,
         total: page.total,
