@@ -159,7 +159,13 @@ impl Walk<'_> {
     }
 
     async fn run(&mut self) -> Result<()> {
-        let first = self.fetch(0).await?;
+        // The first page and the probe at offset 1 go out together: the probe is needed unless
+        // the catalog fits on one page, and waiting for the first page would cost a round trip.
+        let (p0, p1) = (self.params(0), self.params(1));
+        let (first, probe) =
+            tokio::join!(self.client.list_images(&p0), self.client.list_images(&p1));
+        let first = first?.page;
+        self.count_page();
         let total = first.total;
         if let Some(p) = &self.opts.progress {
             p.total(total);
@@ -180,7 +186,8 @@ impl Walk<'_> {
             return Ok(());
         }
 
-        let probe = self.fetch(1).await?;
+        let probe = probe?.page;
+        self.count_page();
         if probe.total != total {
             self.flag(format!("`total` moved from {total} to {}", probe.total));
             return Ok(());
@@ -213,12 +220,26 @@ impl Walk<'_> {
             };
             (page, offset)
         });
-        let client = self.client;
+        // Each request runs as its own task, so parsing and hashing pages (the CPU part of a
+        // walk) spreads over the runtime's threads instead of queueing behind one another.
         let requests: Vec<_> = offsets
-            .map(|(page, offset)| (page, self.params(offset)))
+            .map(|(page, offset)| (page, self.params(offset), self.client.clone()))
             .collect();
         let mut fetched = stream::iter(requests)
-            .map(|(page, params)| async move { (page, client.list_images(&params).await) })
+            .map(|(page, params, client)| {
+                let mut task =
+                    AbortOnDrop(tokio::spawn(
+                        async move { client.list_images(&params).await },
+                    ));
+                async move {
+                    let result = (&mut task.0).await;
+                    let result = result.unwrap_or_else(|e| {
+                        Err(Error::internal(format!("a page request failed: {e}")))
+                    });
+                    drop(task);
+                    (page, result)
+                }
+            })
             .buffer_unordered(self.opts.concurrency.max(1));
         while let Some((page, result)) = fetched.next().await {
             let page_data = result?.page;
@@ -264,5 +285,15 @@ impl Walk<'_> {
                 index + 1
             ));
         }
+    }
+}
+
+/// A spawned request that is cancelled when the walk stops waiting for it (a walk abandoned
+/// because the catalog moved, an error, or Ctrl-C), instead of running on unobserved.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
