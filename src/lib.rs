@@ -18,6 +18,7 @@ pub mod catalog;
 pub mod cli;
 pub mod config;
 pub mod error;
+pub mod failpoint;
 pub mod output;
 pub mod simulate;
 pub mod store;

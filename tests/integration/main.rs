@@ -4,6 +4,7 @@
 mod util;
 
 mod auth;
+mod crash;
 mod faults;
 mod history;
 mod schema;
