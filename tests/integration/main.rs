@@ -8,4 +8,5 @@ mod crash;
 mod faults;
 mod history;
 mod schema;
+mod soak;
 mod walk;
