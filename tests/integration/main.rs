@@ -4,6 +4,7 @@
 mod util;
 
 mod auth;
+mod bad_input;
 mod crash;
 mod faults;
 mod history;
