@@ -79,12 +79,22 @@ pub fn run(g: &GlobalArgs, args: ExportArgs) -> Result<()> {
             out.write_all(b"\n]\n")?;
         }
         ExportFormat::Csv => {
+            // CSV keeps the data as it is for scripts; on a terminal, control characters from
+            // the catalog are escaped so they cannot drive the terminal.
+            let terminal = std::io::IsTerminal::is_terminal(&std::io::stdout());
             let mut w = csv::Writer::from_writer(&mut out);
             w.write_record(CSV_FIELDS).map_err(super::runs::csv_err)?;
             store.for_each_live(point.run_id, |raw| {
                 let v: serde_json::Value = serde_json::from_str(raw)
                     .map_err(|e| crate::error::Error::internal(format!("stored object: {e}")))?;
-                let row = CSV_FIELDS.iter().map(|f| csv_cell(v.get(*f)));
+                let row = CSV_FIELDS.iter().map(|f| {
+                    let cell = csv_cell(v.get(*f));
+                    if terminal {
+                        crate::output::sanitize(&cell)
+                    } else {
+                        cell
+                    }
+                });
                 w.write_record(row).map_err(super::runs::csv_err)
             })?;
             w.flush()?;

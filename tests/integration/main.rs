@@ -9,5 +9,6 @@ mod crash;
 mod faults;
 mod history;
 mod schema;
+mod security;
 mod soak;
 mod walk;

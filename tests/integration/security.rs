@@ -1,0 +1,57 @@
+//! Hostile catalog data: escape sequences in names and descriptions never reach a terminal raw,
+//! while scripts still get the data exactly.
+
+use crate::util::*;
+
+const HOSTILE: &str = "evil\u{1b}[2J\u{1b}]0;owned\u{7}\r\u{9b}31m";
+
+fn hostile_catalog(env: &Env) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(fixture_day_path(1)).unwrap();
+    let mut day: Vec<serde_json::Value> = serde_json::from_str(&text).unwrap();
+    day[0]["name"] = HOSTILE.into();
+    day[0]["description"] = format!("desc {HOSTILE}").into();
+    let path = env.dir.path().join("hostile.json");
+    std::fs::write(&path, serde_json::to_string(&day).unwrap()).unwrap();
+    path
+}
+
+/// Runs a command under a pseudo-terminal (`script`), returning what the terminal received.
+fn on_terminal(env: &Env, args: &str) -> Vec<u8> {
+    let cmd = format!("{BIN} --db {} {args}", env.db.display());
+    let out = std::process::Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+#[test]
+fn hostile_text_is_escaped_on_terminals_and_exact_for_scripts() {
+    let env = Env::new();
+    let catalog = hostile_catalog(&env);
+    let sim = Sim::start(&["--catalog", catalog.to_str().unwrap()], &[]);
+    assert_ok(&env.sync(&sim, &[]));
+    // Scripts: export gives the object back exactly.
+    let got = env.export("latest");
+    assert!(got.values().any(|v| v["name"] == HOSTILE));
+    // Terminals: no ESC, BEL, CR or 8-bit CSI from the data.
+    for args in ["export --format csv", "runs"] {
+        let screen = on_terminal(&env, args);
+        let text = String::from_utf8_lossy(&screen);
+        for bad in ['\u{1b}', '\u{7}', '\u{9b}'] {
+            assert!(
+                !text.contains(bad),
+                "{args}: raw {bad:?} reached the terminal"
+            );
+        }
+        if args.starts_with("export") {
+            assert!(text.contains("evil\\x{1b}[2J"), "{text}");
+        }
+    }
+}
