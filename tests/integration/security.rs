@@ -55,3 +55,24 @@ fn hostile_text_is_escaped_on_terminals_and_exact_for_scripts() {
         }
     }
 }
+
+#[test]
+fn the_progress_bar_is_drawn_on_a_terminal_only() {
+    let env = Env::new();
+    let sim = Sim::days(&["--latency-ms", "150"]);
+    let args = format!("sync --endpoint {} --project-id p1 --page-size 20", sim.url);
+    let screen = String::from_utf8_lossy(&on_terminal(&env, &args)).into_owned();
+    assert!(
+        screen.contains("p1 BUILD_IN"),
+        "no progress bar on a terminal: {screen}"
+    );
+    let quiet = String::from_utf8_lossy(&on_terminal(&env, &format!("{args} -q"))).into_owned();
+    assert!(
+        !quiet.contains("p1 BUILD_IN"),
+        "-q must leave only errors: {quiet}"
+    );
+    assert!(quiet.trim().is_empty(), "{quiet}");
+    // Redirected stderr (every other test) never gets one.
+    let out = env.sync(&sim, &["--page-size", "20"]);
+    assert!(!stderr(&out).contains("p1 BUILD_IN"));
+}
