@@ -14,6 +14,7 @@
 //! Dependencies point one way: `cli` -> `sync`/`store`/`simulate` -> `api`/`catalog`.
 
 pub mod api;
+pub mod apiserver;
 pub mod catalog;
 pub mod cli;
 pub mod config;

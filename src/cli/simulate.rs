@@ -153,7 +153,7 @@ pub fn run(_g: &GlobalArgs, args: SimulateArgs) -> Result<()> {
             if d > 1 {
                 day = simulate::generate::evolve(&day, d, args.change_rate, args.seed);
             }
-            days.push(simulate::catalog_from_values(&day).map_err(Error::internal)?);
+            days.push(simulate::Catalog::from_values(&day).map_err(Error::internal)?);
         }
         days
     } else if args.catalogs.is_empty() {
