@@ -6,7 +6,9 @@
 //! - [`catalog`]: the API's filter/sort/page semantics, shared by the simulator and `list`.
 //! - [`sync`]: the walk (paging dialects, concurrency, completeness) and the sync lock.
 //! - [`store`]: the SQLite mirror — schema migrations, snapshots as versions, point-in-time reads.
+//! - [`apiserver`]: the HTTP layer shared by the simulator and `serve`.
 //! - [`simulate`]: the axum simulator with fixture days and fault injection.
+//! - [`serve`]: the mirror served read-only as the same API.
 //! - [`when`]: points in time (`--as-of`, `--from`, `--to`).
 //! - [`output`]: terminal-safe rendering.
 //! - [`error`]: the error type and its exit codes.
@@ -21,6 +23,7 @@ pub mod config;
 pub mod error;
 pub mod failpoint;
 pub mod output;
+pub mod serve;
 pub mod simulate;
 pub mod store;
 pub mod sync;

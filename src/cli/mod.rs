@@ -7,6 +7,8 @@ mod completions;
 mod demo;
 mod export;
 mod runs;
+mod serve;
+mod server_flags;
 mod simulate;
 mod sync;
 
@@ -115,6 +117,8 @@ pub enum Command {
     Runs(runs::RunsArgs),
     /// The whole catalog at a point in time, raw
     Export(export::ExportArgs),
+    /// The mirror, read-only, as the same API (GET /v1/{project_id}/images), for offline clients
+    Serve(serve::ServeArgs),
     /// A local, faithful ModelArts images API (fixture catalog, fault injection)
     Simulate(simulate::SimulateArgs),
     /// A self-contained tour on the simulator: syncs several catalog days, then reads them back
@@ -144,6 +148,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Runs(a) => runs::run(&g, a),
         Command::Export(a) => export::run(&g, a),
         Command::Simulate(a) => simulate::run(&g, a),
+        Command::Serve(a) => serve::run(&g, a),
         Command::Demo(a) => demo::run(&g, a),
         Command::Completions(a) => completions::run(&g, a),
     }

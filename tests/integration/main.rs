@@ -10,5 +10,6 @@ mod faults;
 mod history;
 mod schema;
 mod security;
+mod serve;
 mod soak;
 mod walk;
