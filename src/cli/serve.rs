@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use clap::Args;
 
-use super::server_flags::{AuthFlags, PagingFlags};
+use super::server_flags::{listen_and_serve, AuthFlags, PagingFlags};
 use super::GlobalArgs;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::serve::{self, Mirror, ServeConfig};
 
 #[derive(Debug, Args)]
@@ -42,15 +42,8 @@ pub fn run(g: &GlobalArgs, args: ServeArgs) -> Result<()> {
             }
         );
     }
-    let rt = super::runtime()?;
-    rt.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(args.listen)
-            .await
-            .map_err(|e| Error::usage(format!("cannot listen on {}: {e}", args.listen)))?;
-        let addr = listener.local_addr()?;
-        crate::output::stdout_line(&format!("http://{addr}"))?;
-        tracing::info!("serving {} on http://{addr}", mirror.db().display());
-        serve::serve(listener, mirror, super::interrupted()).await?;
-        Ok(())
+    let what = format!("serving {}", mirror.db().display());
+    listen_and_serve(args.listen, &what, |listener| {
+        serve::serve(listener, mirror, super::interrupted())
     })
 }

@@ -1,6 +1,8 @@
 //! Flags shared by the two servers of the images API, `simulate` and `serve`: how requests
 //! authenticate, and which paging dialect to speak.
 
+use std::future::Future;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
@@ -119,4 +121,24 @@ impl PagingFlags {
             max_limit: self.max_limit,
         }
     }
+}
+
+/// Binds `listen`, prints the base URL as the first line of stdout (scripts and tests read it),
+/// and runs `serve` on the listener until Ctrl-C or SIGTERM.
+pub fn listen_and_serve<F, Fut>(listen: SocketAddr, what: &str, serve: F) -> Result<()>
+where
+    F: FnOnce(tokio::net::TcpListener) -> Fut,
+    Fut: Future<Output = std::io::Result<()>>,
+{
+    let rt = super::runtime()?;
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .map_err(|e| Error::usage(format!("cannot listen on {listen}: {e}")))?;
+        let addr = listener.local_addr()?;
+        crate::output::stdout_line(&format!("http://{addr}"))?;
+        tracing::info!("{what} on http://{addr}");
+        serve(listener).await?;
+        Ok(())
+    })
 }

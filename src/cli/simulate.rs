@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::Args;
 
-use super::server_flags::{AuthFlags, PagingFlags};
+use super::server_flags::{listen_and_serve, AuthFlags, PagingFlags};
 use super::GlobalArgs;
 use crate::error::{Error, Result};
 use crate::simulate::{self, SimConfig};
@@ -114,15 +114,7 @@ pub fn run(_g: &GlobalArgs, args: SimulateArgs) -> Result<()> {
         spike: Duration::from_millis(args.spike_ms),
         require_auth: args.auth.require_auth()?,
     };
-    let rt = super::runtime()?;
-    rt.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(args.listen)
-            .await
-            .map_err(|e| Error::usage(format!("cannot listen on {}: {e}", args.listen)))?;
-        let addr = listener.local_addr()?;
-        crate::output::stdout_line(&format!("http://{addr}"))?;
-        tracing::info!("simulator listening on http://{addr}");
-        simulate::serve(listener, cfg, super::interrupted()).await?;
-        Ok(())
+    listen_and_serve(args.listen, "simulator", |listener| {
+        simulate::serve(listener, cfg, super::interrupted())
     })
 }

@@ -174,22 +174,7 @@ fn plain_http_is_refused_off_loopback_and_bad_flags_exit_2() {
 fn a_second_sync_on_the_same_mirror_exits_75_naming_the_holder() {
     let env = Env::new();
     let sim = Sim::days(&["--latency-ms", "200"]);
-    let mut first = macat_cmd()
-        .arg("--db")
-        .arg(&env.db)
-        .args([
-            "sync",
-            "--endpoint",
-            &sim.url,
-            "--project-id",
-            "p1",
-            "--page-size",
-            "20",
-        ])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut first = env.spawn_sync(&sim, &["--page-size", "20"]);
     wait_for_running_run(&env);
     let second = env.sync(&sim, &[]);
     assert_exit(&second, 75);
@@ -209,22 +194,7 @@ fn a_killed_sync_changes_nothing_and_its_lock_is_taken_over() {
     assert_ok(&env.sync(&sim, &["--page-size", "50"]));
     let before = env.export_bytes();
     sim.advance();
-    let mut victim = macat_cmd()
-        .arg("--db")
-        .arg(&env.db)
-        .args([
-            "sync",
-            "--endpoint",
-            &sim.url,
-            "--project-id",
-            "p1",
-            "--page-size",
-            "10",
-        ])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut victim = env.spawn_sync(&sim, &["--page-size", "10"]);
     wait_for_running_run(&env);
     victim.kill().unwrap();
     victim.wait().unwrap();

@@ -119,22 +119,7 @@ fn reads_are_not_blocked_by_a_running_sync_and_see_committed_runs() {
     let source = three_day_mirror();
     let server = Sim::serve(&source.db, &[], &[]);
     let slow = Sim::days(&["--latency-ms", "100"]);
-    let mut sync = macat_cmd()
-        .arg("--db")
-        .arg(&source.db)
-        .args([
-            "sync",
-            "--endpoint",
-            &slow.url,
-            "--project-id",
-            "p1",
-            "--page-size",
-            "10",
-        ])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut sync = source.spawn_sync(&slow, &["--page-size", "10"]);
     // While the sync holds its write transaction, reads still answer from run 3; once it has
     // committed, the project also holds the new endpoint's scopes (run 4).
     let want = day_in_workspace0(3)

@@ -66,6 +66,20 @@ impl Env {
         self.run(&args)
     }
 
+    /// Starts `macat sync` against a simulator in the background (output discarded).
+    pub fn spawn_sync(&self, sim: &Sim, extra: &[&str]) -> std::process::Child {
+        macat_cmd()
+            .current_dir(self.dir.path())
+            .arg("--db")
+            .arg(&self.db)
+            .args(["sync", "--endpoint", &sim.url, "--project-id", "p1"])
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    }
+
     /// `macat export --as-of WHEN` parsed, keyed by id.
     pub fn export(&self, as_of: &str) -> BTreeMap<String, Value> {
         let out = self.run(&["export", "--as-of", as_of]);
