@@ -74,3 +74,7 @@ ALTER TABLE versions ADD COLUMN name TEXT;
 ALTER TABLE versions ADD COLUMN tag TEXT;
 UPDATE versions SET name = json_extract(raw, '$.name'), tag = json_extract(raw, '$.tag');
 CREATE INDEX versions_by_name ON versions (name, tag);
+
+-- migration 3: versions by the run they start in, so a diff between any two runs reads only
+-- the versions that started or ended between them (versions_by_end covers the ends)
+CREATE INDEX versions_by_start ON versions (valid_from);

@@ -60,12 +60,21 @@ pub struct Column<'a> {
     pub header: &'a str,
     /// The narrowest the column may become when the table is too wide; `None` keeps it whole.
     pub min: Option<usize>,
+    /// Columns that can be left out of a narrow terminal, highest first; 0: always shown.
+    pub drop: u8,
+    /// A shortened cell continues on the next lines instead of being cut.
+    pub wrap: bool,
 }
 
 impl<'a> Column<'a> {
     /// A column that is never shortened (ids, numbers, statuses).
     pub fn fixed(header: &'a str) -> Self {
-        Column { header, min: None }
+        Column {
+            header,
+            min: None,
+            drop: 0,
+            wrap: false,
+        }
     }
 
     /// A column that gives way, down to `min` characters, when the table is too wide.
@@ -73,65 +82,115 @@ impl<'a> Column<'a> {
         Column {
             header,
             min: Some(min),
+            drop: 0,
+            wrap: false,
         }
+    }
+
+    /// A flexible column whose long values wrap onto more lines rather than being cut.
+    pub fn wrapping(header: &'a str, min: usize) -> Self {
+        Column {
+            wrap: true,
+            ..Column::flex(header, min)
+        }
+    }
+
+    /// Lets the column be left out when shortening is not enough (higher `rank`: sooner).
+    pub fn optional(self, rank: u8) -> Self {
+        Column { drop: rank, ..self }
     }
 }
 
-/// A table whose lines fit in `width` display columns (when given): the widest flexible column
-/// is shortened first, cut values end in `…`; if even that is not enough, lines are cut.
-/// Cells are sanitized before they are measured.
+/// A table whose lines fit in `width` display columns (when given). The widest flexible column
+/// is shortened first (cut values end in `…`); when every flexible column is at its minimum,
+/// optional columns are left out; if even that is not enough, lines are cut. Cells are
+/// sanitized before they are measured.
 pub fn fit_table(cols: &[Column], rows: &[Vec<String>], width: Option<usize>) -> String {
     let rows: Vec<Vec<String>> = rows
         .iter()
         .map(|r| r.iter().map(|c| sanitize(c)).collect())
         .collect();
-    let n = cols.len();
-    let mut widths: Vec<usize> = cols.iter().map(|c| display_width(c.header)).collect();
-    for r in &rows {
-        for (i, c) in r.iter().enumerate().take(n) {
-            widths[i] = widths[i].max(display_width(c));
-        }
-    }
-    // The last column is not padded, so it only costs its own width.
-    let total = |w: &[usize]| w.iter().sum::<usize>() + 2 * n.saturating_sub(1);
+    let natural: Vec<usize> = (0..cols.len())
+        .map(|i| {
+            rows.iter()
+                .filter_map(|r| r.get(i))
+                .map(|c| display_width(c))
+                .chain([display_width(cols[i].header)])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut shown: Vec<usize> = (0..cols.len()).collect();
+    let mut widths = natural.clone();
     if let Some(limit) = width {
-        while total(&widths) > limit {
-            let shrinkable = (0..n)
-                .filter_map(|i| {
-                    let min = cols[i].min?.max(1);
-                    (widths[i] > min).then_some(i)
-                })
-                .max_by_key(|&i| (widths[i], i));
-            match shrinkable {
-                Some(i) => widths[i] -= 1,
-                None => break,
+        loop {
+            widths = natural.clone();
+            let total = |w: &[usize]| {
+                shown.iter().map(|&i| w[i]).sum::<usize>() + 2 * shown.len().saturating_sub(1)
+            };
+            while total(&widths) > limit {
+                let shrinkable = shown
+                    .iter()
+                    .copied()
+                    .filter(|&i| cols[i].min.is_some_and(|m| widths[i] > m.max(1)))
+                    .max_by_key(|&i| (widths[i], i));
+                match shrinkable {
+                    Some(i) => widths[i] -= 1,
+                    None => break,
+                }
+            }
+            let droppable = shown
+                .iter()
+                .enumerate()
+                .filter(|(_, &i)| cols[i].drop > 0)
+                .max_by_key(|(pos, &i)| (cols[i].drop, *pos))
+                .map(|(pos, _)| pos);
+            match droppable {
+                Some(pos) if total(&widths) > limit => {
+                    shown.remove(pos);
+                }
+                _ => break,
             }
         }
     }
     let mut out = String::new();
-    let mut push_row = |cells: &mut dyn Iterator<Item = &str>| {
-        let mut line = String::new();
-        for (i, c) in cells.enumerate().take(n) {
-            if i > 0 {
-                line.push_str("  ");
+    let mut push_row = |cells: &[&str]| {
+        let pieces: Vec<Vec<String>> = shown
+            .iter()
+            .map(|&i| {
+                let cell = cells.get(i).copied().unwrap_or("");
+                if cols[i].wrap && display_width(cell) > widths[i] {
+                    wrap(cell, widths[i])
+                } else {
+                    vec![truncate(cell, widths[i])]
+                }
+            })
+            .collect();
+        let height = pieces.iter().map(Vec::len).max().unwrap_or(1);
+        for l in 0..height {
+            let mut line = String::new();
+            for (k, &i) in shown.iter().enumerate() {
+                if k > 0 {
+                    line.push_str("  ");
+                }
+                let cell = pieces[k].get(l).map_or("", String::as_str);
+                line.push_str(cell);
+                if k + 1 < shown.len() {
+                    let pad = widths[i].saturating_sub(display_width(cell));
+                    line.extend(std::iter::repeat_n(' ', pad));
+                }
             }
-            let cell = truncate(c, widths[i]);
-            let pad = widths[i].saturating_sub(display_width(&cell));
-            line.push_str(&cell);
-            if i + 1 < n {
-                line.extend(std::iter::repeat_n(' ', pad));
+            let line = line.trim_end();
+            match width {
+                Some(w) => out.push_str(&truncate(line, w)),
+                None => out.push_str(line),
             }
+            out.push('\n');
         }
-        let line = line.trim_end();
-        match width {
-            Some(w) => out.push_str(&truncate(line, w)),
-            None => out.push_str(line),
-        }
-        out.push('\n');
     };
-    push_row(&mut cols.iter().map(|c| c.header));
+    push_row(&cols.iter().map(|c| c.header).collect::<Vec<_>>());
     for r in &rows {
-        push_row(&mut r.iter().map(String::as_str));
+        push_row(&r.iter().map(String::as_str).collect::<Vec<_>>());
     }
     out
 }
@@ -373,6 +432,17 @@ mod tests {
         assert!(whole.contains("a-very-long-image-name  1234"));
         let cramped = fit_table(&cols, &rows, Some(5));
         assert!(cramped.lines().all(|l| display_width(l) <= 5), "{cramped}");
+        let cols = [
+            Column::flex("NAME", 6),
+            Column::fixed("ARCH").optional(1),
+            Column::fixed("ID"),
+        ];
+        let rows = vec![vec!["name-long".into(), "aarch64".into(), "1234".into()]];
+        let t = fit_table(&cols, &rows, Some(14));
+        assert_eq!(t, "NAME      ID\nname-lo…  1234\n");
+        let cols = [Column::fixed("K"), Column::wrapping("V", 4)];
+        let rows = vec![vec!["a".into(), "abcdefgh".into()]];
+        assert_eq!(fit_table(&cols, &rows, Some(7)), "K  V\na  abcd\n   efgh\n");
     }
 
     #[test]

@@ -2,8 +2,11 @@
 //!
 //! The schema is `schema.sql` at the top of the repository, embedded here and applied as
 //! numbered migrations (see [`schema`]). This module opens and migrates the database, records
-//! runs, and answers point-in-time reads; [`snapshot`] writes one run's snapshot.
+//! runs, and answers point-in-time reads; [`snapshot`] writes one run's snapshot, [`diff`]
+//! compares two points in time and [`history`] follows one image across runs.
 
+pub mod diff;
+pub mod history;
 pub mod schema;
 pub mod snapshot;
 
@@ -13,6 +16,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use serde::Serialize;
 
+use crate::api::types::Image;
 use crate::error::{Error, Result};
 use crate::when::When;
 
@@ -56,6 +60,15 @@ pub struct RunInfo {
 pub struct RunPoint {
     pub run_id: i64,
     pub finished_at_ms: i64,
+}
+
+/// An image in the catalog at some run: the typed view for filtering and sorting, and the
+/// object exactly as the API returned it for output.
+#[derive(Debug, Clone)]
+pub struct LiveImage {
+    pub scope_id: i64,
+    pub image: Image,
+    pub raw: String,
 }
 
 /// Formats Unix milliseconds as RFC 3339 UTC (`2026-01-19T06:00:00.123Z`).
@@ -302,6 +315,64 @@ impl Store {
             f(raw)?;
         }
         Ok(())
+    }
+
+    /// Every image live at committed run `run_id`, sorted by id, parsed for querying.
+    pub fn live_images(&self, run_id: i64) -> Result<Vec<LiveImage>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT scope_id, raw FROM versions
+             WHERE valid_from <= ?1 AND (valid_to IS NULL OR valid_to > ?1)
+             ORDER BY image_id, scope_id",
+        )?;
+        let mut rows = stmt.query([run_id])?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            let raw: String = row.get(1)?;
+            let image: Image = serde_json::from_str(&raw)
+                .map_err(|e| Error::internal(format!("a stored image does not parse: {e}")))?;
+            out.push(LiveImage {
+                scope_id: row.get(0)?,
+                image,
+                raw,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The last committed run before `run_id` (the default "from" of a diff).
+    pub fn committed_before(&self, run_id: i64) -> Result<Option<RunPoint>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT id, finished_at FROM runs WHERE status = 'committed' AND id < ?1
+                 ORDER BY id DESC LIMIT 1",
+                [run_id],
+                |r| {
+                    Ok(RunPoint {
+                        run_id: r.get(0)?,
+                        finished_at_ms: r.get(1)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    /// The walk target a scope id stands for.
+    pub fn scope_key(&self, scope_id: i64) -> Result<ScopeKey> {
+        Ok(self.conn.query_row(
+            "SELECT endpoint, project_id, workspace_id, type, namespace FROM scopes WHERE id = ?1",
+            [scope_id],
+            |r| {
+                let ns: String = r.get(4)?;
+                Ok(ScopeKey {
+                    endpoint: r.get(0)?,
+                    project_id: r.get(1)?,
+                    workspace_id: r.get(2)?,
+                    image_type: r.get(3)?,
+                    namespace: (!ns.is_empty()).then_some(ns),
+                })
+            },
+        )?)
     }
 
     /// The changes a committed run recorded: (kind, image id, name, fields), sorted by kind and id.

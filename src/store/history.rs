@@ -1,0 +1,238 @@
+//! One image across runs: finding it by what users type, and the story of its versions.
+//!
+//! Users name an image by id, by name, or by `name:tag` (and, for convenience, by a unique
+//! prefix of its id, which is what a shortened id column in a table shows). Names are not
+//! unique in the catalog, so a lookup can be ambiguous; the caller shows the candidates.
+//!
+//! A history is read from the versions of the image in each scope: the first version is when
+//! it appeared; a version that starts in the run the previous one ended is a change; a gap
+//! between them is a removal and a comeback.
+
+use rusqlite::params;
+use serde::Serialize;
+
+use super::diff::{field_changes, parse_object, FieldChange};
+use super::{RunPoint, Store};
+use crate::error::Result;
+
+/// An image a lookup matched, in one scope.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Candidate {
+    pub scope_id: i64,
+    pub image_id: String,
+    /// Name and tag at the point looked at (or of its latest version, over all time).
+    pub name: Option<String>,
+    pub tag: Option<String>,
+}
+
+/// What a lookup found.
+#[derive(Debug, Clone)]
+pub enum Lookup {
+    /// One image id (in one or more scopes).
+    Found(Vec<Candidate>),
+    /// More than one image id matched; the candidates, sorted by name, tag and id.
+    Ambiguous(Vec<Candidate>),
+    NotFound,
+}
+
+/// What happened to an image in one run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Event {
+    /// First seen in this scope.
+    Added,
+    /// Its content differs from the run before.
+    Changed,
+    /// A complete walk of its scope no longer returned it.
+    Removed,
+    /// Seen again after a removal (same id).
+    Returned,
+}
+
+impl Event {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Event::Added => "added",
+            Event::Changed => "changed",
+            Event::Removed => "removed",
+            Event::Returned => "returned",
+        }
+    }
+}
+
+/// One step of an image's history.
+#[derive(Debug, Clone)]
+pub struct HistoryEntry {
+    pub scope_id: i64,
+    pub run: RunPoint,
+    pub event: Event,
+    /// For `Changed`, and for `Returned` compared with the object before the removal.
+    pub changes: Vec<FieldChange>,
+    /// The object from this run on; for `Removed`, the object as last seen.
+    pub raw: String,
+}
+
+/// Shortest id prefix accepted as a way to name an image.
+pub const MIN_ID_PREFIX: usize = 4;
+
+impl Store {
+    /// Finds the image `spec` names: an id, a name, `name:tag`, or a unique id prefix, tried in
+    /// that order (the first rule that matches anything decides). With `at`, only images in the
+    /// catalog at that run count; without, any image the mirror ever held.
+    pub fn lookup(&self, spec: &str, at: Option<i64>) -> Result<Lookup> {
+        let live =
+            "AND (?2 IS NULL OR (v.valid_from <= ?2 AND (v.valid_to IS NULL OR v.valid_to > ?2)))";
+        let by_id = format!(
+            "SELECT DISTINCT v.scope_id, v.image_id FROM scopes s
+             JOIN versions v ON v.scope_id = s.id AND v.image_id = ?1 WHERE 1 {live}"
+        );
+        let by_name = format!(
+            "SELECT DISTINCT v.scope_id, v.image_id FROM versions v WHERE v.name = ?1 {live}"
+        );
+        let by_name_tag = format!(
+            "SELECT DISTINCT v.scope_id, v.image_id FROM versions v
+             WHERE v.name = ?1 AND v.tag = ?3 {live}"
+        );
+        let by_prefix = format!(
+            "SELECT DISTINCT v.scope_id, v.image_id FROM scopes s
+             JOIN versions v ON v.scope_id = s.id
+              AND v.image_id >= ?1 AND v.image_id < ?1 || char(1114111) WHERE 1 {live}"
+        );
+        let mut found = self.keys(&by_id, spec, at, "")?;
+        if found.is_empty() {
+            found = self.keys(&by_name, spec, at, "")?;
+        }
+        if found.is_empty() {
+            if let Some((name, tag)) = spec.split_once(':') {
+                found = self.keys(&by_name_tag, name, at, tag)?;
+            }
+        }
+        if found.is_empty() && spec.chars().count() >= MIN_ID_PREFIX {
+            found = self.keys(&by_prefix, spec, at, "")?;
+        }
+        if found.is_empty() {
+            return Ok(Lookup::NotFound);
+        }
+        let mut candidates = found
+            .into_iter()
+            .map(|(scope_id, image_id)| self.candidate(scope_id, image_id, at))
+            .collect::<Result<Vec<_>>>()?;
+        candidates.sort_by(|a, b| {
+            (&a.name, &a.tag, &a.image_id, a.scope_id).cmp(&(
+                &b.name,
+                &b.tag,
+                &b.image_id,
+                b.scope_id,
+            ))
+        });
+        let first = candidates[0].image_id.clone();
+        if candidates.iter().all(|c| c.image_id == first) {
+            Ok(Lookup::Found(candidates))
+        } else {
+            Ok(Lookup::Ambiguous(candidates))
+        }
+    }
+
+    fn keys(&self, sql: &str, a: &str, at: Option<i64>, b: &str) -> Result<Vec<(i64, String)>> {
+        let mut stmt = self.conn.prepare(sql)?;
+        // Only the parameters the statement names are bound.
+        let row = |r: &rusqlite::Row| Ok((r.get(0)?, r.get(1)?));
+        let rows = if stmt.parameter_count() == 2 {
+            stmt.query_map(params![a, at], row)?
+                .collect::<rusqlite::Result<_>>()?
+        } else {
+            stmt.query_map(params![a, at, b], row)?
+                .collect::<rusqlite::Result<_>>()?
+        };
+        Ok(rows)
+    }
+
+    fn candidate(&self, scope_id: i64, image_id: String, at: Option<i64>) -> Result<Candidate> {
+        let (name, tag) = self.conn.query_row(
+            "SELECT name, tag FROM versions WHERE scope_id = ?1 AND image_id = ?2
+             AND (?3 IS NULL OR (valid_from <= ?3 AND (valid_to IS NULL OR valid_to > ?3)))
+             ORDER BY valid_from DESC LIMIT 1",
+            params![scope_id, image_id, at],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        Ok(Candidate {
+            scope_id,
+            image_id,
+            name,
+            tag,
+        })
+    }
+
+    /// The object of an image in a scope as of a committed run, if it was in the catalog then.
+    pub fn version_at(&self, scope_id: i64, image_id: &str, run_id: i64) -> Result<Option<String>> {
+        use rusqlite::OptionalExtension;
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT raw FROM versions WHERE scope_id = ?1 AND image_id = ?2
+                 AND valid_from <= ?3 AND (valid_to IS NULL OR valid_to > ?3)",
+                params![scope_id, image_id, run_id],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// Every step of an image's history in one scope, oldest first.
+    pub fn history(&self, scope_id: i64, image_id: &str) -> Result<Vec<HistoryEntry>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT v.valid_from, rf.finished_at, v.valid_to, rt.finished_at, v.raw
+             FROM versions v
+             JOIN runs rf ON rf.id = v.valid_from
+             LEFT JOIN runs rt ON rt.id = v.valid_to
+             WHERE v.scope_id = ?1 AND v.image_id = ?2
+             ORDER BY v.valid_from",
+        )?;
+        type Row = (i64, Option<i64>, Option<i64>, Option<i64>, String);
+        let versions: Vec<Row> = stmt
+            .query_map(params![scope_id, image_id], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        let point = |run_id: i64, at: Option<i64>| RunPoint {
+            run_id,
+            finished_at_ms: at.unwrap_or(0),
+        };
+        let mut out: Vec<HistoryEntry> = Vec::new();
+        let mut prev: Option<&Row> = None;
+        for (i, v) in versions.iter().enumerate() {
+            let (from, from_at, to, to_at, raw) = v;
+            let (event, changes) = match prev {
+                None => (Event::Added, Vec::new()),
+                Some(p) => {
+                    let changes = field_changes(&parse_object(&p.4), &parse_object(raw));
+                    if p.2 == Some(*from) {
+                        (Event::Changed, changes)
+                    } else {
+                        (Event::Returned, changes)
+                    }
+                }
+            };
+            out.push(HistoryEntry {
+                scope_id,
+                run: point(*from, *from_at),
+                event,
+                changes,
+                raw: raw.clone(),
+            });
+            let next_starts = versions.get(i + 1).map(|n| n.0);
+            if let Some(end) = to {
+                if next_starts != Some(*end) {
+                    out.push(HistoryEntry {
+                        scope_id,
+                        run: point(*end, *to_at),
+                        event: Event::Removed,
+                        changes: Vec::new(),
+                        raw: raw.clone(),
+                    });
+                }
+            }
+            prev = Some(v);
+        }
+        Ok(out)
+    }
+}
