@@ -42,10 +42,10 @@ pub struct ListArgs {
     #[arg(long, value_name = "DIR")]
     pub sort_dir: Option<String>,
     /// Images to show [default: 200]
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
     pub limit: Option<String>,
     /// Images to skip first [default: 0]
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
     pub offset: Option<String>,
     /// Point in time: YYYY-MM-DD, RFC 3339, run:N, latest, or a duration ago (36h, 7d)
     #[arg(long, value_name = "WHEN", default_value = "latest")]

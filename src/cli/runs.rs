@@ -4,7 +4,7 @@ use clap::Args;
 
 use super::{Format, GlobalArgs};
 use crate::error::{Error, Result};
-use crate::output;
+use crate::output::{self, Column};
 use crate::store::{RunInfo, Store};
 
 #[derive(Debug, Args)]
@@ -102,19 +102,17 @@ pub(crate) fn print_runs(runs: &[RunInfo], format: Format) -> Result<()> {
                     ]
                 })
                 .collect();
-            let t = output::table(
-                &[
-                    "RUN",
-                    "STATUS",
-                    "STARTED (UTC)",
-                    "TOOK",
-                    "SCOPES",
-                    "IMAGES",
-                    "CHANGES",
-                    "ERROR",
-                ],
-                &rows,
-            );
+            let cols = [
+                Column::fixed("RUN"),
+                Column::fixed("STATUS"),
+                Column::fixed("STARTED (UTC)").optional(2),
+                Column::fixed("TOOK").optional(3),
+                Column::flex("SCOPES", 12).optional(1),
+                Column::fixed("IMAGES"),
+                Column::fixed("CHANGES"),
+                Column::flex("ERROR", 12),
+            ];
+            let t = output::fit_table(&cols, &rows, output::terminal_width());
             output::stdout_line(t.trim_end())?;
         }
     }

@@ -5,5 +5,6 @@ mod util;
 
 mod faults;
 mod history;
+mod points;
 mod schema;
 mod walk;
