@@ -697,3 +697,29 @@ fn tables_fit_the_terminal_and_never_pass_control_characters() {
         .unwrap()
         .contains("\x1b[2J\x1b]0;title\x07\r"));
 }
+
+#[test]
+fn demo_shows_the_diff_of_day_1_and_day_3_and_a_history() {
+    let env = Env::new();
+    let out = env.run(&["demo"]);
+    assert_ok(&out);
+    let t = stdout(&out);
+    assert!(t.contains("$ macat diff --from run:1 --to run:3"), "{t}");
+    let want = catalog_diff(&day_in_workspace0(1), &day_in_workspace0(3));
+    assert!(t.contains(&format!(
+        "{} added, {} removed, {} changed",
+        want.0.len(),
+        want.1.len(),
+        want.2.len()
+    )));
+    assert!(t.contains(&format!("$ macat history {RETURNED_NAME}")));
+    assert!(t.contains("returned"));
+    // The demo's mirror is an ordinary one: the same questions work on it afterwards.
+    let diff = json_out(
+        &env,
+        &[
+            "diff", "--from", "run:1", "--to", "run:3", "--format", "json",
+        ],
+    );
+    assert_eq!(summary(&diff), want);
+}
