@@ -80,11 +80,13 @@ impl Store {
     /// that order (the first rule that matches anything decides). With `at`, only images in the
     /// catalog at that run count; without, any image the mirror ever held.
     pub fn lookup(&self, spec: &str, at: Option<i64>) -> Result<Lookup> {
+        // Ids are looked up scope by scope (CROSS JOIN keeps scopes the outer loop), so each is
+        // a seek in versions_by_image (scope_id, image_id, valid_from), not a scan.
         let live =
             "AND (?2 IS NULL OR (v.valid_from <= ?2 AND (v.valid_to IS NULL OR v.valid_to > ?2)))";
         let by_id = format!(
             "SELECT DISTINCT v.scope_id, v.image_id FROM scopes s
-             JOIN versions v ON v.scope_id = s.id AND v.image_id = ?1 WHERE 1 {live}"
+             CROSS JOIN versions v ON v.scope_id = s.id AND v.image_id = ?1 WHERE 1 {live}"
         );
         let by_name = format!(
             "SELECT DISTINCT v.scope_id, v.image_id FROM versions v WHERE v.name = ?1 {live}"
@@ -95,7 +97,7 @@ impl Store {
         );
         let by_prefix = format!(
             "SELECT DISTINCT v.scope_id, v.image_id FROM scopes s
-             JOIN versions v ON v.scope_id = s.id
+             CROSS JOIN versions v ON v.scope_id = s.id
               AND v.image_id >= ?1 AND v.image_id < ?1 || char(1114111) WHERE 1 {live}"
         );
         let mut found = self.keys(&by_id, spec, at, "")?;
