@@ -75,6 +75,14 @@ ALTER TABLE versions ADD COLUMN tag TEXT;
 UPDATE versions SET name = json_extract(raw, '$.name'), tag = json_extract(raw, '$.tag');
 CREATE INDEX versions_by_name ON versions (name, tag);
 
--- migration 3: versions by the run they start in, so a diff between any two runs reads only
+-- migration 3: a smaller mirror. Name and tag are read from the stored object instead of being
+-- kept twice, and live versions are found through versions_by_image (scope_id is its prefix), so
+-- the two indexes that duplicated them go. This cuts the mirror by about a fifth.
+DROP INDEX versions_by_name;
+ALTER TABLE versions DROP COLUMN name;
+ALTER TABLE versions DROP COLUMN tag;
+DROP INDEX versions_live;
+
+-- migration 4: versions by the run they start in, so a diff between any two runs reads only
 -- the versions that started or ended between them (versions_by_end covers the ends)
 CREATE INDEX versions_by_start ON versions (valid_from);

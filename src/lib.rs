@@ -16,6 +16,7 @@
 pub mod api;
 pub mod catalog;
 pub mod cli;
+pub mod config;
 pub mod error;
 pub mod output;
 pub mod simulate;

@@ -43,14 +43,14 @@ pub const SORT_FIELDS: &[&str] = &[
     "workspace_id",
 ];
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SortDir {
     Asc,
     Desc,
 }
 
 /// A parsed, validated query.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Query {
     pub name: Option<String>,
     pub name_fuzzy_match: bool,
@@ -176,14 +176,24 @@ impl Query {
 
     /// Filters and sorts: every image the query selects, in the API's order (before paging).
     pub fn select<'a, T>(&self, images: &'a [T], image: impl Fn(&T) -> &Image) -> Vec<&'a T> {
-        let mut out: Vec<&T> = images.iter().filter(|t| self.matches(image(t))).collect();
+        self.select_indices(images, image)
+            .into_iter()
+            .map(|i| &images[i])
+            .collect()
+    }
+
+    /// [`select`](Self::select) as positions in `images` (what a cache of selections keeps).
+    pub fn select_indices<T>(&self, images: &[T], image: impl Fn(&T) -> &Image) -> Vec<usize> {
+        let mut out: Vec<usize> = (0..images.len())
+            .filter(|&i| self.matches(image(&images[i])))
+            .collect();
         let keys: Vec<&str> = if self.sort_key.is_empty() {
             vec!["create_at"]
         } else {
             self.sort_key.iter().map(String::as_str).collect()
         };
-        out.sort_by(|a, b| {
-            let (a, b) = (image(a), image(b));
+        out.sort_by(|&a, &b| {
+            let (a, b) = (image(&images[a]), image(&images[b]));
             let mut ord = Ordering::Equal;
             for k in &keys {
                 ord = sort_value(a, k).cmp(&sort_value(b, k));
@@ -197,6 +207,15 @@ impl Query {
             ord.then_with(|| a.id.cmp(&b.id))
         });
         out
+    }
+
+    /// The query without its paging (`limit`, `offset`): equal for every page of one listing.
+    pub fn without_paging(&self) -> Query {
+        Query {
+            limit: DEFAULT_LIMIT,
+            offset: 0,
+            ..self.clone()
+        }
     }
 }
 
@@ -304,12 +323,12 @@ pub struct PageOf<'a, T> {
     pub pages: u64,
     pub size: u64,
     pub total: u64,
-    pub data: &'a [&'a T],
+    pub data: &'a [T],
 }
 
 impl Paging {
     /// Cuts one page out of a selection made by [`Query::select`].
-    pub fn page<'a, T>(&self, selected: &'a [&'a T], q: &Query) -> PageOf<'a, T> {
+    pub fn page<'a, T>(&self, selected: &'a [T], q: &Query) -> PageOf<'a, T> {
         let limit = self.max_limit.map_or(q.limit, |m| q.limit.min(m)).max(1);
         let total = selected.len() as u64;
         let page_index = match self.offset_mode {

@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::simulate::{self, SimConfig};
 use crate::store::history::Lookup;
 use crate::store::Store;
-use crate::sync::SyncOptions;
+use crate::sync::{ScopeTarget, SyncOptions};
 
 /// Delisted on day 2 and back on day 3: its history shows a removal and a comeback.
 const DEMO_IMAGE: &str = "mindspore1.8.0-cann5.1.2-py3.7-euler2.8.3";
@@ -64,19 +64,18 @@ pub fn run(g: &GlobalArgs, _args: DemoArgs) -> Result<()> {
                     .await
                     .map_err(|e| Error::internal(format!("advancing the simulator: {e}")))?;
             }
+            let client = ClientConfig {
+                endpoint: base.clone(),
+                project_id: "demo-project".into(),
+                timeout: Duration::from_secs(10),
+                retries: 3,
+                auth: Auth::None,
+            };
             let opts = SyncOptions {
-                client: ClientConfig {
-                    endpoint: base.clone(),
-                    project_id: "demo-project".into(),
-                    timeout: Duration::from_secs(10),
-                    retries: 3,
-                    auth: Auth::None,
-                },
-                workspace_id: "0".into(),
-                types: vec!["BUILD_IN".into(), "DEDICATED".into()],
-                namespace: None,
+                scopes: ScopeTarget::expand(client, "0", "all", None),
                 page_size: 50,
                 concurrency: 4,
+                progress: None,
             };
             let report = crate::sync::run(&db, opts, std::future::pending()).await?;
             println!("catalog of {date}: $ macat sync --endpoint {base} --project-id demo-project --page-size 50");

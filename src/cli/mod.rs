@@ -3,6 +3,7 @@
 //! Nothing here holds logic beyond wiring: each subcommand turns its flags into the options of
 //! one core operation, calls it, and renders the result.
 
+mod completions;
 mod demo;
 mod diff;
 mod export;
@@ -65,7 +66,13 @@ pub enum ColorChoice {
 }
 
 impl GlobalArgs {
-    /// The mirror's path: `--db`, else `$MACAT_DB`, else `<XDG data dir>/macat/catalog.db`.
+    /// The configuration file's selected profile (empty without a file).
+    pub fn config(&self) -> Result<crate::config::Loaded> {
+        crate::config::load(self.config.as_deref(), self.profile.as_deref())
+    }
+
+    /// The mirror's path: `--db`, else `$MACAT_DB`, else the profile's `db`, else
+    /// `<XDG data dir>/macat/catalog.db`.
     pub fn db_path(&self) -> Result<PathBuf> {
         if let Some(p) = &self.db {
             return Ok(p.clone());
@@ -73,16 +80,22 @@ impl GlobalArgs {
         if let Some(p) = std::env::var_os("MACAT_DB").filter(|p| !p.is_empty()) {
             return Ok(PathBuf::from(p));
         }
-        let data = std::env::var_os("XDG_DATA_HOME")
-            .filter(|p| !p.is_empty())
-            .map(PathBuf::from)
-            .or_else(|| {
-                std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local").join("share"))
-            })
-            .ok_or_else(|| {
-                Error::usage("cannot find a data directory: pass --db or set MACAT_DB")
-            })?;
-        Ok(data.join("macat").join("catalog.db"))
+        self.db_path_with(&self.config()?)
+    }
+
+    /// [`db_path`](Self::db_path) with the configuration already loaded.
+    pub fn db_path_with(&self, loaded: &crate::config::Loaded) -> Result<PathBuf> {
+        if let Some(p) = &self.db {
+            return Ok(p.clone());
+        }
+        if let Some(p) = std::env::var_os("MACAT_DB").filter(|p| !p.is_empty()) {
+            return Ok(PathBuf::from(p));
+        }
+        if let Some(p) = &loaded.profile.db {
+            return Ok(p.clone());
+        }
+        crate::config::default_db()
+            .ok_or_else(|| Error::usage("cannot find a data directory: pass --db or set MACAT_DB"))
     }
 
     /// Whether stderr gets colour (`--color`, `NO_COLOR`, and whether it is a terminal).
@@ -126,6 +139,8 @@ pub enum Command {
     Simulate(simulate::SimulateArgs),
     /// A self-contained tour on the simulator: syncs several catalog days, then reads them back
     Demo(demo::DemoArgs),
+    /// Shell completions
+    Completions(completions::CompletionsArgs),
 }
 
 /// Output formats of read commands.
@@ -140,6 +155,10 @@ pub enum Format {
 /// Runs the parsed command.
 pub fn run(cli: Cli) -> Result<()> {
     let g = cli.global;
+    // A configuration named explicitly must be valid whichever command runs.
+    if g.config.is_some() || g.profile.is_some() {
+        g.config()?;
+    }
     match cli.command {
         Command::Sync(a) => sync::run(&g, a),
         Command::Runs(a) => runs::run(&g, a),
@@ -150,6 +169,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Export(a) => export::run(&g, a),
         Command::Simulate(a) => simulate::run(&g, a),
         Command::Demo(a) => demo::run(&g, a),
+        Command::Completions(a) => completions::run(&g, a),
     }
 }
 

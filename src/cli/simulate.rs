@@ -7,9 +7,10 @@ use std::time::Duration;
 use clap::{Args, ValueEnum};
 
 use super::GlobalArgs;
+use crate::api::auth::Secret;
 use crate::catalog::{OffsetMode, Paging, SizeMode};
 use crate::error::{Error, Result};
-use crate::simulate::{self, SimConfig};
+use crate::simulate::{self, RequireAuth, SimConfig};
 
 #[derive(Debug, Args)]
 pub struct SimulateArgs {
@@ -61,6 +62,13 @@ pub struct SimulateArgs {
     /// With --generate: the share of images that change from one day to the next
     #[arg(long, value_name = "P", default_value_t = 0.01, requires = "generate", value_parser = probability)]
     pub change_rate: f64,
+    /// Require credentials: `aksk` accepts signatures by $HUAWEICLOUD_SDK_AK/$HUAWEICLOUD_SDK_SK,
+    /// `token` accepts the tokens in --token-file (one a line) or $MACAT_AUTH_TOKEN
+    #[arg(long, value_enum, default_value_t = AuthArg::None)]
+    pub require_auth: AuthArg,
+    /// With --require-auth token: a file of accepted tokens, one a line
+    #[arg(long, value_name = "PATH")]
+    pub token_file: Option<PathBuf>,
     /// Seed of the generated catalog and of the fault generator
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -73,6 +81,49 @@ pub enum OffsetArg {
     Pages,
     /// offset is a page number from 1 (0 and 1 both mean the first page)
     Pages1,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AuthArg {
+    None,
+    Aksk,
+    Token,
+}
+
+/// The credentials the simulator accepts, from its own environment or a token file.
+pub(crate) fn require_auth(
+    mode: AuthArg,
+    token_file: Option<&std::path::Path>,
+) -> Result<RequireAuth> {
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+    match mode {
+        AuthArg::None => Ok(RequireAuth::None),
+        AuthArg::Aksk => match (env("HUAWEICLOUD_SDK_AK"), env("HUAWEICLOUD_SDK_SK")) {
+            (Some(ak), Some(sk)) => Ok(RequireAuth::AkSk(
+                [(ak, Secret::new(sk))].into_iter().collect(),
+            )),
+            _ => Err(Error::usage(
+                "--require-auth aksk needs HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK (the accepted key pair)",
+            )),
+        },
+        AuthArg::Token => {
+            let mut tokens = Vec::new();
+            if let Some(path) = token_file {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| Error::usage(format!("cannot read {}: {e}", path.display())))?;
+                tokens.extend(text.lines().map(str::trim).filter(|l| !l.is_empty()).map(Secret::new));
+            }
+            if let Some(t) = env("MACAT_AUTH_TOKEN") {
+                tokens.push(Secret::new(t.trim()));
+            }
+            if tokens.is_empty() {
+                return Err(Error::usage(
+                    "--require-auth token needs --token-file or MACAT_AUTH_TOKEN (the accepted tokens)",
+                ));
+            }
+            Ok(RequireAuth::Token(tokens))
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -139,7 +190,7 @@ pub fn run(_g: &GlobalArgs, args: SimulateArgs) -> Result<()> {
         },
         seed: args.seed,
         advance_after: args.advance_after,
-        ..SimConfig::default()
+        require_auth: require_auth(args.require_auth, args.token_file.as_deref())?,
     };
     let rt = super::runtime()?;
     rt.block_on(async move {

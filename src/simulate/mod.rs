@@ -15,13 +15,14 @@
 
 pub mod generate;
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
@@ -30,6 +31,8 @@ use rand::{Rng, SeedableRng};
 use serde::Serialize;
 use serde_json::value::RawValue;
 
+use crate::api::auth::Secret;
+use crate::api::sign;
 use crate::api::types::{Image, Item};
 use crate::catalog::{Paging, Query};
 
@@ -71,11 +74,48 @@ pub fn catalog_from_values(values: &[serde_json::Value]) -> Result<Catalog, Stri
         .collect()
 }
 
-/// How requests must authenticate.
+/// How requests must authenticate. Verification recomputes the signature from the request as
+/// received (it shares only the canonical-request rules with the client, in `api::sign`).
 #[derive(Debug, Clone, Default)]
 pub enum RequireAuth {
     #[default]
     None,
+    /// SDK-HMAC-SHA256 signatures by one of these access keys (AK -> SK), dated within 15 minutes.
+    AkSk(HashMap<String, Secret>),
+    /// `X-Auth-Token` equal to one of these tokens.
+    Token(Vec<Secret>),
+}
+
+impl RequireAuth {
+    /// Checks one request; the error is the message of a 401.
+    fn check(&self, method: &str, uri: &Uri, headers: &HeaderMap) -> Result<(), String> {
+        let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+        match self {
+            RequireAuth::None => Ok(()),
+            RequireAuth::Token(tokens) => match header("x-auth-token") {
+                Some(t) if tokens.iter().any(|k| k.expose() == t) => Ok(()),
+                Some(_) => Err("the token is invalid or expired".into()),
+                None => Err("no X-Auth-Token header".into()),
+            },
+            RequireAuth::AkSk(keys) => {
+                let req = sign::ReceivedRequest {
+                    method,
+                    host: header("host").unwrap_or(""),
+                    path: uri.path(),
+                    raw_query: uri.query().unwrap_or(""),
+                    body: b"",
+                };
+                sign::verify(
+                    &req,
+                    header,
+                    |ak: &str| keys.get(ak).map(|sk| sk.expose().to_string()),
+                    chrono::Utc::now(),
+                    sign::MAX_CLOCK_SKEW,
+                )
+                .map_err(|e| format!("signature rejected: {e}"))
+            }
+        }
+    }
 }
 
 /// Everything the simulator can be told.
@@ -114,11 +154,32 @@ impl Default for SimConfig {
     }
 }
 
+/// Selections already filtered and sorted, per (day, query without paging): a walk asks for
+/// the same listing page after page, and a 100,000-image catalog should not be sorted each time.
+type SelectionCache = Mutex<HashMap<(usize, Query), Arc<Vec<usize>>>>;
+
 struct Sim {
     cfg: SimConfig,
     day: AtomicUsize,
     requests: AtomicU64,
     rng: Mutex<SmallRng>,
+    selections: SelectionCache,
+}
+
+impl Sim {
+    fn selection(&self, day: usize, catalog: &[Served], q: &Query) -> Arc<Vec<usize>> {
+        let key = (day, q.without_paging());
+        let mut cache = self.selections.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(hit) = cache.get(&key) {
+            return hit.clone();
+        }
+        if cache.len() >= 64 {
+            cache.clear();
+        }
+        let sel = Arc::new(q.select_indices(catalog, |s| &s.image));
+        cache.insert(key, sel.clone());
+        sel
+    }
 }
 
 impl Sim {
@@ -138,6 +199,7 @@ pub fn router(cfg: SimConfig) -> Router {
         day: AtomicUsize::new(0),
         requests: AtomicU64::new(0),
         rng: Mutex::new(SmallRng::seed_from_u64(seed)),
+        selections: Mutex::new(HashMap::new()),
     });
     Router::new()
         .route("/v1/{project_id}/images", get(list_images))
@@ -197,7 +259,9 @@ async fn list_images(
     State(sim): State<Arc<Sim>>,
     Path(project_id): Path<String>,
     RawQuery(query): RawQuery,
-    _headers: HeaderMap,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
 ) -> Response {
     let cfg = &sim.cfg;
     if !cfg.latency.is_zero() {
@@ -223,6 +287,13 @@ async fn list_images(
             _ => ("ModelArts.0001", "Internal error".to_string()),
         };
         return error_response(status, code, msg);
+    }
+    if let Err(why) = cfg.require_auth.check(method.as_str(), &uri, &headers) {
+        return error_response(
+            StatusCode::UNAUTHORIZED,
+            "APIGW.0301",
+            format!("Incorrect IAM authentication information: {why}"),
+        );
     }
     if cfg.project_id.as_ref().is_some_and(|p| *p != project_id) {
         return error_response(
@@ -287,7 +358,8 @@ async fn list_images(
     let Some(catalog) = cfg.days.get(day) else {
         return error_response(StatusCode::NOT_FOUND, "ModelArts.0104", "no catalog".into());
     };
-    let body = render_page(catalog, &q, &cfg.paging);
+    let selected = sim.selection(day, catalog, &q);
+    let body = render_page(catalog, &selected, &q, &cfg.paging);
     let body = if matches!(fault, Some(Fault::CutOff)) {
         body[..body.len() / 2].to_string()
     } else {
@@ -296,13 +368,12 @@ async fn list_images(
     ([(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
-/// The response body for one query over one catalog.
-pub fn render_page(catalog: &[Served], q: &Query, paging: &Paging) -> String {
-    let selected = q.select(catalog, |s| &s.image);
-    let page = paging.page(&selected, q);
+/// The response body for one page of a selection (positions in `catalog`).
+pub fn render_page(catalog: &[Served], selected: &[usize], q: &Query, paging: &Paging) -> String {
+    let page = paging.page(selected, q);
     let body = PageBody {
         current: page.current,
-        data: page.data.iter().map(|s| s.raw.as_ref()).collect(),
+        data: page.data.iter().map(|&i| catalog[i].raw.as_ref()).collect(),
         pages: page.pages,
         size: page.size,
         total: page.total,

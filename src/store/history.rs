@@ -88,12 +88,15 @@ impl Store {
             "SELECT DISTINCT v.scope_id, v.image_id FROM scopes s
              CROSS JOIN versions v ON v.scope_id = s.id AND v.image_id = ?1 WHERE 1 {live}"
         );
+        // Names are read from the stored objects (the mirror keeps them once, in `raw`): a scan,
+        // reached only when IMAGE is not an id.
         let by_name = format!(
-            "SELECT DISTINCT v.scope_id, v.image_id FROM versions v WHERE v.name = ?1 {live}"
+            "SELECT DISTINCT v.scope_id, v.image_id FROM versions v
+             WHERE json_extract(v.raw, '$.name') = ?1 {live}"
         );
         let by_name_tag = format!(
             "SELECT DISTINCT v.scope_id, v.image_id FROM versions v
-             WHERE v.name = ?1 AND v.tag = ?3 {live}"
+             WHERE json_extract(v.raw, '$.name') = ?1 AND json_extract(v.raw, '$.tag') = ?3 {live}"
         );
         let by_prefix = format!(
             "SELECT DISTINCT v.scope_id, v.image_id FROM scopes s
@@ -151,7 +154,8 @@ impl Store {
 
     fn candidate(&self, scope_id: i64, image_id: String, at: Option<i64>) -> Result<Candidate> {
         let (name, tag) = self.conn.query_row(
-            "SELECT name, tag FROM versions WHERE scope_id = ?1 AND image_id = ?2
+            "SELECT json_extract(raw, '$.name'), json_extract(raw, '$.tag') FROM versions
+             WHERE scope_id = ?1 AND image_id = ?2
              AND (?3 IS NULL OR (valid_from <= ?3 AND (valid_to IS NULL OR valid_to > ?3)))
              ORDER BY valid_from DESC LIMIT 1",
             params![scope_id, image_id, at],

@@ -111,8 +111,8 @@ impl<'c> SnapshotWriter<'c> {
             .as_mut()
             .ok_or_else(|| crate::error::Error::internal("no scope started"))?;
         let mut insert = conn.prepare_cached(
-            "INSERT INTO versions (scope_id, image_id, valid_from, hash, raw, name, tag)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO versions (scope_id, image_id, valid_from, hash, raw)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
         )?;
         let mut close = conn.prepare_cached("UPDATE versions SET valid_to = ?2 WHERE id = ?1")?;
         let mut old_raw = conn.prepare_cached("SELECT raw FROM versions WHERE id = ?1")?;
@@ -134,9 +134,7 @@ impl<'c> SnapshotWriter<'c> {
                 id,
                 run_id,
                 &item.hash[..],
-                item.raw,
-                item.image.name,
-                item.image.tag
+                item.raw
             ])?;
             match previous {
                 None => {

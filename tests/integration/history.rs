@@ -219,3 +219,16 @@ fn read_commands_without_a_mirror_say_how_to_make_one() {
         "a read command must not create the mirror"
     );
 }
+
+#[test]
+fn completions_are_generated_for_each_shell() {
+    for shell in ["bash", "zsh", "fish"] {
+        let out = macat_cmd().args(["completions", shell]).output().unwrap();
+        assert_ok(&out);
+        assert!(String::from_utf8_lossy(&out.stdout).contains("sync"));
+    }
+    assert_exit(
+        &macat_cmd().args(["completions", "tcsh"]).output().unwrap(),
+        2,
+    );
+}

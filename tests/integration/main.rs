@@ -3,6 +3,7 @@
 
 mod util;
 
+mod auth;
 mod faults;
 mod history;
 mod points;

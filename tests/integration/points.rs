@@ -634,12 +634,15 @@ fn hostile_catalog(dir: &std::path::Path) -> std::path::PathBuf {
 fn tables_fit_the_terminal_and_never_pass_control_characters() {
     let dir = tempfile::tempdir().unwrap();
     let hostile = hostile_catalog(dir.path());
-    let sim = Sim::start(&[
-        "--catalog",
-        hostile.to_str().unwrap(),
-        "--catalog",
-        fixture_day_path(2).to_str().unwrap(),
-    ]);
+    let sim = Sim::start(
+        &[
+            "--catalog",
+            hostile.to_str().unwrap(),
+            "--catalog",
+            fixture_day_path(2).to_str().unwrap(),
+        ],
+        &[],
+    );
     let env = Env::new();
     assert_ok(&env.sync(&sim, &[]));
     sim.advance();

@@ -25,7 +25,7 @@ pub fn macat_cmd() -> Command {
 
 /// A temp dir with a mirror path in it. Everything is removed when it drops.
 pub struct Env {
-    _dir: tempfile::TempDir,
+    pub dir: tempfile::TempDir,
     pub db: PathBuf,
 }
 
@@ -33,7 +33,7 @@ impl Env {
     pub fn new() -> Env {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("mirror.db");
-        Env { _dir: dir, db }
+        Env { dir, db }
     }
 
     /// Runs `macat --db <db> ARGS`.
@@ -42,6 +42,19 @@ impl Env {
             .arg("--db")
             .arg(&self.db)
             .args(args)
+            .output()
+            .unwrap()
+    }
+
+    /// `macat sync` against a simulator with extra flags and environment.
+    pub fn sync_env(&self, sim: &Sim, extra: &[&str], envs: &[(&str, &str)]) -> Output {
+        let mut args = vec!["sync", "--endpoint", &sim.url, "--project-id", "p1"];
+        args.extend_from_slice(extra);
+        macat_cmd()
+            .envs(envs.iter().copied())
+            .arg("--db")
+            .arg(&self.db)
+            .args(&args)
             .output()
             .unwrap()
     }
@@ -117,8 +130,10 @@ pub struct Sim {
 }
 
 impl Sim {
-    pub fn start(args: &[&str]) -> Sim {
+    /// A simulator with environment variables set (the credentials it accepts).
+    pub fn start(args: &[&str], envs: &[(&str, &str)]) -> Sim {
         let mut child = macat_cmd()
+            .envs(envs.iter().copied())
             .args(["simulate", "--listen", "127.0.0.1:0"])
             .args(args)
             .stdout(Stdio::piped())
@@ -139,13 +154,18 @@ impl Sim {
 
     /// The simulator serving the shipped fixture days (day 1 first).
     pub fn days(extra: &[&str]) -> Sim {
+        Sim::days_with_env(extra, &[])
+    }
+
+    /// [`Sim::days`] with environment variables (the credentials it accepts).
+    pub fn days_with_env(extra: &[&str], envs: &[(&str, &str)]) -> Sim {
         let mut args = Vec::new();
         for d in 1..=3 {
             args.push("--catalog".to_string());
             args.push(fixture_day_path(d).to_string_lossy().into_owned());
         }
         args.extend(extra.iter().map(|s| s.to_string()));
-        Sim::start(&args.iter().map(String::as_str).collect::<Vec<_>>())
+        Sim::start(&args.iter().map(String::as_str).collect::<Vec<_>>(), envs)
     }
 
     /// `POST /_sim/advance`: the next catalog day.
