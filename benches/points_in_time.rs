@@ -10,6 +10,7 @@
 //! ```sh
 //! cargo bench --bench points_in_time
 //! MACAT_BENCH_IMAGES=20000 MACAT_BENCH_RUNS=10 cargo bench --bench points_in_time
+//! MACAT_BENCH_DB=/tmp/bench.db cargo bench --bench points_in_time   # keep the mirror
 //! ```
 
 use std::path::Path;
@@ -91,7 +92,16 @@ fn main() {
     let n = env_or("MACAT_BENCH_IMAGES", 100_000) as usize;
     let runs = env_or("MACAT_BENCH_RUNS", 30);
     let dir = tempfile::tempdir().expect("temp dir");
-    let db = dir.path().join("bench.db");
+    // MACAT_BENCH_DB keeps the mirror (a new file) to explore it afterwards.
+    let db = match std::env::var_os("MACAT_BENCH_DB") {
+        Some(p) => std::path::PathBuf::from(p),
+        None => dir.path().join("bench.db"),
+    };
+    assert!(
+        !db.exists(),
+        "{} exists: the benchmark writes a new mirror",
+        db.display()
+    );
     let mut store = Store::open_or_create(&db).expect("open the mirror");
     let scopes = ["BUILD_IN", "DEDICATED"].map(|t| ScopeKey {
         endpoint: "https://modelarts.cn-southwest-2.myhuaweicloud.com".into(),
@@ -121,8 +131,10 @@ fn main() {
                             .get(v["id"].as_str().unwrap_or(""))
                             .is_some_and(|b| *b != *v)
                     })
-                    .and_then(|v| v["id"].as_str())
-                    .map(String::from);
+                    .map(|v| {
+                        let text = |k: &str| v[k].as_str().unwrap_or("").to_string();
+                        (text("id"), format!("{}:{}", text("name"), text("tag")))
+                    });
             }
             day = next;
         }
@@ -185,7 +197,7 @@ fn main() {
     }
     let prev = format!("run:{}", runs - 1);
     let last = format!("run:{runs}");
-    let history_id = some_changed_id.unwrap_or_default();
+    let (history_id, history_name_tag) = some_changed_id.unwrap_or_default();
     let cases: Vec<(String, Vec<&str>)> = vec![
         (
             format!("`diff --from {prev} --to {last} --format json` (adjacent runs)"),
@@ -225,6 +237,11 @@ fn main() {
             "`history ID --format json` (an image changed in run 2)".into(),
             vec!["history", &history_id, "--format", "json"],
         ),
+        (
+            "`history NAME:TAG --format json` (the same image by name, a scan)".into(),
+            vec!["history", &history_name_tag, "--format", "json"],
+        ),
+        ("`show ID` (table)".into(), vec!["show", &history_id]),
     ];
     for (label, args) in cases {
         let (t, bytes) = time_cli(&db, &args);

@@ -80,40 +80,30 @@ impl Store {
     /// that order (the first rule that matches anything decides). With `at`, only images in the
     /// catalog at that run count; without, any image the mirror ever held.
     pub fn lookup(&self, spec: &str, at: Option<i64>) -> Result<Lookup> {
+        let live =
+            "(?2 IS NULL OR (v.valid_from <= ?2 AND (v.valid_to IS NULL OR v.valid_to > ?2)))";
         // Ids are looked up scope by scope (CROSS JOIN keeps scopes the outer loop), so each is
         // a seek in versions_by_image (scope_id, image_id, valid_from), not a scan.
-        let live =
-            "AND (?2 IS NULL OR (v.valid_from <= ?2 AND (v.valid_to IS NULL OR v.valid_to > ?2)))";
         let by_id = format!(
             "SELECT DISTINCT v.scope_id, v.image_id FROM scopes s
-             CROSS JOIN versions v ON v.scope_id = s.id AND v.image_id = ?1 WHERE 1 {live}"
-        );
-        // Names are read from the stored objects (the mirror keeps them once, in `raw`): a scan,
-        // reached only when IMAGE is not an id.
-        let by_name = format!(
-            "SELECT DISTINCT v.scope_id, v.image_id FROM versions v
-             WHERE json_extract(v.raw, '$.name') = ?1 {live}"
-        );
-        let by_name_tag = format!(
-            "SELECT DISTINCT v.scope_id, v.image_id FROM versions v
-             WHERE json_extract(v.raw, '$.name') = ?1 AND json_extract(v.raw, '$.tag') = ?3 {live}"
+             CROSS JOIN versions v ON v.scope_id = s.id AND v.image_id = ?1 WHERE {live}"
         );
         let by_prefix = format!(
             "SELECT DISTINCT v.scope_id, v.image_id FROM scopes s
              CROSS JOIN versions v ON v.scope_id = s.id
-              AND v.image_id >= ?1 AND v.image_id < ?1 || char(1114111) WHERE 1 {live}"
+              AND v.image_id >= ?1 AND v.image_id < ?1 || char(1114111) WHERE {live}"
         );
-        let mut found = self.keys(&by_id, spec, at, "")?;
+        let keys = |sql: &str| -> Result<Vec<(i64, String)>> {
+            let mut stmt = self.conn.prepare(sql)?;
+            let rows = stmt.query_map(params![spec, at], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        };
+        let mut found = keys(&by_id)?;
         if found.is_empty() {
-            found = self.keys(&by_name, spec, at, "")?;
-        }
-        if found.is_empty() {
-            if let Some((name, tag)) = spec.split_once(':') {
-                found = self.keys(&by_name_tag, name, at, tag)?;
-            }
+            found = self.by_name(spec, at, live)?;
         }
         if found.is_empty() && spec.chars().count() >= MIN_ID_PREFIX {
-            found = self.keys(&by_prefix, spec, at, "")?;
+            found = keys(&by_prefix)?;
         }
         if found.is_empty() {
             return Ok(Lookup::NotFound);
@@ -138,18 +128,41 @@ impl Store {
         }
     }
 
-    fn keys(&self, sql: &str, a: &str, at: Option<i64>, b: &str) -> Result<Vec<(i64, String)>> {
-        let mut stmt = self.conn.prepare(sql)?;
-        // Only the parameters the statement names are bound.
-        let row = |r: &rusqlite::Row| Ok((r.get(0)?, r.get(1)?));
-        let rows = if stmt.parameter_count() == 2 {
-            stmt.query_map(params![a, at], row)?
-                .collect::<rusqlite::Result<_>>()?
-        } else {
-            stmt.query_map(params![a, at, b], row)?
-                .collect::<rusqlite::Result<_>>()?
-        };
-        Ok(rows)
+    /// Images whose name is `spec` or, failing that, whose `name:tag` is `spec`. Names live only
+    /// in the stored objects, so this is one scan, narrowed by a plain substring test: a name
+    /// that JSON does not escape appears in the object as it is.
+    fn by_name(&self, spec: &str, at: Option<i64>, live: &str) -> Result<Vec<(i64, String)>> {
+        let (name, tag) = spec.split_once(':').unwrap_or((spec, ""));
+        let plain = !name
+            .chars()
+            .any(|c| c == '"' || c == '\\' || c.is_control());
+        let needle = if plain { name } else { "" };
+        let sql = format!(
+            "SELECT DISTINCT v.scope_id, v.image_id, json_extract(v.raw, '$.name') = ?1
+             FROM versions v
+             WHERE instr(v.raw, ?3) > 0 AND {live}
+               AND (json_extract(v.raw, '$.name') = ?1
+                    OR (?4 <> '' AND json_extract(v.raw, '$.name') = ?5
+                        AND json_extract(v.raw, '$.tag') = ?4))"
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows: Vec<(i64, String, bool)> = stmt
+            .query_map(params![spec, at, needle, tag, name], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get::<_, Option<bool>>(2)?.unwrap_or(false),
+                ))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        let whole_name = rows.iter().any(|r| r.2);
+        let mut keys: Vec<(i64, String)> = rows
+            .into_iter()
+            .filter(|r| r.2 == whole_name)
+            .map(|r| (r.0, r.1))
+            .collect();
+        keys.dedup();
+        Ok(keys)
     }
 
     fn candidate(&self, scope_id: i64, image_id: String, at: Option<i64>) -> Result<Candidate> {
