@@ -314,6 +314,12 @@ fn list_refuses_what_the_api_refuses_with_the_same_message() {
             "{err} vs {api}"
         );
     }
+    // The largest numbers both accept are answered, not a crash (regression: an overflow).
+    let max = u64::MAX.to_string();
+    let (status, _) = sim.get(&format!("/v1/p1/images?offset=1&limit={max}"));
+    assert_eq!(status, 200);
+    let out = env.run(&["list", "--offset", "1", "--limit", &max, "--format", "json"]);
+    assert_ok(&out);
 }
 
 #[test]
