@@ -19,6 +19,7 @@ pub mod catalog;
 pub mod cli;
 pub mod config;
 pub mod error;
+pub mod failpoint;
 pub mod output;
 pub mod simulate;
 pub mod store;

@@ -180,15 +180,15 @@ fn write_ndjson(out: &mut impl Write, d: &Diff) -> Result<()> {
     Ok(())
 }
 
-/// One row per added or removed image and per changed field; values exact.
+/// One row per added or removed image and per changed field; values exact (escaped only on a
+/// terminal).
 fn write_csv(out: &mut impl Write, d: &Diff) -> Result<()> {
-    let mut w = csv::Writer::from_writer(out);
-    w.write_record(["kind", "id", "name", "tag", "field", "from", "to"])
-        .map_err(super::runs::csv_err)?;
+    let mut w = output::Csv::new(out);
+    w.row(["kind", "id", "name", "tag", "field", "from", "to"])?;
     for (kind, list) in [("added", &d.added), ("removed", &d.removed)] {
         for img in list {
             let (name, tag) = name_tag(img);
-            w.write_record([
+            w.row([
                 kind,
                 &img.image_id,
                 name.as_deref().unwrap_or(""),
@@ -196,13 +196,12 @@ fn write_csv(out: &mut impl Write, d: &Diff) -> Result<()> {
                 "",
                 "",
                 "",
-            ])
-            .map_err(super::runs::csv_err)?;
+            ])?;
         }
     }
     for c in &d.changed {
         for f in &c.changes {
-            w.write_record([
+            w.row([
                 "changed",
                 &c.image_id,
                 c.name.as_deref().unwrap_or(""),
@@ -210,11 +209,10 @@ fn write_csv(out: &mut impl Write, d: &Diff) -> Result<()> {
                 &f.field,
                 &output::csv_cell(f.from.as_ref()),
                 &output::csv_cell(f.to.as_ref()),
-            ])
-            .map_err(super::runs::csv_err)?;
+            ])?;
         }
     }
-    w.flush()?;
+    w.finish()?;
     Ok(())
 }
 

@@ -53,18 +53,20 @@ pub fn run(g: &GlobalArgs, args: ExportArgs) -> Result<()> {
             out.write_all(b"\n]\n")?;
         }
         ExportFormat::Csv => {
-            let mut w = csv::Writer::from_writer(&mut out);
-            w.write_record(output::CSV_FIELDS)
-                .map_err(super::runs::csv_err)?;
+            // CSV keeps the data as it is for scripts; on a terminal, control characters from
+            // the catalog are escaped so they cannot drive the terminal.
+            let mut w = output::Csv::new(&mut out);
+            w.row(output::CSV_FIELDS)?;
             store.for_each_live(point.run_id, |raw| {
                 let v: serde_json::Value = serde_json::from_str(raw)
                     .map_err(|e| crate::error::Error::internal(format!("stored object: {e}")))?;
-                let row = output::CSV_FIELDS
-                    .iter()
-                    .map(|f| output::csv_cell(v.get(*f)));
-                w.write_record(row).map_err(super::runs::csv_err)
+                w.row(
+                    output::CSV_FIELDS
+                        .iter()
+                        .map(|f| output::csv_cell(v.get(*f))),
+                )
             })?;
-            w.flush()?;
+            w.finish()?;
         }
     }
     out.flush()?;

@@ -133,8 +133,8 @@ pub(crate) fn print_history(h: &ImageHistory, format: Format) -> Result<()> {
             }
         }
         Format::Csv => {
-            let mut w = csv::Writer::from_writer(std::io::stdout().lock());
-            w.write_record([
+            let mut w = output::Csv::new(std::io::stdout().lock());
+            w.row([
                 "run_id",
                 "finished_at",
                 "event",
@@ -146,8 +146,7 @@ pub(crate) fn print_history(h: &ImageHistory, format: Format) -> Result<()> {
                 "field",
                 "from",
                 "to",
-            ])
-            .map_err(super::runs::csv_err)?;
+            ])?;
             for e in &h.entries {
                 let (name, tag) = name_tag(&e.raw);
                 let scope = h.scope(e.scope_id);
@@ -166,7 +165,7 @@ pub(crate) fn print_history(h: &ImageHistory, format: Format) -> Result<()> {
                         head.iter()
                             .cloned()
                             .chain([String::new(), String::new(), String::new()]);
-                    w.write_record(row).map_err(super::runs::csv_err)?;
+                    w.row(row)?;
                 }
                 for c in &e.changes {
                     let row = head.iter().cloned().chain([
@@ -174,10 +173,10 @@ pub(crate) fn print_history(h: &ImageHistory, format: Format) -> Result<()> {
                         output::csv_cell(c.from.as_ref()),
                         output::csv_cell(c.to.as_ref()),
                     ]);
-                    w.write_record(row).map_err(super::runs::csv_err)?;
+                    w.row(row)?;
                 }
             }
-            w.flush()?;
+            w.finish()?;
         }
         Format::Table => {
             output::stdout_line(history_table(h, output::terminal_width()).trim_end())?;

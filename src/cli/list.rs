@@ -127,20 +127,18 @@ pub(crate) fn print_images(images: &[&LiveImage], format: Format) -> Result<()> 
             }
         }
         Format::Csv => {
-            let mut w = csv::Writer::from_writer(&mut out);
-            w.write_record(output::CSV_FIELDS)
-                .map_err(super::runs::csv_err)?;
+            let mut w = output::Csv::new(&mut out);
+            w.row(output::CSV_FIELDS)?;
             for img in images {
                 let v: serde_json::Value = serde_json::from_str(&img.raw)
                     .map_err(|e| Error::internal(format!("stored object: {e}")))?;
-                w.write_record(
+                w.row(
                     output::CSV_FIELDS
                         .iter()
                         .map(|f| output::csv_cell(v.get(*f))),
-                )
-                .map_err(super::runs::csv_err)?;
+                )?;
             }
-            w.flush()?;
+            w.finish()?;
         }
         Format::Table => {
             if !images.is_empty() {

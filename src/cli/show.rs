@@ -88,11 +88,10 @@ fn print_object(raw: &str, format: Format) -> Result<()> {
         Format::Json | Format::Ndjson => output::stdout_line(raw)?,
         Format::Csv => {
             let map = parse_object(raw);
-            let mut w = csv::Writer::from_writer(std::io::stdout().lock());
-            w.write_record(map.keys()).map_err(super::runs::csv_err)?;
-            w.write_record(map.values().map(|v| output::csv_cell(Some(v))))
-                .map_err(super::runs::csv_err)?;
-            w.flush()?;
+            let mut w = output::Csv::new(std::io::stdout().lock());
+            w.row(map.keys())?;
+            w.row(map.values().map(|v| output::csv_cell(Some(v))))?;
+            w.finish()?;
         }
         Format::Table => {
             let text = field_list(&parse_object(raw), output::terminal_width());

@@ -50,6 +50,12 @@ pub struct SimulateArgs {
     /// The most records one page holds, whatever `limit` asks
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_limit: Option<u64>,
+    /// Fraction of requests delayed by --spike-ms on top of --latency-ms
+    #[arg(long, default_value_t = 0.0, value_parser = probability)]
+    pub spike_rate: f64,
+    /// The delay of a latency spike
+    #[arg(long, default_value_t = 2000)]
+    pub spike_ms: u64,
     /// Move to the next catalog day by itself after this many image requests
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub advance_after: Option<u64>,
@@ -190,6 +196,8 @@ pub fn run(_g: &GlobalArgs, args: SimulateArgs) -> Result<()> {
         },
         seed: args.seed,
         advance_after: args.advance_after,
+        spike_rate: args.spike_rate,
+        spike: Duration::from_millis(args.spike_ms),
         require_auth: require_auth(args.require_auth, args.token_file.as_deref())?,
     };
     let rt = super::runtime()?;

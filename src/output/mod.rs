@@ -356,7 +356,8 @@ pub fn human_value(field: &str, v: &Value) -> String {
 pub fn change_value(field: &str, v: Option<&Value>) -> String {
     match v {
         None => "(absent)".into(),
-        Some(Value::String(s)) => format!("{s:?}"),
+        // Quoted as they are; control characters are escaped with everything else on output.
+        Some(Value::String(s)) => format!("\"{s}\""),
         Some(v @ Value::Array(a)) if a.iter().all(Value::is_string) => {
             format!("[{}]", human_value(field, v))
         }
@@ -390,6 +391,67 @@ pub const CSV_FIELDS: &[&str] = &[
     "show_tag",
     "description",
 ];
+
+/// CSV for stdout: every cell exact for scripts, but with control characters escaped when stdout
+/// is a terminal, where they could drive it (see [`csv_for`]).
+pub struct Csv<W: Write> {
+    w: csv::Writer<W>,
+    terminal: bool,
+}
+
+impl<W: Write> Csv<W> {
+    pub fn new(out: W) -> Self {
+        Csv {
+            w: csv::Writer::from_writer(out),
+            terminal: stdout_is_terminal(),
+        }
+    }
+
+    /// Writes one record.
+    pub fn row<I, S>(&mut self, cells: I) -> crate::error::Result<()>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let terminal = self.terminal;
+        self.w
+            .write_record(
+                cells
+                    .into_iter()
+                    .map(|c| csv_for(c.as_ref().to_string(), terminal)),
+            )
+            .map_err(csv_err)
+    }
+
+    /// Flushes what is buffered (a closed pipe ends the program quietly).
+    pub fn finish(mut self) -> crate::error::Result<()> {
+        self.w.flush()?;
+        Ok(())
+    }
+}
+
+/// A CSV error as the error type: a closed pipe stays a broken pipe.
+pub fn csv_err(e: csv::Error) -> crate::error::Error {
+    match e.into_kind() {
+        csv::ErrorKind::Io(io) => crate::error::Error::from(io),
+        other => crate::error::Error::internal(format!("CSV output failed: {other:?}")),
+    }
+}
+
+/// A CSV cell as written: exact for scripts, but with control characters escaped when it goes
+/// to a terminal (`terminal`: stdout is one), where they could drive the terminal.
+pub fn csv_for(cell: String, terminal: bool) -> String {
+    if terminal {
+        sanitize(&cell)
+    } else {
+        cell
+    }
+}
+
+/// Whether stdout is a terminal (CSV is escaped there, see [`csv_for`]).
+pub fn stdout_is_terminal() -> bool {
+    io::stdout().is_terminal()
+}
 
 /// A CSV cell: strings as they are, string lists joined with `;`, other values as exact JSON.
 pub fn csv_cell(v: Option<&Value>) -> String {

@@ -7,8 +7,9 @@
 //! uses. Every paging dialect a client must cope with can be served ([`Paging`]).
 //!
 //! Faults, drawn from a seeded generator so a run can be replayed: `fail_rate` answers a request
-//! with one of a 500 JSON error, a 502 or 503 HTML page, a 200 whose body is cut off, or a 200
-//! whose body is not a valid page; `throttle_rate` answers 429 with `Retry-After`. Error bodies
+//! with one of a 500 JSON error, a 502 or 503 HTML page, a 200 whose body is cut off, a 200 whose
+//! connection breaks mid-body, or a 200 whose body is not a valid page; `throttle_rate` answers
+//! 429 with `Retry-After`; `spike_rate` delays a response by `spike` (past a client's timeout). Error bodies
 //! follow ModelArts' `{"error_code", "error_msg"}` shape; the codes are the documented APIG and
 //! ModelArts ones where known (APIGW.0301 bad credentials, APIGW.0308 throttled) and
 //! illustrative otherwise.
@@ -133,6 +134,9 @@ pub struct SimConfig {
     pub seed: u64,
     /// Move to the next day by itself after this many image requests.
     pub advance_after: Option<u64>,
+    /// Fraction of requests delayed by `spike` on top of `latency`.
+    pub spike_rate: f64,
+    pub spike: Duration,
     pub require_auth: RequireAuth,
 }
 
@@ -149,6 +153,8 @@ impl Default for SimConfig {
             paging: Paging::default(),
             seed: 0,
             advance_after: None,
+            spike_rate: 0.0,
+            spike: Duration::from_secs(2),
             require_auth: RequireAuth::None,
         }
     }
@@ -162,6 +168,8 @@ struct Sim {
     cfg: SimConfig,
     day: AtomicUsize,
     requests: AtomicU64,
+    /// Advance to the next day when `requests` reaches this (0: not scheduled).
+    advance_at: AtomicU64,
     rng: Mutex<SmallRng>,
     selections: SelectionCache,
 }
@@ -194,16 +202,19 @@ impl Sim {
 /// The simulator's routes over a configuration.
 pub fn router(cfg: SimConfig) -> Router {
     let seed = cfg.seed;
+    let cfg_advance_at = cfg.advance_after.unwrap_or(0);
     let sim = Arc::new(Sim {
         cfg,
         day: AtomicUsize::new(0),
         requests: AtomicU64::new(0),
+        advance_at: AtomicU64::new(cfg_advance_at),
         rng: Mutex::new(SmallRng::seed_from_u64(seed)),
         selections: Mutex::new(HashMap::new()),
     });
     Router::new()
         .route("/v1/{project_id}/images", get(list_images))
         .route("/_sim/advance", post(advance))
+        .route("/_sim/state", get(state))
         .with_state(sim)
 }
 
@@ -233,9 +244,33 @@ pub(crate) fn error_response(status: StatusCode, code: &str, msg: String) -> Res
     (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
-async fn advance(State(sim): State<Arc<Sim>>) -> Response {
-    let day = sim.advance();
-    let body = format!("{{\"day\":{}}}", day + 1);
+/// `POST /_sim/advance`: the next day now; `?after=N`: after N more image requests (to change
+/// the catalog in the middle of a walk).
+async fn advance(State(sim): State<Arc<Sim>>, RawQuery(query): RawQuery) -> Response {
+    let after = sign::parse_query(query.as_deref().unwrap_or(""))
+        .into_iter()
+        .find(|(k, _)| k == "after")
+        .and_then(|(_, v)| v.parse::<u64>().ok());
+    match after {
+        Some(n) if n > 0 => {
+            let at = sim.requests.load(Ordering::SeqCst) + n;
+            sim.advance_at.store(at, Ordering::SeqCst);
+            state(State(sim)).await
+        }
+        _ => {
+            sim.advance();
+            state(State(sim)).await
+        }
+    }
+}
+
+/// `GET /_sim/state`: the day being served (1-based) and the image requests so far.
+async fn state(State(sim): State<Arc<Sim>>) -> Response {
+    let body = format!(
+        "{{\"day\":{},\"requests\":{}}}",
+        sim.day.load(Ordering::SeqCst) + 1,
+        sim.requests.load(Ordering::SeqCst)
+    );
     ([(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
@@ -253,6 +288,8 @@ enum Fault {
     Html(u16),
     CutOff,
     NotAPage,
+    /// The connection breaks in the middle of the body.
+    Reset,
 }
 
 async fn list_images(
@@ -269,7 +306,8 @@ async fn list_images(
     }
     let n = sim.requests.fetch_add(1, Ordering::SeqCst) + 1;
     let day = sim.day.load(Ordering::SeqCst);
-    if cfg.advance_after == Some(n) {
+    if sim.advance_at.load(Ordering::SeqCst) == n {
+        sim.advance_at.store(0, Ordering::SeqCst);
         sim.advance();
     }
     if let Some(status) = cfg.fail_status {
@@ -302,21 +340,26 @@ async fn list_images(
             format!("Project {project_id} not found"),
         );
     }
-    let (throttle, fault) = {
+    let (throttle, fault, spike) = {
         let mut rng = sim.rng.lock().unwrap_or_else(|p| p.into_inner());
         let throttle = cfg.throttle_rate > 0.0 && rng.gen_bool(cfg.throttle_rate.min(1.0));
         let fault =
             (cfg.fail_rate > 0.0 && rng.gen_bool(cfg.fail_rate.min(1.0))).then(|| {
-                match rng.gen_range(0..5) {
+                match rng.gen_range(0..6) {
                     0 => Fault::Json500,
                     1 => Fault::Html(502),
                     2 => Fault::Html(503),
                     3 => Fault::CutOff,
+                    4 => Fault::Reset,
                     _ => Fault::NotAPage,
                 }
             });
-        (throttle, fault)
+        let spike = cfg.spike_rate > 0.0 && rng.gen_bool(cfg.spike_rate.min(1.0));
+        (throttle, fault, spike)
     };
+    if spike {
+        tokio::time::sleep(cfg.spike).await;
+    }
     if throttle {
         let mut r = error_response(
             StatusCode::TOO_MANY_REQUESTS,
@@ -347,7 +390,7 @@ async fn list_images(
             let body = r#"{"current":1,"data":[{"name":"no-id"}],"pages":1,"size":1,"total":1}"#;
             return ([(header::CONTENT_TYPE, "application/json")], body).into_response();
         }
-        Some(Fault::CutOff) | None => {}
+        Some(Fault::CutOff | Fault::Reset) | None => {}
     }
 
     let pairs = crate::api::sign::parse_query(query.as_deref().unwrap_or(""));
@@ -360,6 +403,21 @@ async fn list_images(
     };
     let selected = sim.selection(day, catalog, &q);
     let body = render_page(catalog, &selected, &q, &cfg.paging);
+    if matches!(fault, Some(Fault::Reset)) {
+        let half = body.as_bytes()[..body.len() / 2].to_vec();
+        let broken = futures::stream::iter([
+            Ok(axum::body::Bytes::from(half)),
+            Err(std::io::Error::new(
+                std::io::ErrorKind::ConnectionReset,
+                "injected reset",
+            )),
+        ]);
+        return (
+            [(header::CONTENT_TYPE, "application/json")],
+            axum::body::Body::from_stream(broken),
+        )
+            .into_response();
+    }
     let body = if matches!(fault, Some(Fault::CutOff)) {
         body[..body.len() / 2].to_string()
     } else {

@@ -104,10 +104,49 @@ impl Store {
                 path.display()
             )));
         }
-        Self::open_with(
+        match Self::open_with(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
+        ) {
+            Err(e) if is_read_only(path) => {
+                tracing::debug!("{e}; opening the mirror read-only");
+                Self::open_read_only(path)
+            }
+            other => other,
+        }
+    }
+
+    /// Opens a mirror on read-only media (or without write permission) for reading. It must
+    /// already have this build's schema: migrating needs write access.
+    fn open_read_only(path: &Path) -> Result<Store> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let version =
+            |c: &Connection| c.query_row("PRAGMA user_version", [], |r| r.get::<_, u32>(0));
+        let (conn, version) = match Connection::open_with_flags(path, flags)
+            .and_then(|c| version(&c).map(|v| (c, v)))
+        {
+            Ok(opened) => opened,
+            // On read-only media SQLite cannot create the WAL's shared-memory file; nobody can
+            // write there either, so the file can be read as immutable.
+            Err(_) => {
+                let uri = format!("file:{}?immutable=1", uri_path(path));
+                Connection::open_with_flags(&uri, flags | OpenFlags::SQLITE_OPEN_URI)
+                    .and_then(|c| version(&c).map(|v| (c, v)))
+                    .map_err(|e| open_error(path, e))?
+            }
+        };
+        let latest = schema::latest_version();
+        if version != latest {
+            return Err(Error::usage(format!(
+                "the mirror at {} is read-only and has schema version {version}, not {latest}: \
+                 open it once with write access to migrate it",
+                path.display()
+            )));
+        }
+        Ok(Store {
+            conn,
+            path: path.to_path_buf(),
+        })
     }
 
     fn open_with(path: &Path, flags: OpenFlags) -> Result<Store> {
@@ -438,6 +477,41 @@ pub struct RecordedChange {
     pub fields: Vec<String>,
 }
 
+/// A path for an SQLite `file:` URI (`%`, `?` and `#` escaped).
+fn uri_path(path: &Path) -> String {
+    let mut out = String::new();
+    for c in path.to_string_lossy().chars() {
+        match c {
+            '%' => out.push_str("%25"),
+            '?' => out.push_str("%3f"),
+            '#' => out.push_str("%23"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Whether the mirror cannot be written: its file or its directory (where SQLite keeps the WAL).
+fn is_read_only(path: &Path) -> bool {
+    let probe = |p: &Path| {
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(p)
+            .err()
+            .is_some_and(|e| {
+                e.kind() == std::io::ErrorKind::PermissionDenied || e.raw_os_error() == Some(30)
+            })
+    };
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    probe(path)
+        || tempfile::tempfile_in(dir).err().is_some_and(|e| {
+            e.kind() == std::io::ErrorKind::PermissionDenied || e.raw_os_error() == Some(30)
+        })
+}
+
 fn open_error(path: &Path, e: rusqlite::Error) -> Error {
     let msg = e.to_string();
     if msg.contains("not a database") {
@@ -447,6 +521,11 @@ fn open_error(path: &Path, e: rusqlite::Error) -> Error {
         ))
     } else if msg.contains("readonly") || msg.contains("unable to open") {
         Error::usage(format!("cannot open {}: {msg}", path.display()))
+    } else if msg.contains("disk I/O error") || msg.contains("full") {
+        Error::internal(format!(
+            "cannot open {}: {msg} (is the disk full?)",
+            path.display()
+        ))
     } else {
         Error::internal(format!("cannot open {}: {msg}", path.display()))
     }

@@ -258,15 +258,25 @@ fn write_snapshot(
     mut rx: mpsc::Receiver<WriteMsg>,
 ) -> Result<Option<Counts>> {
     let mut writer = SnapshotWriter::begin(store.conn(), run_id)?;
+    let mut applied = 0;
     while let Some(msg) = rx.blocking_recv() {
         match msg {
             WriteMsg::StartScope(id) => writer.start_scope(id)?,
             WriteMsg::RestartScope => writer.restart_scope()?,
-            WriteMsg::Items(items) => writer.add_items(&items)?,
+            WriteMsg::Items(items) => {
+                writer.add_items(&items)?;
+                applied += 1;
+                crate::failpoint::hit_page(applied);
+            }
             WriteMsg::EndScope => {
                 writer.end_scope()?;
             }
-            WriteMsg::Commit { pages } => return writer.commit(pages).map(Some),
+            WriteMsg::Commit { pages } => {
+                crate::failpoint::hit("before-commit");
+                let counts = writer.commit(pages)?;
+                crate::failpoint::hit("after-commit");
+                return Ok(Some(counts));
+            }
         }
     }
     Ok(None)

@@ -4,8 +4,12 @@
 mod util;
 
 mod auth;
+mod bad_input;
+mod crash;
 mod faults;
 mod history;
 mod points;
 mod schema;
+mod security;
+mod soak;
 mod walk;

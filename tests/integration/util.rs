@@ -170,16 +170,30 @@ impl Sim {
 
     /// `POST /_sim/advance`: the next catalog day.
     pub fn advance(&self) {
+        self.http("POST", "/_sim/advance");
+    }
+
+    /// A plain HTTP/1.1 request to the simulator; returns the body of a 200.
+    pub fn http(&self, method: &str, path: &str) -> String {
         let addr = self.url.trim_start_matches("http://");
         let mut s = TcpStream::connect(addr).unwrap();
         write!(
             s,
-            "POST /_sim/advance HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
         )
         .unwrap();
         let mut resp = String::new();
         s.read_to_string(&mut resp).unwrap();
         assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
+        resp.split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_string())
+            .unwrap_or_default()
+    }
+
+    /// The day the simulator serves now (1-based).
+    pub fn day(&self) -> usize {
+        let state: Value = serde_json::from_str(&self.http("GET", "/_sim/state")).unwrap();
+        state["day"].as_u64().unwrap() as usize
     }
 }
 
