@@ -7,7 +7,9 @@
 //! - [`sync`]: the walk (paging dialects, concurrency, completeness) and the sync lock.
 //! - [`store`]: the SQLite mirror — schema migrations, snapshots as versions, point-in-time reads,
 //!   diffs between any two runs, the history of one image.
+//! - [`apiserver`]: the HTTP layer shared by the simulator and `serve`.
 //! - [`simulate`]: the axum simulator with fixture days and fault injection.
+//! - [`serve`]: the mirror served read-only as the same API.
 //! - [`when`]: points in time (`--as-of`, `--from`, `--to`).
 //! - [`output`]: terminal-safe rendering: tables that fit the terminal, human sizes and times.
 //! - [`error`]: the error type and its exit codes.
@@ -15,12 +17,14 @@
 //! Dependencies point one way: `cli` -> `sync`/`store`/`simulate` -> `api`/`catalog`.
 
 pub mod api;
+pub mod apiserver;
 pub mod catalog;
 pub mod cli;
 pub mod config;
 pub mod error;
 pub mod failpoint;
 pub mod output;
+pub mod serve;
 pub mod simulate;
 pub mod store;
 pub mod sync;

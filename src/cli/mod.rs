@@ -10,6 +10,8 @@ mod export;
 mod history;
 mod list;
 mod runs;
+mod serve;
+mod server_flags;
 mod show;
 mod simulate;
 mod sync;
@@ -135,6 +137,8 @@ pub enum Command {
     Diff(diff::DiffArgs),
     /// The whole catalog at a point in time, raw
     Export(export::ExportArgs),
+    /// The mirror, read-only, as the same API (GET /v1/{project_id}/images), for offline clients
+    Serve(serve::ServeArgs),
     /// A local, faithful ModelArts images API (fixture catalog, fault injection)
     Simulate(simulate::SimulateArgs),
     /// A self-contained tour on the simulator: syncs several catalog days, then reads them back
@@ -168,6 +172,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Diff(a) => diff::run(&g, a),
         Command::Export(a) => export::run(&g, a),
         Command::Simulate(a) => simulate::run(&g, a),
+        Command::Serve(a) => serve::run(&g, a),
         Command::Demo(a) => demo::run(&g, a),
         Command::Completions(a) => completions::run(&g, a),
     }

@@ -4,13 +4,12 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 
+use super::server_flags::{AuthFlags, PagingFlags};
 use super::GlobalArgs;
-use crate::api::auth::Secret;
-use crate::catalog::{OffsetMode, Paging, SizeMode};
 use crate::error::{Error, Result};
-use crate::simulate::{self, RequireAuth, SimConfig};
+use crate::simulate::{self, SimConfig};
 
 #[derive(Debug, Args)]
 pub struct SimulateArgs {
@@ -38,18 +37,6 @@ pub struct SimulateArgs {
     /// Answer every image request with this status and a ModelArts error body (401, 403, 404, 500, ...)
     #[arg(long, value_name = "STATUS", value_parser = clap::value_parser!(u16).range(400..=599))]
     pub fail_status: Option<u16>,
-    /// What `offset` counts
-    #[arg(long, value_enum, default_value_t = OffsetArg::Records)]
-    pub offset_mode: OffsetArg,
-    /// `current` of the first page
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(0..=1))]
-    pub current_base: u64,
-    /// What `size` reports: the page size asked for, or the records returned
-    #[arg(long, value_enum, default_value_t = SizeArg::Page)]
-    pub size_mode: SizeArg,
-    /// The most records one page holds, whatever `limit` asks
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
-    pub max_limit: Option<u64>,
     /// Fraction of requests delayed by --spike-ms on top of --latency-ms
     #[arg(long, default_value_t = 0.0, value_parser = probability)]
     pub spike_rate: f64,
@@ -68,74 +55,13 @@ pub struct SimulateArgs {
     /// With --generate: the share of images that change from one day to the next
     #[arg(long, value_name = "P", default_value_t = 0.01, requires = "generate", value_parser = probability)]
     pub change_rate: f64,
-    /// Require credentials: `aksk` accepts signatures by $HUAWEICLOUD_SDK_AK/$HUAWEICLOUD_SDK_SK,
-    /// `token` accepts the tokens in --token-file (one a line) or $MACAT_AUTH_TOKEN
-    #[arg(long, value_enum, default_value_t = AuthArg::None)]
-    pub require_auth: AuthArg,
-    /// With --require-auth token: a file of accepted tokens, one a line
-    #[arg(long, value_name = "PATH")]
-    pub token_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub paging: PagingFlags,
+    #[command(flatten)]
+    pub auth: AuthFlags,
     /// Seed of the generated catalog and of the fault generator
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OffsetArg {
-    Records,
-    /// offset is a page number from 0
-    Pages,
-    /// offset is a page number from 1 (0 and 1 both mean the first page)
-    Pages1,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum AuthArg {
-    None,
-    Aksk,
-    Token,
-}
-
-/// The credentials the simulator accepts, from its own environment or a token file.
-pub(crate) fn require_auth(
-    mode: AuthArg,
-    token_file: Option<&std::path::Path>,
-) -> Result<RequireAuth> {
-    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
-    match mode {
-        AuthArg::None => Ok(RequireAuth::None),
-        AuthArg::Aksk => match (env("HUAWEICLOUD_SDK_AK"), env("HUAWEICLOUD_SDK_SK")) {
-            (Some(ak), Some(sk)) => Ok(RequireAuth::AkSk(
-                [(ak, Secret::new(sk))].into_iter().collect(),
-            )),
-            _ => Err(Error::usage(
-                "--require-auth aksk needs HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK (the accepted key pair)",
-            )),
-        },
-        AuthArg::Token => {
-            let mut tokens = Vec::new();
-            if let Some(path) = token_file {
-                let text = std::fs::read_to_string(path)
-                    .map_err(|e| Error::usage(format!("cannot read {}: {e}", path.display())))?;
-                tokens.extend(text.lines().map(str::trim).filter(|l| !l.is_empty()).map(Secret::new));
-            }
-            if let Some(t) = env("MACAT_AUTH_TOKEN") {
-                tokens.push(Secret::new(t.trim()));
-            }
-            if tokens.is_empty() {
-                return Err(Error::usage(
-                    "--require-auth token needs --token-file or MACAT_AUTH_TOKEN (the accepted tokens)",
-                ));
-            }
-            Ok(RequireAuth::Token(tokens))
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum SizeArg {
-    Page,
-    Count,
 }
 
 fn probability(s: &str) -> std::result::Result<f64, String> {
@@ -153,7 +79,7 @@ pub fn run(_g: &GlobalArgs, args: SimulateArgs) -> Result<()> {
             if d > 1 {
                 day = simulate::generate::evolve(&day, d, args.change_rate, args.seed);
             }
-            days.push(simulate::catalog_from_values(&day).map_err(Error::internal)?);
+            days.push(simulate::Catalog::from_values(&day).map_err(Error::internal)?);
         }
         days
     } else if args.catalogs.is_empty() {
@@ -181,24 +107,12 @@ pub fn run(_g: &GlobalArgs, args: SimulateArgs) -> Result<()> {
         throttle_rate: args.throttle_rate,
         retry_after_secs: args.retry_after,
         fail_status: args.fail_status,
-        paging: Paging {
-            offset_mode: match args.offset_mode {
-                OffsetArg::Records => OffsetMode::Records,
-                OffsetArg::Pages => OffsetMode::Pages,
-                OffsetArg::Pages1 => OffsetMode::PagesFrom1,
-            },
-            current_base: args.current_base,
-            size_mode: match args.size_mode {
-                SizeArg::Page => SizeMode::Page,
-                SizeArg::Count => SizeMode::Count,
-            },
-            max_limit: args.max_limit,
-        },
+        paging: args.paging.paging(),
         seed: args.seed,
         advance_after: args.advance_after,
         spike_rate: args.spike_rate,
         spike: Duration::from_millis(args.spike_ms),
-        require_auth: require_auth(args.require_auth, args.token_file.as_deref())?,
+        require_auth: args.auth.require_auth()?,
     };
     let rt = super::runtime()?;
     rt.block_on(async move {

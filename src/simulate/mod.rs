@@ -3,8 +3,9 @@
 //! The catalog comes from fixture days (JSON arrays of ImageResponse objects); `POST
 //! /_sim/advance` moves to the next day, and `advance_after` does so by itself after a number
 //! of image requests, which is how tests change the catalog in the middle of a walk without
-//! sleeping. Filtering, sorting and paging are [`crate::catalog`]'s, the same code `macat list`
-//! uses. Every paging dialect a client must cope with can be served ([`Paging`]).
+//! sleeping. The HTTP layer (queries, paging, auth, error bodies) is [`crate::apiserver`]'s,
+//! shared with `macat serve`. Every paging dialect a client must cope with can be served
+//! ([`Paging`]).
 //!
 //! Faults, drawn from a seeded generator so a run can be replayed: `fail_rate` answers a request
 //! with one of a 500 JSON error, a 502 or 503 HTML page, a 200 whose body is cut off, a 200 whose
@@ -16,12 +17,15 @@
 
 pub mod generate;
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::api::sign;
+use crate::apiserver::{error_response, parse_params, unknown_project};
+pub use crate::apiserver::{Catalog, RequireAuth};
+use crate::catalog::Paging;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -29,13 +33,6 @@ use axum::routing::{get, post};
 use axum::Router;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
-use serde::Serialize;
-use serde_json::value::RawValue;
-
-use crate::api::auth::Secret;
-use crate::api::sign;
-use crate::api::types::{Image, Item};
-use crate::catalog::{Paging, Query};
 
 /// The fixture days shipped with macat (the default catalog of `simulate` and `demo`).
 pub const FIXTURE_DAYS: [&str; 3] = [
@@ -44,79 +41,9 @@ pub const FIXTURE_DAYS: [&str; 3] = [
     include_str!("../../data/catalog-day3.json"),
 ];
 
-/// One image as served: typed for the query, raw for the body.
-pub struct Served {
-    pub image: Image,
-    pub raw: Box<RawValue>,
-}
-
-/// One day of the catalog.
-pub type Catalog = Vec<Served>;
-
 /// Parses a catalog file: a JSON array of ImageResponse objects.
 pub fn parse_catalog(json: &str) -> Result<Catalog, String> {
-    let values: Vec<serde_json::Value> =
-        serde_json::from_str(json).map_err(|e| format!("not a JSON array of images: {e}"))?;
-    catalog_from_values(&values)
-}
-
-/// Builds a catalog from image objects (validated like a page's items).
-pub fn catalog_from_values(values: &[serde_json::Value]) -> Result<Catalog, String> {
-    values
-        .iter()
-        .map(|v| {
-            let item = Item::from_value(v)?;
-            let raw = RawValue::from_string(item.raw).map_err(|e| e.to_string())?;
-            Ok(Served {
-                image: item.image,
-                raw,
-            })
-        })
-        .collect()
-}
-
-/// How requests must authenticate. Verification recomputes the signature from the request as
-/// received (it shares only the canonical-request rules with the client, in `api::sign`).
-#[derive(Debug, Clone, Default)]
-pub enum RequireAuth {
-    #[default]
-    None,
-    /// SDK-HMAC-SHA256 signatures by one of these access keys (AK -> SK), dated within 15 minutes.
-    AkSk(HashMap<String, Secret>),
-    /// `X-Auth-Token` equal to one of these tokens.
-    Token(Vec<Secret>),
-}
-
-impl RequireAuth {
-    /// Checks one request; the error is the message of a 401.
-    fn check(&self, method: &str, uri: &Uri, headers: &HeaderMap) -> Result<(), String> {
-        let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-        match self {
-            RequireAuth::None => Ok(()),
-            RequireAuth::Token(tokens) => match header("x-auth-token") {
-                Some(t) if tokens.iter().any(|k| k.expose() == t) => Ok(()),
-                Some(_) => Err("the token is invalid or expired".into()),
-                None => Err("no X-Auth-Token header".into()),
-            },
-            RequireAuth::AkSk(keys) => {
-                let req = sign::ReceivedRequest {
-                    method,
-                    host: header("host").unwrap_or(""),
-                    path: uri.path(),
-                    raw_query: uri.query().unwrap_or(""),
-                    body: b"",
-                };
-                sign::verify(
-                    &req,
-                    header,
-                    |ak: &str| keys.get(ak).map(|sk| sk.expose().to_string()),
-                    chrono::Utc::now(),
-                    sign::MAX_CLOCK_SKEW,
-                )
-                .map_err(|e| format!("signature rejected: {e}"))
-            }
-        }
-    }
+    Catalog::parse(json)
 }
 
 /// Everything the simulator can be told.
@@ -160,10 +87,6 @@ impl Default for SimConfig {
     }
 }
 
-/// Selections already filtered and sorted, per (day, query without paging): a walk asks for
-/// the same listing page after page, and a 100,000-image catalog should not be sorted each time.
-type SelectionCache = Mutex<HashMap<(usize, Query), Arc<Vec<usize>>>>;
-
 struct Sim {
     cfg: SimConfig,
     day: AtomicUsize,
@@ -171,23 +94,6 @@ struct Sim {
     /// Advance to the next day when `requests` reaches this (0: not scheduled).
     advance_at: AtomicU64,
     rng: Mutex<SmallRng>,
-    selections: SelectionCache,
-}
-
-impl Sim {
-    fn selection(&self, day: usize, catalog: &[Served], q: &Query) -> Arc<Vec<usize>> {
-        let key = (day, q.without_paging());
-        let mut cache = self.selections.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(hit) = cache.get(&key) {
-            return hit.clone();
-        }
-        if cache.len() >= 64 {
-            cache.clear();
-        }
-        let sel = Arc::new(q.select_indices(catalog, |s| &s.image));
-        cache.insert(key, sel.clone());
-        sel
-    }
 }
 
 impl Sim {
@@ -209,7 +115,6 @@ pub fn router(cfg: SimConfig) -> Router {
         requests: AtomicU64::new(0),
         advance_at: AtomicU64::new(cfg_advance_at),
         rng: Mutex::new(SmallRng::seed_from_u64(seed)),
-        selections: Mutex::new(HashMap::new()),
     });
     Router::new()
         .route("/v1/{project_id}/images", get(list_images))
@@ -227,21 +132,6 @@ pub async fn serve(
     axum::serve(listener, router(cfg))
         .with_graceful_shutdown(shutdown)
         .await
-}
-
-#[derive(Serialize)]
-struct ErrorBody<'a> {
-    error_code: &'a str,
-    error_msg: String,
-}
-
-pub(crate) fn error_response(status: StatusCode, code: &str, msg: String) -> Response {
-    let body = serde_json::to_string(&ErrorBody {
-        error_code: code,
-        error_msg: msg,
-    })
-    .unwrap_or_default();
-    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
 /// `POST /_sim/advance`: the next day now; `?after=N`: after N more image requests (to change
@@ -272,15 +162,6 @@ async fn state(State(sim): State<Arc<Sim>>) -> Response {
         sim.requests.load(Ordering::SeqCst)
     );
     ([(header::CONTENT_TYPE, "application/json")], body).into_response()
-}
-
-#[derive(Serialize)]
-struct PageBody<'a> {
-    current: u64,
-    data: Vec<&'a RawValue>,
-    pages: u64,
-    size: u64,
-    total: u64,
 }
 
 enum Fault {
@@ -326,19 +207,11 @@ async fn list_images(
         };
         return error_response(status, code, msg);
     }
-    if let Err(why) = cfg.require_auth.check(method.as_str(), &uri, &headers) {
-        return error_response(
-            StatusCode::UNAUTHORIZED,
-            "APIGW.0301",
-            format!("Incorrect IAM authentication information: {why}"),
-        );
+    if let Err(refused) = cfg.require_auth.check(method.as_str(), &uri, &headers) {
+        return refused;
     }
     if cfg.project_id.as_ref().is_some_and(|p| *p != project_id) {
-        return error_response(
-            StatusCode::NOT_FOUND,
-            "ModelArts.0104",
-            format!("Project {project_id} not found"),
-        );
+        return unknown_project(&project_id);
     }
     let (throttle, fault, spike) = {
         let mut rng = sim.rng.lock().unwrap_or_else(|p| p.into_inner());
@@ -393,16 +266,14 @@ async fn list_images(
         Some(Fault::CutOff | Fault::Reset) | None => {}
     }
 
-    let pairs = crate::api::sign::parse_query(query.as_deref().unwrap_or(""));
-    let q = match Query::from_params(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()))) {
+    let q = match parse_params(query.as_deref()).1 {
         Ok(q) => q,
-        Err(e) => return error_response(StatusCode::BAD_REQUEST, "ModelArts.4204", e.to_string()),
+        Err(bad) => return bad,
     };
     let Some(catalog) = cfg.days.get(day) else {
-        return error_response(StatusCode::NOT_FOUND, "ModelArts.0104", "no catalog".into());
+        return unknown_project(&project_id);
     };
-    let selected = sim.selection(day, catalog, &q);
-    let body = render_page(catalog, &selected, &q, &cfg.paging);
+    let body = catalog.page_body(&q, &cfg.paging);
     if matches!(fault, Some(Fault::Reset)) {
         let half = body.as_bytes()[..body.len() / 2].to_vec();
         let broken = futures::stream::iter([
@@ -424,19 +295,6 @@ async fn list_images(
         body
     };
     ([(header::CONTENT_TYPE, "application/json")], body).into_response()
-}
-
-/// The response body for one page of a selection (positions in `catalog`).
-pub fn render_page(catalog: &[Served], selected: &[usize], q: &Query, paging: &Paging) -> String {
-    let page = paging.page(selected, q);
-    let body = PageBody {
-        current: page.current,
-        data: page.data.iter().map(|&i| catalog[i].raw.as_ref()).collect(),
-        pages: page.pages,
-        size: page.size,
-        total: page.total,
-    };
-    serde_json::to_string(&body).unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -444,6 +444,36 @@ impl Store {
         )?)
     }
 
+    /// The projects the mirror holds (any scope, any run).
+    pub fn projects(&self) -> Result<Vec<String>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT DISTINCT project_id FROM scopes ORDER BY project_id")?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Like [`for_each_live`](Self::for_each_live), for the scopes of one project.
+    pub fn for_each_live_in_project(
+        &self,
+        run_id: i64,
+        project_id: &str,
+        mut f: impl FnMut(&str) -> Result<()>,
+    ) -> Result<()> {
+        let mut stmt = self.conn.prepare(
+            "SELECT v.raw FROM versions v JOIN scopes s ON s.id = v.scope_id
+             WHERE s.project_id = ?2 AND v.valid_from <= ?1
+               AND (v.valid_to IS NULL OR v.valid_to > ?1)
+             ORDER BY v.image_id, v.scope_id",
+        )?;
+        let mut rows = stmt.query(rusqlite::params![run_id, project_id])?;
+        while let Some(row) = rows.next()? {
+            let raw = row.get_ref(0)?.as_str().map_err(rusqlite::Error::from)?;
+            f(raw)?;
+        }
+        Ok(())
+    }
+
     /// The changes a committed run recorded: (kind, image id, name, fields), sorted by kind and id.
     pub fn changes_of(&self, run_id: i64) -> Result<Vec<RecordedChange>> {
         let mut stmt = self.conn.prepare(

@@ -11,5 +11,6 @@ mod history;
 mod points;
 mod schema;
 mod security;
+mod serve;
 mod soak;
 mod walk;

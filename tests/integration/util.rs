@@ -132,9 +132,23 @@ pub struct Sim {
 impl Sim {
     /// A simulator with environment variables set (the credentials it accepts).
     pub fn start(args: &[&str], envs: &[(&str, &str)]) -> Sim {
+        let mut all = vec!["simulate", "--listen", "127.0.0.1:0"];
+        all.extend_from_slice(args);
+        Sim::spawn(&all, envs)
+    }
+
+    /// `macat serve` over a mirror, on 127.0.0.1:0.
+    pub fn serve(db: &Path, args: &[&str], envs: &[(&str, &str)]) -> Sim {
+        let db = db.to_str().unwrap();
+        let mut all = vec!["--db", db, "serve", "--listen", "127.0.0.1:0"];
+        all.extend_from_slice(args);
+        Sim::spawn(&all, envs)
+    }
+
+    /// Any `macat` server that prints its base URL on the first line of stdout.
+    fn spawn(args: &[&str], envs: &[(&str, &str)]) -> Sim {
         let mut child = macat_cmd()
             .envs(envs.iter().copied())
-            .args(["simulate", "--listen", "127.0.0.1:0"])
             .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -145,10 +159,7 @@ impl Sim {
             .read_line(&mut line)
             .unwrap();
         let url = line.trim().to_string();
-        assert!(
-            url.starts_with("http://127.0.0.1:"),
-            "simulator said {url:?}"
-        );
+        assert!(url.starts_with("http://127.0.0.1:"), "server said {url:?}");
         Sim { child, url }
     }
 
@@ -175,6 +186,13 @@ impl Sim {
 
     /// A plain HTTP/1.1 request to the simulator; returns the body of a 200.
     pub fn http(&self, method: &str, path: &str) -> String {
+        let (status, body) = self.request(method, path);
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+
+    /// A plain HTTP/1.1 request; returns the status and the body.
+    pub fn request(&self, method: &str, path: &str) -> (u16, String) {
         let addr = self.url.trim_start_matches("http://");
         let mut s = TcpStream::connect(addr).unwrap();
         write!(
@@ -184,10 +202,12 @@ impl Sim {
         .unwrap();
         let mut resp = String::new();
         s.read_to_string(&mut resp).unwrap();
-        assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
-        resp.split_once("\r\n\r\n")
+        let status = resp.get(9..12).and_then(|c| c.parse().ok()).unwrap_or(0);
+        let body = resp
+            .split_once("\r\n\r\n")
             .map(|(_, b)| b.to_string())
-            .unwrap_or_default()
+            .unwrap_or_default();
+        (status, body)
     }
 
     /// The day the simulator serves now (1-based).
