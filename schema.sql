@@ -82,3 +82,7 @@ DROP INDEX versions_by_name;
 ALTER TABLE versions DROP COLUMN name;
 ALTER TABLE versions DROP COLUMN tag;
 DROP INDEX versions_live;
+
+-- migration 4: versions by the run they start in, so a diff between any two runs reads only
+-- the versions that started or ended between them (versions_by_end covers the ends)
+CREATE INDEX versions_by_start ON versions (valid_from);

@@ -341,10 +341,11 @@ impl Paging {
             OffsetMode::Pages | OffsetMode::PagesFrom1 => page_index.saturating_mul(limit),
         };
         let start = start.min(total) as usize;
-        let end = (start as u64 + limit).min(total) as usize;
+        // Saturating: limit and offset come from users and requests, up to u64::MAX.
+        let end = (start as u64).saturating_add(limit).min(total) as usize;
         let data = &selected[start..end];
         PageOf {
-            current: page_index + self.current_base,
+            current: page_index.saturating_add(self.current_base),
             pages: total.div_ceil(limit),
             size: match self.size_mode {
                 SizeMode::Page => limit,
@@ -432,6 +433,31 @@ mod tests {
             .map(|i| i.id.clone())
             .collect();
         assert_eq!(ids, ["b", "a", "c", "d"]);
+    }
+
+    #[test]
+    fn paging_the_largest_numbers_does_not_overflow() {
+        let imgs: Vec<Image> = (0..3).map(|i| img(&i.to_string(), "n", Some(i))).collect();
+        let max = u64::MAX.to_string();
+        for (limit, offset) in [
+            (max.as_str(), "1"),
+            ("1", max.as_str()),
+            (max.as_str(), max.as_str()),
+        ] {
+            let q = Query::from_params([("limit", limit), ("offset", offset)]).unwrap();
+            let sel = q.select(&imgs, |i| i);
+            for mode in [
+                OffsetMode::Records,
+                OffsetMode::Pages,
+                OffsetMode::PagesFrom1,
+            ] {
+                let paging = Paging {
+                    offset_mode: mode,
+                    ..Paging::default()
+                };
+                assert!(paging.page(&sel, &q).data.len() <= imgs.len());
+            }
+        }
     }
 
     #[test]

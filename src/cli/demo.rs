@@ -1,6 +1,8 @@
 //! `macat demo`: a self-contained tour. Starts the simulator in-process on loopback, syncs the
 //! three fixture days into a mirror (a temporary one unless `--db` is given), and shows what the
-//! mirror then knows: the runs, what each run changed, and the catalog at each point in time.
+//! mirror then knows: the runs, what each run changed, the catalog at each point in time, the
+//! diff between the first and the last day, and the history of an image that was delisted and
+//! came back.
 
 use std::time::Duration;
 
@@ -11,8 +13,12 @@ use crate::api::auth::Auth;
 use crate::api::client::ClientConfig;
 use crate::error::{Error, Result};
 use crate::simulate::{self, SimConfig};
+use crate::store::history::Lookup;
 use crate::store::Store;
 use crate::sync::{ScopeTarget, SyncOptions};
+
+/// Delisted on day 2 and back on day 3: its history shows a removal and a comeback.
+const DEMO_IMAGE: &str = "mindspore1.8.0-cann5.1.2-py3.7-euler2.8.3";
 
 /// The mirror is temporary unless the global `--db PATH` names a new file to keep.
 #[derive(Debug, Args)]
@@ -102,6 +108,32 @@ pub fn run(g: &GlobalArgs, _args: DemoArgs) -> Result<()> {
             Ok(())
         })?;
         println!("  run:{} -> {n} images", run.run_id);
+    }
+    let runs = store.runs()?;
+    if let (Some(last), Some(first)) = (runs.first(), runs.last()) {
+        let point = |id| store.resolve(&crate::when::When::Run(id));
+        let diff = store.diff(point(first.run_id)?, point(last.run_id)?)?;
+        println!(
+            "\n$ macat diff --from run:{} --to run:{}",
+            first.run_id, last.run_id
+        );
+        let style = super::diff::Style {
+            width: crate::output::terminal_width(),
+            color: g.color_stdout(),
+        };
+        print!("{}", super::diff::report(&diff, style));
+    }
+    println!("\n$ macat history {DEMO_IMAGE}");
+    match store.lookup(DEMO_IMAGE, None)? {
+        Lookup::Found(found) => {
+            let story = super::history::ImageHistory::read(&store, &found)?;
+            super::history::print_history(&story, super::Format::Table)?;
+        }
+        _ => {
+            return Err(Error::internal(format!(
+                "{DEMO_IMAGE} is not in the demo mirror"
+            )))
+        }
     }
     if g.db.is_none() {
         println!("\n(the mirror was temporary; pass --db PATH to keep it)");

@@ -5,10 +5,14 @@
 
 mod completions;
 mod demo;
+mod diff;
 mod export;
+mod history;
+mod list;
 mod runs;
 mod serve;
 mod server_flags;
+mod show;
 mod simulate;
 mod sync;
 
@@ -98,12 +102,20 @@ impl GlobalArgs {
 
     /// Whether stderr gets colour (`--color`, `NO_COLOR`, and whether it is a terminal).
     pub fn color_stderr(&self) -> bool {
+        self.color_for(std::io::stderr().is_terminal())
+    }
+
+    /// Whether stdout gets colour (`--color`, `NO_COLOR`, and whether it is a terminal).
+    pub fn color_stdout(&self) -> bool {
+        self.color_for(std::io::stdout().is_terminal())
+    }
+
+    fn color_for(&self, terminal: bool) -> bool {
         match self.color {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
             ColorChoice::Auto => {
-                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-                    && std::io::stderr().is_terminal()
+                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && terminal
             }
         }
     }
@@ -115,6 +127,14 @@ pub enum Command {
     Sync(sync::SyncArgs),
     /// The sync runs: when, scope, status, counts, duration
     Runs(runs::RunsArgs),
+    /// The catalog from the mirror, with the API's own filters and sorting
+    List(list::ListArgs),
+    /// One image, every field (IMAGE = id, or name, or name:tag)
+    Show(show::ShowArgs),
+    /// Every version of one image across runs, with what changed
+    History(history::HistoryArgs),
+    /// Added / removed / changed images between two points in time
+    Diff(diff::DiffArgs),
     /// The whole catalog at a point in time, raw
     Export(export::ExportArgs),
     /// The mirror, read-only, as the same API (GET /v1/{project_id}/images), for offline clients
@@ -146,6 +166,10 @@ pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Sync(a) => sync::run(&g, a),
         Command::Runs(a) => runs::run(&g, a),
+        Command::List(a) => list::run(&g, a),
+        Command::Show(a) => show::run(&g, a),
+        Command::History(a) => history::run(&g, a),
+        Command::Diff(a) => diff::run(&g, a),
         Command::Export(a) => export::run(&g, a),
         Command::Simulate(a) => simulate::run(&g, a),
         Command::Serve(a) => serve::run(&g, a),

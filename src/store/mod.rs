@@ -2,8 +2,11 @@
 //!
 //! The schema is `schema.sql` at the top of the repository, embedded here and applied as
 //! numbered migrations (see [`schema`]). This module opens and migrates the database, records
-//! runs, and answers point-in-time reads; [`snapshot`] writes one run's snapshot.
+//! runs, and answers point-in-time reads; [`snapshot`] writes one run's snapshot, [`diff`]
+//! compares two points in time and [`history`] follows one image across runs.
 
+pub mod diff;
+pub mod history;
 pub mod schema;
 pub mod snapshot;
 
@@ -13,6 +16,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use serde::Serialize;
 
+use crate::api::types::Image;
 use crate::error::{Error, Result};
 use crate::when::When;
 
@@ -56,6 +60,15 @@ pub struct RunInfo {
 pub struct RunPoint {
     pub run_id: i64,
     pub finished_at_ms: i64,
+}
+
+/// An image in the catalog at some run: the typed view for filtering and sorting, and the
+/// object exactly as the API returned it for output.
+#[derive(Debug, Clone)]
+pub struct LiveImage {
+    pub scope_id: i64,
+    pub image: Image,
+    pub raw: String,
 }
 
 /// Formats Unix milliseconds as RFC 3339 UTC (`2026-01-19T06:00:00.123Z`).
@@ -341,6 +354,94 @@ impl Store {
             f(raw)?;
         }
         Ok(())
+    }
+
+    /// Every image live at committed run `run_id`, in storage order, parsed for querying.
+    pub fn live_images(&self, run_id: i64) -> Result<Vec<LiveImage>> {
+        // No ORDER BY: sorting the stored objects costs more than reading them, and every
+        // caller sorts by its own keys.
+        let mut stmt = self.conn.prepare(
+            "SELECT scope_id, raw FROM versions
+             WHERE valid_from <= ?1 AND (valid_to IS NULL OR valid_to > ?1)",
+        )?;
+        let rows: Vec<(i64, String)> = stmt
+            .query_map([run_id], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        // Parsing is most of the cost of reading a large catalog: spread it over the cores.
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+        let chunk = rows.len().div_ceil(threads).max(1);
+        let parsed: Vec<Result<Vec<Image>>> = std::thread::scope(|s| {
+            let workers: Vec<_> = rows
+                .chunks(chunk)
+                .map(|part| {
+                    s.spawn(move || {
+                        part.iter()
+                            .map(|(_, raw)| {
+                                serde_json::from_str::<Image>(raw).map_err(|e| {
+                                    Error::internal(format!("a stored image does not parse: {e}"))
+                                })
+                            })
+                            .collect::<Result<Vec<_>>>()
+                    })
+                })
+                .collect();
+            workers
+                .into_iter()
+                .map(|w| {
+                    w.join()
+                        .unwrap_or_else(|_| Err(Error::internal("a parsing thread panicked")))
+                })
+                .collect()
+        });
+        let mut images = Vec::with_capacity(rows.len());
+        for part in parsed {
+            images.extend(part?);
+        }
+        Ok(rows
+            .into_iter()
+            .zip(images)
+            .map(|((scope_id, raw), image)| LiveImage {
+                scope_id,
+                image,
+                raw,
+            })
+            .collect())
+    }
+
+    /// The last committed run before `run_id` (the default "from" of a diff).
+    pub fn committed_before(&self, run_id: i64) -> Result<Option<RunPoint>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT id, finished_at FROM runs WHERE status = 'committed' AND id < ?1
+                 ORDER BY id DESC LIMIT 1",
+                [run_id],
+                |r| {
+                    Ok(RunPoint {
+                        run_id: r.get(0)?,
+                        finished_at_ms: r.get(1)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    /// The walk target a scope id stands for.
+    pub fn scope_key(&self, scope_id: i64) -> Result<ScopeKey> {
+        Ok(self.conn.query_row(
+            "SELECT endpoint, project_id, workspace_id, type, namespace FROM scopes WHERE id = ?1",
+            [scope_id],
+            |r| {
+                let ns: String = r.get(4)?;
+                Ok(ScopeKey {
+                    endpoint: r.get(0)?,
+                    project_id: r.get(1)?,
+                    workspace_id: r.get(2)?,
+                    image_type: r.get(3)?,
+                    namespace: (!ns.is_empty()).then_some(ns),
+                })
+            },
+        )?)
     }
 
     /// The projects the mirror holds (any scope, any run).

@@ -12,10 +12,10 @@
 use std::collections::HashMap;
 
 use rusqlite::{params, Connection};
-use serde_json::Value;
 
 use crate::api::types::Item;
 use crate::error::Result;
+use crate::store::diff::{field_changes, parse_object};
 use crate::store::now_ms;
 
 /// What one run (or one scope of it) did to the mirror.
@@ -210,22 +210,13 @@ impl Drop for SnapshotWriter<'_> {
 }
 
 /// The top-level fields whose values differ between two objects (a field present on one side
-/// only counts as changed), sorted by name.
+/// only counts as changed), sorted by name: the names of [`field_changes`], which `diff` and
+/// `history` use too, so the change log and a computed diff cannot disagree.
 pub fn changed_fields(before: &str, after: &str) -> Vec<String> {
-    let parse = |s: &str| match serde_json::from_str::<Value>(s) {
-        Ok(Value::Object(m)) => m,
-        _ => serde_json::Map::new(),
-    };
-    let (a, b) = (parse(before), parse(after));
-    let mut fields: Vec<String> = a
-        .keys()
-        .chain(b.keys())
-        .filter(|k| a.get(*k) != b.get(*k))
-        .cloned()
-        .collect();
-    fields.sort();
-    fields.dedup();
-    fields
+    field_changes(&parse_object(before), &parse_object(after))
+        .into_iter()
+        .map(|c| c.field)
+        .collect()
 }
 
 #[cfg(test)]

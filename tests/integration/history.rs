@@ -8,7 +8,7 @@ use serde_json::Value;
 use crate::util::*;
 
 /// `changes.json` restricted to the images of workspace "0" (the scopes a default sync walks).
-fn expected_transition(
+pub(crate) fn expected_transition(
     index: usize,
 ) -> (
     BTreeSet<String>,

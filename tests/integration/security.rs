@@ -76,3 +76,45 @@ fn the_progress_bar_is_drawn_on_a_terminal_only() {
     let out = env.sync(&sim, &["--page-size", "20"]);
     assert!(!stderr(&out).contains("p1 BUILD_IN"));
 }
+
+#[test]
+fn hostile_text_is_escaped_by_every_read_command_on_a_terminal() {
+    let env = Env::new();
+    let catalog = hostile_catalog(&env);
+    let day2 = fixture_day_path(2);
+    let sim = Sim::start(
+        &[
+            "--catalog",
+            catalog.to_str().unwrap(),
+            "--catalog",
+            day2.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_ok(&env.sync(&sim, &[]));
+    sim.advance();
+    assert_ok(&env.sync(&sim, &[]));
+    let text = std::fs::read_to_string(&catalog).unwrap();
+    let day: Vec<serde_json::Value> = serde_json::from_str(&text).unwrap();
+    let id = day[0]["id"].as_str().unwrap().to_string();
+    for args in [
+        "list --as-of run:1 --limit 500".to_string(),
+        "list --as-of run:1 --format csv".to_string(),
+        format!("show {id} --as-of run:1"),
+        format!("show {id} --as-of run:1 --format csv"),
+        format!("history {id}"),
+        format!("history {id} --format csv"),
+        "diff".to_string(),
+        "diff --format csv".to_string(),
+    ] {
+        let screen = on_terminal(&env, &args);
+        let text = String::from_utf8_lossy(&screen);
+        for bad in ['\u{1b}', '\u{7}', '\u{9b}'] {
+            assert!(
+                !text.contains(bad),
+                "{args}: raw {bad:?} reached the terminal"
+            );
+        }
+        assert!(text.contains("evil\\x{1b}[2J"), "{args}: {text}");
+    }
+}
