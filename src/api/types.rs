@@ -20,7 +20,9 @@ pub struct Image {
     pub name: Option<String>,
     pub tag: Option<String>,
     pub arch: Option<String>,
+    #[serde(default, deserialize_with = "lenient_i64")]
     pub create_at: Option<i64>,
+    #[serde(default, deserialize_with = "lenient_i64")]
     pub update_at: Option<i64>,
     pub description: Option<String>,
     pub dev_services: Option<Vec<String>>,
@@ -29,6 +31,7 @@ pub struct Image {
     pub resource_categories: Option<Vec<String>>,
     pub service_type: Option<String>,
     /// Documented as KB; some real objects carry bytes.
+    #[serde(default, deserialize_with = "lenient_i64")]
     pub size: Option<i64>,
     pub status: Option<String>,
     pub status_message: Option<String>,
@@ -42,6 +45,17 @@ pub struct Image {
     pub show_name: Option<String>,
     pub show_tag: Option<String>,
     pub tags: Option<Vec<TmsTag>>,
+}
+
+/// A number field of the typed view: any JSON number is accepted (the raw object keeps it
+/// exactly), but only an integer that fits i64 has a typed value; a fraction or a number too
+/// large is `None` there. Anything but a number or null is a wrong type, which makes the page
+/// malformed.
+fn lenient_i64<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    match Option::<serde_json::Number>::deserialize(d)? {
+        None => Ok(None),
+        Some(n) => Ok(n.as_i64()),
+    }
 }
 
 /// A TMS tag on an image (`{"key": ..., "value": ...}`).
@@ -304,6 +318,34 @@ mod tests {
             assert!(err.contains(want), "{err:?} should mention {want:?}");
             assert!(!err.contains('\n'));
         }
+    }
+
+    /// Found by fuzzing: a 138-digit number in an unknown field was stored rounded to a float,
+    /// so the mirror no longer held the object as the server sent it.
+    #[test]
+    fn numbers_are_kept_exactly_as_sent() {
+        let body = include_bytes!("../../tests/fixtures/fuzz-huge-number.json");
+        let page = parse_page(body).unwrap();
+        let item = &page.items[0];
+        let again = Item::from_raw(&item.raw).unwrap();
+        assert_eq!((&again.raw, again.hash), (&item.raw, item.hash));
+        let text = String::from_utf8_lossy(body);
+        let sent = text.split("\"createOat\": ").nth(1).unwrap();
+        let digits: String = sent.chars().take_while(char::is_ascii_digit).collect();
+        assert_eq!(digits.len(), 138);
+        assert!(
+            item.raw.contains(&format!("\"createOat\":{digits},")),
+            "{}",
+            item.raw
+        );
+        let precise = Item::from_raw(
+            r#"{"id":"a","size":12345678901234567890123,"x":0.1000000000000000055511151231257827}"#,
+        )
+        .unwrap();
+        assert!(precise.raw.contains("12345678901234567890123"));
+        assert!(precise.raw.contains("0.1000000000000000055511151231257827"));
+        assert_eq!(precise.image.size, None);
+        assert!(Item::from_raw(r#"{"id":"a","size":"big"}"#).is_err());
     }
 
     #[test]
