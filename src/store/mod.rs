@@ -153,7 +153,8 @@ impl Store {
         let conn = Connection::open_with_flags(path, flags).map_err(|e| open_error(path, e))?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         conn.execute_batch(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;
+             PRAGMA cache_size = -65536;",
         )
         .map_err(|e| open_error(path, e))?;
         schema::migrate(&conn).map_err(|e| match e {
