@@ -147,7 +147,7 @@ fn main() {
         let mut w = SnapshotWriter::begin(store.conn(), run_id).expect("begin snapshot");
         let mut pages = 0;
         for (scope, id) in scopes.iter().zip(&scope_ids) {
-            w.start_scope(*id).expect("scope");
+            w.start_scope(*id, None).expect("scope");
             let of_scope: Vec<Item> = items
                 .iter()
                 .filter(|i| i.image.image_type.as_deref() == Some(scope.image_type.as_str()))

@@ -213,7 +213,7 @@ fn main() {
     let parse = start.elapsed().as_secs_f64();
     let start = Instant::now();
     let mut writer = SnapshotWriter::begin(store.conn(), run_id).unwrap();
-    writer.start_scope(scope_ids[0]).unwrap();
+    writer.start_scope(scope_ids[0], None).unwrap();
     for page in &pages {
         writer.add_items(&page.items).unwrap();
     }

@@ -186,21 +186,37 @@ impl Store {
         let run_id = tx.last_insert_rowid();
         let mut ids = Vec::with_capacity(scopes.len());
         for s in scopes {
-            let ns = s.namespace.as_deref().unwrap_or("");
+            // The scope is the catalog slice (project, workspace, type); the endpoint is only
+            // where this run fetched it from, and a namespace limits this run's walk.
+            let existing: Option<i64> = tx
+                .query_row(
+                    "SELECT id FROM scopes WHERE project_id = ?1 AND workspace_id = ?2
+                     AND type = ?3 AND namespace = '' ORDER BY id LIMIT 1",
+                    params![s.project_id, s.workspace_id, s.image_type],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let id = match existing {
+                Some(id) => {
+                    tx.execute(
+                        "UPDATE scopes SET endpoint = ?2 WHERE id = ?1",
+                        params![id, s.endpoint],
+                    )?;
+                    id
+                }
+                None => {
+                    tx.execute(
+                        "INSERT INTO scopes (endpoint, project_id, workspace_id, type, namespace)
+                         VALUES (?1, ?2, ?3, ?4, '')",
+                        params![s.endpoint, s.project_id, s.workspace_id, s.image_type],
+                    )?;
+                    tx.last_insert_rowid()
+                }
+            };
             tx.execute(
-                "INSERT OR IGNORE INTO scopes (endpoint, project_id, workspace_id, type, namespace)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![s.endpoint, s.project_id, s.workspace_id, s.image_type, ns],
-            )?;
-            let id: i64 = tx.query_row(
-                "SELECT id FROM scopes WHERE endpoint = ?1 AND project_id = ?2
-                 AND workspace_id = ?3 AND type = ?4 AND namespace = ?5",
-                params![s.endpoint, s.project_id, s.workspace_id, s.image_type, ns],
-                |r| r.get(0),
-            )?;
-            tx.execute(
-                "INSERT OR IGNORE INTO run_scopes (run_id, scope_id) VALUES (?1, ?2)",
-                params![run_id, id],
+                "INSERT OR IGNORE INTO run_scopes (run_id, scope_id, endpoint, namespace)
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![run_id, id, s.endpoint, s.namespace.as_deref().unwrap_or("")],
             )?;
             ids.push(id);
         }
@@ -232,7 +248,8 @@ impl Store {
     /// Every run, newest first.
     pub fn runs(&self) -> Result<Vec<RunInfo>> {
         let mut scopes_of = self.conn.prepare(
-            "SELECT s.endpoint, s.project_id, s.workspace_id, s.type, s.namespace
+            "SELECT coalesce(rs.endpoint, s.endpoint), s.project_id, s.workspace_id, s.type,
+                    CASE WHEN rs.namespace != '' THEN rs.namespace ELSE s.namespace END
              FROM run_scopes rs JOIN scopes s ON s.id = rs.scope_id
              WHERE rs.run_id = ?1 ORDER BY s.id",
         )?;

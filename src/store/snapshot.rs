@@ -38,6 +38,7 @@ impl Counts {
 
 struct ScopeState {
     scope_id: i64,
+    namespace: Option<String>,
     live: HashMap<String, (i64, [u8; 16])>,
     counts: Counts,
 }
@@ -65,13 +66,16 @@ impl<'c> SnapshotWriter<'c> {
     }
 
     /// Starts (or, after [`restart_scope`](Self::restart_scope), restarts) a scope's walk.
-    pub fn start_scope(&mut self, scope_id: i64) -> Result<()> {
+    /// A walk limited to one namespace covers only that namespace's images: the others can be
+    /// neither updated nor removed by it.
+    pub fn start_scope(&mut self, scope_id: i64, namespace: Option<&str>) -> Result<()> {
         self.conn.execute_batch("SAVEPOINT scope")?;
         let mut stmt = self.conn.prepare_cached(
-            "SELECT image_id, id, hash FROM versions WHERE scope_id = ?1 AND valid_to IS NULL",
+            "SELECT image_id, id, hash FROM versions WHERE scope_id = ?1 AND valid_to IS NULL
+             AND (?2 IS NULL OR json_extract(raw, '$.namespace') = ?2)",
         )?;
         let mut live = HashMap::new();
-        let mut rows = stmt.query([scope_id])?;
+        let mut rows = stmt.query(params![scope_id, namespace])?;
         while let Some(r) = rows.next()? {
             let hash: Vec<u8> = r.get(2)?;
             let mut h = [0u8; 16];
@@ -82,6 +86,7 @@ impl<'c> SnapshotWriter<'c> {
         }
         self.scope = Some(ScopeState {
             scope_id,
+            namespace: namespace.map(str::to_string),
             live,
             counts: Counts::default(),
         });
@@ -90,10 +95,13 @@ impl<'c> SnapshotWriter<'c> {
 
     /// Throws away what the current scope's walk wrote, to walk it again.
     pub fn restart_scope(&mut self) -> Result<()> {
-        let scope_id = self.current()?.scope_id;
+        let (scope_id, namespace) = {
+            let s = self.current()?;
+            (s.scope_id, s.namespace.clone())
+        };
         self.conn
             .execute_batch("ROLLBACK TO scope; RELEASE scope")?;
-        self.start_scope(scope_id)
+        self.start_scope(scope_id, namespace.as_deref())
     }
 
     fn current(&mut self) -> Result<&mut ScopeState> {

@@ -138,7 +138,7 @@ impl From<Error> for Failed {
 
 /// Messages from the walk to the thread that writes the snapshot.
 pub(crate) enum WriteMsg {
-    StartScope(i64),
+    StartScope(i64, Option<String>),
     RestartScope,
     Items(Vec<Item>),
     EndScope,
@@ -261,7 +261,7 @@ fn write_snapshot(
     let mut applied = 0;
     while let Some(msg) = rx.blocking_recv() {
         match msg {
-            WriteMsg::StartScope(id) => writer.start_scope(id)?,
+            WriteMsg::StartScope(id, ns) => writer.start_scope(id, ns.as_deref())?,
             WriteMsg::RestartScope => writer.restart_scope()?,
             WriteMsg::Items(items) => {
                 writer.add_items(&items)?;

@@ -59,7 +59,7 @@ pub(crate) async fn walk_scope(
     tx: &mpsc::Sender<WriteMsg>,
     fetched: &AtomicU64,
 ) -> Result<()> {
-    send(tx, WriteMsg::StartScope(scope_id)).await?;
+    send(tx, WriteMsg::StartScope(scope_id, scope.namespace.clone())).await?;
     let mut problems = Vec::new();
     for attempt in 1..=MAX_WALKS {
         if attempt > 1 {
