@@ -119,9 +119,29 @@ impl Query {
                     }
                 }
                 "namespace" => q.namespace = non_empty(v),
-                "service_type" => q.service_type = non_empty(v),
-                "type" if !v.is_empty() => q.image_type = v.to_string(),
-                "workspace_id" if !v.is_empty() => q.workspace_id = v.to_string(),
+                "service_type" => {
+                    q.service_type = non_empty(v);
+                    if !v.is_empty() {
+                        one_of("service_type", v, SERVICE_TYPES)?;
+                    }
+                }
+                "type" if !v.is_empty() => {
+                    one_of("type", v, IMAGE_TYPES)?;
+                    q.image_type = v.to_string();
+                }
+                "workspace_id" if !v.is_empty() => {
+                    let valid = v == "0"
+                        || (v.len() == 32
+                            && v.bytes()
+                                .all(|b| b.is_ascii_digit() || b.is_ascii_lowercase()));
+                    if !valid {
+                        return Err(bad(
+                            "workspace_id",
+                            "must be 0 or 32 digits and lowercase letters",
+                        ));
+                    }
+                    q.workspace_id = v.to_string();
+                }
                 "sort_key" => q.sort_key = parse_sort_key(v)?,
                 "sort_dir" => {
                     q.sort_dir = match v.to_ascii_uppercase().as_str() {
@@ -216,6 +236,18 @@ impl Query {
             offset: 0,
             ..self.clone()
         }
+    }
+}
+
+/// The documented values of the enum-valued filters (compared case-insensitively).
+pub const IMAGE_TYPES: &[&str] = &["BUILD_IN", "DEDICATED"];
+pub const SERVICE_TYPES: &[&str] = &["COMMON", "INFERENCE", "TRAIN", "DEV", "UNKNOWN"];
+
+fn one_of(param: &'static str, v: &str, allowed: &[&str]) -> Result<(), QueryError> {
+    if allowed.iter().any(|a| a.eq_ignore_ascii_case(v)) {
+        Ok(())
+    } else {
+        Err(bad(param, format!("must be one of {}", allowed.join(", "))))
     }
 }
 
@@ -391,6 +423,10 @@ mod tests {
             ("sort_dir", "UP"),
             ("sort_key", "name;drop"),
             ("name_fuzzy_match", "maybe"),
+            ("type", "all"),
+            ("service_type", "XX"),
+            ("workspace_id", "abc"),
+            ("workspace_id", "ABCDEF0123456789ABCDEF0123456789"),
         ] {
             let e = Query::from_params([(k, v)]).unwrap_err();
             assert_eq!(e.param, k);

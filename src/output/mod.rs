@@ -22,11 +22,19 @@ pub fn sanitize(s: &str) -> String {
             '\n' => out.push_str("\\n"),
             '\t' => out.push_str("\\t"),
             '\r' => out.push_str("\\r"),
-            c if c.is_control() => out.push_str(&format!("\\x{{{:x}}}", c as u32)),
+            c if c.is_control() || is_invisible_format(c) => {
+                out.push_str(&format!("\\x{{{:x}}}", c as u32))
+            }
             c => out.push(c),
         }
     }
     out
+}
+
+/// Unicode format characters that reorder or hide text on a terminal (bidi overrides and
+/// isolates, zero-width characters, the byte-order mark).
+fn is_invisible_format(c: char) -> bool {
+    matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
 }
 
 /// One line of at most `max` characters, sanitized, for error messages.
@@ -470,6 +478,11 @@ pub fn csv_cell(v: Option<&Value>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bidi_and_zero_width_characters_are_escaped() {
+        assert_eq!(sanitize("a\u{202e}b\u{200b}c"), "a\\x{202e}b\\x{200b}c");
+    }
 
     #[test]
     fn control_characters_never_pass_through() {
