@@ -74,3 +74,27 @@ ALTER TABLE versions ADD COLUMN name TEXT;
 ALTER TABLE versions ADD COLUMN tag TEXT;
 UPDATE versions SET name = json_extract(raw, '$.name'), tag = json_extract(raw, '$.tag');
 CREATE INDEX versions_by_name ON versions (name, tag);
+
+-- migration 3: a smaller mirror. Name and tag are read from the stored object instead of being
+-- kept twice, and live versions are found through versions_by_image (scope_id is its prefix), so
+-- the two indexes that duplicated them go. This cuts the mirror by about a fifth.
+DROP INDEX versions_by_name;
+ALTER TABLE versions DROP COLUMN name;
+ALTER TABLE versions DROP COLUMN tag;
+DROP INDEX versions_live;
+
+-- migration 4: versions by the run they start in, so a diff between any two runs reads only
+-- the versions that started or ended between them (versions_by_end covers the ends)
+CREATE INDEX versions_by_start ON versions (valid_from);
+
+-- migration 5: an image is identified by project, workspace and type, not by the URL it was
+-- fetched from: the same catalog synced through another endpoint spelling (or from another
+-- host serving it) must update the same images, not copy them. Each run records the endpoint
+-- it used and the namespace its walk was limited to (a namespace walk is a partial walk of the
+-- scope: it can update and remove only that namespace's images). New scopes keep namespace ''.
+ALTER TABLE run_scopes ADD COLUMN endpoint TEXT;
+ALTER TABLE run_scopes ADD COLUMN namespace TEXT NOT NULL DEFAULT '';
+UPDATE run_scopes SET
+    endpoint = (SELECT s.endpoint FROM scopes s WHERE s.id = run_scopes.scope_id),
+    namespace = (SELECT s.namespace FROM scopes s WHERE s.id = run_scopes.scope_id);
+CREATE INDEX scopes_by_identity ON scopes (project_id, workspace_id, type, namespace);

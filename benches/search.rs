@@ -90,7 +90,7 @@ fn commit_run(store: &mut Store, images: &[serde_json::Value]) -> u64 {
     let (run_id, scope_ids) = store.begin_run(&scopes).expect("begin run");
     let mut w = SnapshotWriter::begin(store.conn(), run_id).expect("begin snapshot");
     for (scope, id) in scopes.iter().zip(scope_ids) {
-        w.start_scope(id).expect("scope");
+        w.start_scope(id, None).expect("scope");
         let items: Vec<Item> = images
             .iter()
             .filter(|v| v["type"] == scope.image_type.as_str())

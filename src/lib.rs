@@ -5,22 +5,29 @@
 //! - [`api`]: the ModelArts images API — response types, AK/SK signing, auth, the HTTP client.
 //! - [`catalog`]: the API's filter/sort/page semantics, shared by the simulator and `list`.
 //! - [`sync`]: the walk (paging dialects, concurrency, completeness) and the sync lock.
-//! - [`store`]: the SQLite mirror — schema migrations, snapshots as versions, point-in-time reads.
+//! - [`store`]: the SQLite mirror — schema migrations, snapshots as versions, point-in-time reads,
+//!   diffs between any two runs, the history of one image.
 //! - [`index`]: the tantivy search index beside the mirror — schema, image-name analysis,
 //!   updates after each committed run, the query language and ranking.
+//! - [`apiserver`]: the HTTP layer shared by the simulator and `serve`.
 //! - [`simulate`]: the axum simulator with fixture days and fault injection.
+//! - [`serve`]: the mirror served read-only as the same API.
 //! - [`when`]: points in time (`--as-of`, `--from`, `--to`).
-//! - [`output`]: terminal-safe rendering.
+//! - [`output`]: terminal-safe rendering: tables that fit the terminal, human sizes and times.
 //! - [`error`]: the error type and its exit codes.
 //!
 //! Dependencies point one way: `cli` -> `sync`/`store`/`index`/`simulate` -> `api`/`catalog`.
 
 pub mod api;
+pub mod apiserver;
 pub mod catalog;
 pub mod cli;
+pub mod config;
 pub mod error;
+pub mod failpoint;
 pub mod index;
 pub mod output;
+pub mod serve;
 pub mod simulate;
 pub mod store;
 pub mod sync;

@@ -30,11 +30,15 @@ fn init_logging(g: &macat::cli::GlobalArgs) {
         (false, _) => "macat=debug,info",
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
-    tracing_subscriber::fmt()
+    let fmt = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(filter)
         .with_target(false)
-        .without_time()
-        .with_ansi(g.color_stderr())
-        .init();
+        .with_ansi(g.color_stderr());
+    // Timestamps help only when following requests one by one (-vv).
+    if g.verbose >= 2 {
+        fmt.init();
+    } else {
+        fmt.without_time().init();
+    }
 }

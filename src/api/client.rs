@@ -177,7 +177,7 @@ impl Client {
                 reason.push_str(&format!(" {c}"));
             }
             if let Some(m) = &msg {
-                reason.push_str(&format!(": {}", crate::output::one_line(m, 200)));
+                reason.push_str(&format!(": {}", crate::output::truncate(m, 200)));
             }
             return Err(Attempt::Retry {
                 reason,
@@ -190,8 +190,9 @@ impl Client {
         }
         Err(Attempt::Fatal(Error::Rejected(Rejection {
             status: status.as_u16(),
-            error_code: code,
-            error_msg: msg.map(|m| crate::output::one_line(&m, 300)),
+            // Kept as sent (only shortened): they are escaped where they are displayed.
+            error_code: code.map(|c| crate::output::truncate(&c, 100)),
+            error_msg: msg.map(|m| crate::output::truncate(&m, 300)),
             url: url.to_string(),
         })))
     }

@@ -2,5 +2,6 @@
 
 pub mod auth;
 pub mod client;
+pub mod regions;
 pub mod sign;
 pub mod types;

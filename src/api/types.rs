@@ -20,7 +20,9 @@ pub struct Image {
     pub name: Option<String>,
     pub tag: Option<String>,
     pub arch: Option<String>,
+    #[serde(default, deserialize_with = "lenient_i64")]
     pub create_at: Option<i64>,
+    #[serde(default, deserialize_with = "lenient_i64")]
     pub update_at: Option<i64>,
     pub description: Option<String>,
     pub dev_services: Option<Vec<String>>,
@@ -29,6 +31,7 @@ pub struct Image {
     pub resource_categories: Option<Vec<String>>,
     pub service_type: Option<String>,
     /// Documented as KB; some real objects carry bytes.
+    #[serde(default, deserialize_with = "lenient_i64")]
     pub size: Option<i64>,
     pub status: Option<String>,
     pub status_message: Option<String>,
@@ -42,6 +45,17 @@ pub struct Image {
     pub show_name: Option<String>,
     pub show_tag: Option<String>,
     pub tags: Option<Vec<TmsTag>>,
+}
+
+/// A number field of the typed view: any JSON number is accepted (the raw object keeps it
+/// exactly), but only an integer that fits i64 has a typed value; a fraction or a number too
+/// large is `None` there. Anything but a number or null is a wrong type, which makes the page
+/// malformed.
+fn lenient_i64<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    match Option::<serde_json::Number>::deserialize(d)? {
+        None => Ok(None),
+        Some(n) => Ok(n.as_i64()),
+    }
 }
 
 /// A TMS tag on an image (`{"key": ..., "value": ...}`).
@@ -158,6 +172,119 @@ pub struct ApiErrorBody {
 }
 
 #[cfg(test)]
+mod proptests {
+    //! Bad server data never panics the parser, and what it accepts is what it stores.
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Any JSON value, nested a few levels, with hostile strings.
+    fn json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>()
+                .prop_filter("finite", |f| f.is_finite())
+                .prop_map(Value::from),
+            "\\PC{0,40}".prop_map(Value::String),
+            "[\\x00-\\x1f\\x7f\\u{1b}]{0,10}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 64, 8, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                prop::collection::btree_map(
+                    prop_oneof![
+                        Just("id".to_string()),
+                        Just("name".to_string()),
+                        Just("size".to_string()),
+                        Just("tags".to_string()),
+                        Just("dev_services".to_string()),
+                        "[a-z_]{1,12}"
+                    ],
+                    inner,
+                    0..8
+                )
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    fn page_of(data: Value, total: Value) -> Vec<u8> {
+        serde_json::json!({"current": 1, "data": data, "pages": 1, "size": 10, "total": total})
+            .to_string()
+            .into_bytes()
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic(body in prop::collection::vec(any::<u8>(), 0..2048)) {
+            let _ = parse_page(&body);
+        }
+
+        #[test]
+        fn arbitrary_json_pages_never_panic(data in json(), total in json()) {
+            let body = page_of(data, total);
+            if let Err(e) = parse_page(&body) {
+                prop_assert!(!e.contains('\n') || e.len() < 2000);
+            }
+        }
+
+        #[test]
+        fn accepted_items_round_trip(items in prop::collection::vec(json(), 0..8)) {
+            let data: Vec<Value> = items
+                .into_iter()
+                .enumerate()
+                .map(|(i, v)| {
+                    let mut m = match v { Value::Object(m) => m, _ => serde_json::Map::new() };
+                    m.insert("id".into(), Value::String(format!("id-{i}")));
+                    Value::Object(m)
+                })
+                .collect();
+            let n = data.len();
+            let body = page_of(Value::Array(data.clone()), Value::from(n));
+            if let Ok(page) = parse_page(&body) {
+                prop_assert_eq!(page.items.len(), n);
+                for (item, want) in page.items.iter().zip(&data) {
+                    let back: Value = serde_json::from_str(&item.raw).unwrap();
+                    prop_assert_eq!(&back, want);
+                    prop_assert_eq!(item.hash, content_hash(&item.raw));
+                }
+            }
+        }
+
+        #[test]
+        fn truncated_valid_pages_are_errors(cut in 0usize..200) {
+            let body = page_of(serde_json::json!([{"id": "a", "name": "pytorch", "size": 5}]), Value::from(1));
+            let cut = cut.min(body.len() - 1);
+            prop_assert!(parse_page(&body[..cut]).is_err());
+        }
+    }
+
+    #[test]
+    fn huge_strings_deep_nesting_and_invalid_utf8() {
+        let huge = "x".repeat(5_000_000);
+        let body = page_of(
+            serde_json::json!([{"id": "a", "description": huge}]),
+            Value::from(1),
+        );
+        assert_eq!(parse_page(&body).unwrap().items.len(), 1);
+        let deep = format!(
+            "{{\"data\":[{{\"id\":\"a\",\"x\":{}{}}}],\"total\":1}}",
+            "[".repeat(100_000),
+            "]".repeat(100_000)
+        );
+        assert!(parse_page(deep.as_bytes()).is_err());
+        let mut bad = page_of(
+            serde_json::json!([{"id": "a", "name": "nm"}]),
+            Value::from(1),
+        );
+        let at = bad.windows(2).position(|w| w == b"nm").unwrap();
+        bad[at] = 0xff;
+        assert!(parse_page(&bad).is_err());
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -191,6 +318,34 @@ mod tests {
             assert!(err.contains(want), "{err:?} should mention {want:?}");
             assert!(!err.contains('\n'));
         }
+    }
+
+    /// Found by fuzzing: a 138-digit number in an unknown field was stored rounded to a float,
+    /// so the mirror no longer held the object as the server sent it.
+    #[test]
+    fn numbers_are_kept_exactly_as_sent() {
+        let body = include_bytes!("../../tests/fixtures/fuzz-huge-number.json");
+        let page = parse_page(body).unwrap();
+        let item = &page.items[0];
+        let again = Item::from_raw(&item.raw).unwrap();
+        assert_eq!((&again.raw, again.hash), (&item.raw, item.hash));
+        let text = String::from_utf8_lossy(body);
+        let sent = text.split("\"createOat\": ").nth(1).unwrap();
+        let digits: String = sent.chars().take_while(char::is_ascii_digit).collect();
+        assert_eq!(digits.len(), 138);
+        assert!(
+            item.raw.contains(&format!("\"createOat\":{digits},")),
+            "{}",
+            item.raw
+        );
+        let precise = Item::from_raw(
+            r#"{"id":"a","size":12345678901234567890123,"x":0.1000000000000000055511151231257827}"#,
+        )
+        .unwrap();
+        assert!(precise.raw.contains("12345678901234567890123"));
+        assert!(precise.raw.contains("0.1000000000000000055511151231257827"));
+        assert_eq!(precise.image.size, None);
+        assert!(Item::from_raw(r#"{"id":"a","size":"big"}"#).is_err());
     }
 
     #[test]

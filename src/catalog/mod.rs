@@ -43,14 +43,14 @@ pub const SORT_FIELDS: &[&str] = &[
     "workspace_id",
 ];
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SortDir {
     Asc,
     Desc,
 }
 
 /// A parsed, validated query.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Query {
     pub name: Option<String>,
     pub name_fuzzy_match: bool,
@@ -119,9 +119,29 @@ impl Query {
                     }
                 }
                 "namespace" => q.namespace = non_empty(v),
-                "service_type" => q.service_type = non_empty(v),
-                "type" if !v.is_empty() => q.image_type = v.to_string(),
-                "workspace_id" if !v.is_empty() => q.workspace_id = v.to_string(),
+                "service_type" => {
+                    q.service_type = non_empty(v);
+                    if !v.is_empty() {
+                        one_of("service_type", v, SERVICE_TYPES)?;
+                    }
+                }
+                "type" if !v.is_empty() => {
+                    one_of("type", v, IMAGE_TYPES)?;
+                    q.image_type = v.to_string();
+                }
+                "workspace_id" if !v.is_empty() => {
+                    let valid = v == "0"
+                        || (v.len() == 32
+                            && v.bytes()
+                                .all(|b| b.is_ascii_digit() || b.is_ascii_lowercase()));
+                    if !valid {
+                        return Err(bad(
+                            "workspace_id",
+                            "must be 0 or 32 digits and lowercase letters",
+                        ));
+                    }
+                    q.workspace_id = v.to_string();
+                }
                 "sort_key" => q.sort_key = parse_sort_key(v)?,
                 "sort_dir" => {
                     q.sort_dir = match v.to_ascii_uppercase().as_str() {
@@ -176,14 +196,24 @@ impl Query {
 
     /// Filters and sorts: every image the query selects, in the API's order (before paging).
     pub fn select<'a, T>(&self, images: &'a [T], image: impl Fn(&T) -> &Image) -> Vec<&'a T> {
-        let mut out: Vec<&T> = images.iter().filter(|t| self.matches(image(t))).collect();
+        self.select_indices(images, image)
+            .into_iter()
+            .map(|i| &images[i])
+            .collect()
+    }
+
+    /// [`select`](Self::select) as positions in `images` (what a cache of selections keeps).
+    pub fn select_indices<T>(&self, images: &[T], image: impl Fn(&T) -> &Image) -> Vec<usize> {
+        let mut out: Vec<usize> = (0..images.len())
+            .filter(|&i| self.matches(image(&images[i])))
+            .collect();
         let keys: Vec<&str> = if self.sort_key.is_empty() {
             vec!["create_at"]
         } else {
             self.sort_key.iter().map(String::as_str).collect()
         };
-        out.sort_by(|a, b| {
-            let (a, b) = (image(a), image(b));
+        out.sort_by(|&a, &b| {
+            let (a, b) = (image(&images[a]), image(&images[b]));
             let mut ord = Ordering::Equal;
             for k in &keys {
                 ord = sort_value(a, k).cmp(&sort_value(b, k));
@@ -197,6 +227,27 @@ impl Query {
             ord.then_with(|| a.id.cmp(&b.id))
         });
         out
+    }
+
+    /// The query without its paging (`limit`, `offset`): equal for every page of one listing.
+    pub fn without_paging(&self) -> Query {
+        Query {
+            limit: DEFAULT_LIMIT,
+            offset: 0,
+            ..self.clone()
+        }
+    }
+}
+
+/// The documented values of the enum-valued filters (compared case-insensitively).
+pub const IMAGE_TYPES: &[&str] = &["BUILD_IN", "DEDICATED"];
+pub const SERVICE_TYPES: &[&str] = &["COMMON", "INFERENCE", "TRAIN", "DEV", "UNKNOWN"];
+
+fn one_of(param: &'static str, v: &str, allowed: &[&str]) -> Result<(), QueryError> {
+    if allowed.iter().any(|a| a.eq_ignore_ascii_case(v)) {
+        Ok(())
+    } else {
+        Err(bad(param, format!("must be one of {}", allowed.join(", "))))
     }
 }
 
@@ -304,12 +355,12 @@ pub struct PageOf<'a, T> {
     pub pages: u64,
     pub size: u64,
     pub total: u64,
-    pub data: &'a [&'a T],
+    pub data: &'a [T],
 }
 
 impl Paging {
     /// Cuts one page out of a selection made by [`Query::select`].
-    pub fn page<'a, T>(&self, selected: &'a [&'a T], q: &Query) -> PageOf<'a, T> {
+    pub fn page<'a, T>(&self, selected: &'a [T], q: &Query) -> PageOf<'a, T> {
         let limit = self.max_limit.map_or(q.limit, |m| q.limit.min(m)).max(1);
         let total = selected.len() as u64;
         let page_index = match self.offset_mode {
@@ -322,10 +373,11 @@ impl Paging {
             OffsetMode::Pages | OffsetMode::PagesFrom1 => page_index.saturating_mul(limit),
         };
         let start = start.min(total) as usize;
-        let end = (start as u64 + limit).min(total) as usize;
+        // Saturating: limit and offset come from users and requests, up to u64::MAX.
+        let end = (start as u64).saturating_add(limit).min(total) as usize;
         let data = &selected[start..end];
         PageOf {
-            current: page_index + self.current_base,
+            current: page_index.saturating_add(self.current_base),
             pages: total.div_ceil(limit),
             size: match self.size_mode {
                 SizeMode::Page => limit,
@@ -371,6 +423,10 @@ mod tests {
             ("sort_dir", "UP"),
             ("sort_key", "name;drop"),
             ("name_fuzzy_match", "maybe"),
+            ("type", "all"),
+            ("service_type", "XX"),
+            ("workspace_id", "abc"),
+            ("workspace_id", "ABCDEF0123456789ABCDEF0123456789"),
         ] {
             let e = Query::from_params([(k, v)]).unwrap_err();
             assert_eq!(e.param, k);
@@ -413,6 +469,31 @@ mod tests {
             .map(|i| i.id.clone())
             .collect();
         assert_eq!(ids, ["b", "a", "c", "d"]);
+    }
+
+    #[test]
+    fn paging_the_largest_numbers_does_not_overflow() {
+        let imgs: Vec<Image> = (0..3).map(|i| img(&i.to_string(), "n", Some(i))).collect();
+        let max = u64::MAX.to_string();
+        for (limit, offset) in [
+            (max.as_str(), "1"),
+            ("1", max.as_str()),
+            (max.as_str(), max.as_str()),
+        ] {
+            let q = Query::from_params([("limit", limit), ("offset", offset)]).unwrap();
+            let sel = q.select(&imgs, |i| i);
+            for mode in [
+                OffsetMode::Records,
+                OffsetMode::Pages,
+                OffsetMode::PagesFrom1,
+            ] {
+                let paging = Paging {
+                    offset_mode: mode,
+                    ..Paging::default()
+                };
+                assert!(paging.page(&sel, &q).data.len() <= imgs.len());
+            }
+        }
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! `macat demo`: a self-contained tour. Starts the simulator in-process on loopback, syncs the
 //! three fixture days into a mirror (a temporary one unless `--db` is given), and shows what the
-//! mirror then knows: the runs, what each run changed, the catalog at each point in time, and a
-//! few offline searches.
+//! mirror then knows: the runs, what each run changed, the catalog at each point in time, the
+//! diff between the first and the last day, the history of an image that was delisted and
+//! came back, and a few offline searches.
 
 use std::time::Duration;
 
@@ -12,8 +13,12 @@ use crate::api::auth::Auth;
 use crate::api::client::ClientConfig;
 use crate::error::{Error, Result};
 use crate::simulate::{self, SimConfig};
+use crate::store::history::Lookup;
 use crate::store::Store;
-use crate::sync::SyncOptions;
+use crate::sync::{ScopeTarget, SyncOptions};
+
+/// Delisted on day 2 and back on day 3: its history shows a removal and a comeback.
+const DEMO_IMAGE: &str = "mindspore1.8.0-cann5.1.2-py3.7-euler2.8.3";
 
 /// The mirror is temporary unless the global `--db PATH` names a new file to keep.
 #[derive(Debug, Args)]
@@ -59,19 +64,18 @@ pub fn run(g: &GlobalArgs, _args: DemoArgs) -> Result<()> {
                     .await
                     .map_err(|e| Error::internal(format!("advancing the simulator: {e}")))?;
             }
+            let client = ClientConfig {
+                endpoint: base.clone(),
+                project_id: "demo-project".into(),
+                timeout: Duration::from_secs(10),
+                retries: 3,
+                auth: Auth::None,
+            };
             let opts = SyncOptions {
-                client: ClientConfig {
-                    endpoint: base.clone(),
-                    project_id: "demo-project".into(),
-                    timeout: Duration::from_secs(10),
-                    retries: 3,
-                    auth: Auth::None,
-                },
-                workspace_id: "0".into(),
-                types: vec!["BUILD_IN".into(), "DEDICATED".into()],
-                namespace: None,
+                scopes: ScopeTarget::expand(client, "0", "all", None),
                 page_size: 50,
                 concurrency: 4,
+                progress: None,
             };
             let report = crate::sync::run(&db, opts, std::future::pending()).await?;
             super::sync::update_index(&db, report.run_id);
@@ -106,6 +110,32 @@ pub fn run(g: &GlobalArgs, _args: DemoArgs) -> Result<()> {
         })?;
         println!("  run:{} -> {n} images", run.run_id);
     }
+    let runs = store.runs()?;
+    if let (Some(last), Some(first)) = (runs.first(), runs.last()) {
+        let point = |id| store.resolve(&crate::when::When::Run(id));
+        let diff = store.diff(point(first.run_id)?, point(last.run_id)?)?;
+        println!(
+            "\n$ macat diff --from run:{} --to run:{}",
+            first.run_id, last.run_id
+        );
+        let style = super::diff::Style {
+            width: crate::output::terminal_width(),
+            color: g.color_stdout(),
+        };
+        print!("{}", super::diff::report(&diff, style));
+    }
+    println!("\n$ macat history {DEMO_IMAGE}");
+    match store.lookup(DEMO_IMAGE, None)? {
+        Lookup::Found(found) => {
+            let story = super::history::ImageHistory::read(&store, &found)?;
+            super::history::print_history(&story, super::Format::Table)?;
+        }
+        _ => {
+            return Err(Error::internal(format!(
+                "{DEMO_IMAGE} is not in the demo mirror"
+            )))
+        }
+    }
     demo_searches(g, &store)?;
     if g.db.is_none() {
         println!("\n(the mirror was temporary; pass --db PATH to keep it)");
@@ -128,8 +158,8 @@ fn demo_searches(g: &GlobalArgs, store: &Store) -> Result<()> {
         ("昇腾", &[], false),
         ("mlstudio", &[], true),
     ];
-    let fit = super::stdout_is_terminal()
-        .then(crate::output::styled::terminal_width)
+    let fit = crate::output::stdout_is_terminal()
+        .then(crate::output::terminal_width)
         .flatten();
     for (query, filters, include_removed) in searches {
         let mut shown = format!("$ macat search '{query}' --limit 3");

@@ -4,6 +4,7 @@ use clap::{Args, ValueEnum};
 
 use super::GlobalArgs;
 use crate::error::Result;
+use crate::output;
 use crate::store::Store;
 use crate::when::When;
 
@@ -23,33 +24,6 @@ pub enum ExportFormat {
     Json,
     Csv,
 }
-
-/// Columns of the CSV export: the documented ImageResponse fields.
-const CSV_FIELDS: &[&str] = &[
-    "id",
-    "name",
-    "tag",
-    "type",
-    "arch",
-    "service_type",
-    "status",
-    "status_message",
-    "visibility",
-    "workspace_id",
-    "namespace",
-    "origin",
-    "flavor_type",
-    "resource_categories",
-    "dev_services",
-    "size",
-    "create_at",
-    "update_at",
-    "swr_path",
-    "swr_instance_id",
-    "show_name",
-    "show_tag",
-    "description",
-];
 
 pub fn run(g: &GlobalArgs, args: ExportArgs) -> Result<()> {
     let store = Store::open_existing(&g.db_path()?)?;
@@ -79,32 +53,22 @@ pub fn run(g: &GlobalArgs, args: ExportArgs) -> Result<()> {
             out.write_all(b"\n]\n")?;
         }
         ExportFormat::Csv => {
-            let mut w = csv::Writer::from_writer(&mut out);
-            w.write_record(CSV_FIELDS).map_err(super::runs::csv_err)?;
+            // CSV keeps the data as it is for scripts; on a terminal, control characters from
+            // the catalog are escaped so they cannot drive the terminal.
+            let mut w = output::Csv::new(&mut out);
+            w.row(output::CSV_FIELDS)?;
             store.for_each_live(point.run_id, |raw| {
                 let v: serde_json::Value = serde_json::from_str(raw)
                     .map_err(|e| crate::error::Error::internal(format!("stored object: {e}")))?;
-                let row = CSV_FIELDS.iter().map(|f| csv_cell(v.get(*f)));
-                w.write_record(row).map_err(super::runs::csv_err)
+                w.row(
+                    output::CSV_FIELDS
+                        .iter()
+                        .map(|f| output::csv_cell(v.get(*f))),
+                )
             })?;
-            w.flush()?;
+            w.finish()?;
         }
     }
     out.flush()?;
     Ok(())
-}
-
-/// A CSV cell: strings as they are, arrays joined with `;`, other values as JSON.
-fn csv_cell(v: Option<&serde_json::Value>) -> String {
-    use serde_json::Value;
-    match v {
-        None | Some(Value::Null) => String::new(),
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Array(a)) if a.iter().all(Value::is_string) => a
-            .iter()
-            .filter_map(Value::as_str)
-            .collect::<Vec<_>>()
-            .join(";"),
-        Some(other) => other.to_string(),
-    }
 }

@@ -3,11 +3,18 @@
 //! Nothing here holds logic beyond wiring: each subcommand turns its flags into the options of
 //! one core operation, calls it, and renders the result.
 
+mod completions;
 mod demo;
+mod diff;
 mod export;
+mod history;
+mod list;
 mod reindex;
 mod runs;
 mod search;
+mod serve;
+mod server_flags;
+mod show;
 mod simulate;
 mod sync;
 
@@ -63,7 +70,13 @@ pub enum ColorChoice {
 }
 
 impl GlobalArgs {
-    /// The mirror's path: `--db`, else `$MACAT_DB`, else `<XDG data dir>/macat/catalog.db`.
+    /// The configuration file's selected profile (empty without a file).
+    pub fn config(&self) -> Result<crate::config::Loaded> {
+        crate::config::load(self.config.as_deref(), self.profile.as_deref())
+    }
+
+    /// The mirror's path: `--db`, else `$MACAT_DB`, else the profile's `db`, else
+    /// `<XDG data dir>/macat/catalog.db`.
     pub fn db_path(&self) -> Result<PathBuf> {
         if let Some(p) = &self.db {
             return Ok(p.clone());
@@ -71,37 +84,40 @@ impl GlobalArgs {
         if let Some(p) = std::env::var_os("MACAT_DB").filter(|p| !p.is_empty()) {
             return Ok(PathBuf::from(p));
         }
-        let data = std::env::var_os("XDG_DATA_HOME")
-            .filter(|p| !p.is_empty())
-            .map(PathBuf::from)
-            .or_else(|| {
-                std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local").join("share"))
-            })
-            .ok_or_else(|| {
-                Error::usage("cannot find a data directory: pass --db or set MACAT_DB")
-            })?;
-        Ok(data.join("macat").join("catalog.db"))
+        self.db_path_with(&self.config()?)
     }
 
-    /// Whether stdout gets colour (`--color`, `NO_COLOR`, and whether it is a terminal).
-    pub fn color_stdout(&self) -> bool {
-        match self.color {
-            ColorChoice::Always => true,
-            ColorChoice::Never => false,
-            ColorChoice::Auto => {
-                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && stdout_is_terminal()
-            }
+    /// [`db_path`](Self::db_path) with the configuration already loaded.
+    pub fn db_path_with(&self, loaded: &crate::config::Loaded) -> Result<PathBuf> {
+        if let Some(p) = &self.db {
+            return Ok(p.clone());
         }
+        if let Some(p) = std::env::var_os("MACAT_DB").filter(|p| !p.is_empty()) {
+            return Ok(PathBuf::from(p));
+        }
+        if let Some(p) = &loaded.profile.db {
+            return Ok(p.clone());
+        }
+        crate::config::default_db()
+            .ok_or_else(|| Error::usage("cannot find a data directory: pass --db or set MACAT_DB"))
     }
 
     /// Whether stderr gets colour (`--color`, `NO_COLOR`, and whether it is a terminal).
     pub fn color_stderr(&self) -> bool {
+        self.color_for(std::io::stderr().is_terminal())
+    }
+
+    /// Whether stdout gets colour (`--color`, `NO_COLOR`, and whether it is a terminal).
+    pub fn color_stdout(&self) -> bool {
+        self.color_for(std::io::stdout().is_terminal())
+    }
+
+    fn color_for(&self, terminal: bool) -> bool {
         match self.color {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
             ColorChoice::Auto => {
-                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-                    && std::io::stderr().is_terminal()
+                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && terminal
             }
         }
     }
@@ -115,14 +131,26 @@ pub enum Command {
     Search(search::SearchArgs),
     /// The sync runs: when, scope, status, counts, duration
     Runs(runs::RunsArgs),
+    /// The catalog from the mirror, with the API's own filters and sorting
+    List(list::ListArgs),
+    /// One image, every field (IMAGE = id, or name, or name:tag)
+    Show(show::ShowArgs),
+    /// Every version of one image across runs, with what changed
+    History(history::HistoryArgs),
+    /// Added / removed / changed images between two points in time
+    Diff(diff::DiffArgs),
     /// The whole catalog at a point in time, raw
     Export(export::ExportArgs),
     /// Rebuild the search index from the database
     Reindex(reindex::ReindexArgs),
+    /// The mirror, read-only, as the same API (GET /v1/{project_id}/images), for offline clients
+    Serve(serve::ServeArgs),
     /// A local, faithful ModelArts images API (fixture catalog, fault injection)
     Simulate(simulate::SimulateArgs),
     /// A self-contained tour on the simulator: syncs several catalog days, then reads them back
     Demo(demo::DemoArgs),
+    /// Shell completions
+    Completions(completions::CompletionsArgs),
 }
 
 /// Output formats of read commands.
@@ -137,20 +165,25 @@ pub enum Format {
 /// Runs the parsed command.
 pub fn run(cli: Cli) -> Result<()> {
     let g = cli.global;
+    // A configuration named explicitly must be valid whichever command runs.
+    if g.config.is_some() || g.profile.is_some() {
+        g.config()?;
+    }
     match cli.command {
         Command::Sync(a) => sync::run(&g, a),
         Command::Search(a) => search::run(&g, a),
         Command::Runs(a) => runs::run(&g, a),
+        Command::List(a) => list::run(&g, a),
+        Command::Show(a) => show::run(&g, a),
+        Command::History(a) => history::run(&g, a),
+        Command::Diff(a) => diff::run(&g, a),
         Command::Export(a) => export::run(&g, a),
         Command::Reindex(a) => reindex::run(&g, a),
         Command::Simulate(a) => simulate::run(&g, a),
+        Command::Serve(a) => serve::run(&g, a),
         Command::Demo(a) => demo::run(&g, a),
+        Command::Completions(a) => completions::run(&g, a),
     }
-}
-
-/// Whether stdout is a terminal (tables are fitted and highlighted only then).
-pub(crate) fn stdout_is_terminal() -> bool {
-    std::io::stdout().is_terminal()
 }
 
 /// A multi-threaded runtime for the commands that do network I/O.

@@ -3,8 +3,8 @@
 use clap::Args;
 
 use super::{Format, GlobalArgs};
-use crate::error::{Error, Result};
-use crate::output;
+use crate::error::Result;
+use crate::output::{self, Column};
 use crate::store::{RunInfo, Store};
 
 #[derive(Debug, Args)]
@@ -47,8 +47,9 @@ pub(crate) fn print_runs(runs: &[RunInfo], format: Format) -> Result<()> {
             }
         }
         Format::Csv => {
-            let mut w = csv::Writer::from_writer(std::io::stdout().lock());
-            w.write_record([
+            // Errors quote the API's messages: escaped on a terminal like any data.
+            let mut w = output::Csv::new(std::io::stdout().lock());
+            w.row([
                 "run_id",
                 "status",
                 "started_at",
@@ -60,10 +61,9 @@ pub(crate) fn print_runs(runs: &[RunInfo], format: Format) -> Result<()> {
                 "changed",
                 "removed",
                 "error",
-            ])
-            .map_err(csv_err)?;
+            ])?;
             for r in runs {
-                w.write_record([
+                w.row([
                     r.run_id.to_string(),
                     r.status.clone(),
                     r.started_at.clone(),
@@ -75,10 +75,9 @@ pub(crate) fn print_runs(runs: &[RunInfo], format: Format) -> Result<()> {
                     r.changed.to_string(),
                     r.removed.to_string(),
                     r.error.clone().unwrap_or_default(),
-                ])
-                .map_err(csv_err)?;
+                ])?;
             }
-            w.flush()?;
+            w.finish()?;
         }
         Format::Table => {
             let rows: Vec<Vec<String>> = runs
@@ -102,19 +101,17 @@ pub(crate) fn print_runs(runs: &[RunInfo], format: Format) -> Result<()> {
                     ]
                 })
                 .collect();
-            let t = output::table(
-                &[
-                    "RUN",
-                    "STATUS",
-                    "STARTED (UTC)",
-                    "TOOK",
-                    "SCOPES",
-                    "IMAGES",
-                    "CHANGES",
-                    "ERROR",
-                ],
-                &rows,
-            );
+            let cols = [
+                Column::fixed("RUN"),
+                Column::fixed("STATUS"),
+                Column::fixed("STARTED (UTC)").optional(2),
+                Column::fixed("TOOK").optional(3),
+                Column::flex("SCOPES", 12).optional(1),
+                Column::fixed("IMAGES"),
+                Column::fixed("CHANGES"),
+                Column::flex("ERROR", 12),
+            ];
+            let t = output::fit_table(&cols, &rows, output::terminal_width());
             output::stdout_line(t.trim_end())?;
         }
     }
@@ -136,13 +133,6 @@ fn duration(r: &RunInfo) -> String {
             }
         }
         _ => "-".into(),
-    }
-}
-
-pub(crate) fn csv_err(e: csv::Error) -> Error {
-    match e.into_kind() {
-        csv::ErrorKind::Io(io) => Error::from(io),
-        other => Error::internal(format!("CSV output failed: {other:?}")),
     }
 }
 

@@ -123,9 +123,8 @@ pub(crate) fn print_hits(
             }
         }
         Format::Csv => {
-            let mut w = csv::Writer::from_writer(std::io::stdout().lock());
-            let err = super::runs::csv_err;
-            w.write_record([
+            let mut w = crate::output::Csv::new(std::io::stdout().lock());
+            w.row([
                 "id",
                 "name",
                 "tag",
@@ -138,11 +137,10 @@ pub(crate) fn print_hits(
                 "valid_from",
                 "valid_to",
                 "description",
-            ])
-            .map_err(err)?;
+            ])?;
             for h in hits {
                 let o = |s: &Option<String>| s.clone().unwrap_or_default();
-                w.write_record([
+                w.row([
                     h.id.clone(),
                     o(&h.name),
                     o(&h.tag),
@@ -155,10 +153,9 @@ pub(crate) fn print_hits(
                     h.valid_from.to_string(),
                     h.valid_to.map(|t| t.to_string()).unwrap_or_default(),
                     o(&h.description),
-                ])
-                .map_err(err)?;
+                ])?;
             }
-            w.flush()?;
+            w.finish()?;
         }
         Format::Table => {
             if hits.is_empty() {
@@ -168,8 +165,8 @@ pub(crate) fn print_hits(
                 return Ok(());
             }
             let color = g.color_stdout();
-            let fit = super::stdout_is_terminal()
-                .then(styled::terminal_width)
+            let fit = crate::output::stdout_is_terminal()
+                .then(crate::output::terminal_width)
                 .flatten();
             print!("{}", hits_table(hits, show_gone, fit, color));
         }

@@ -4,10 +4,10 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 
+use super::server_flags::{listen_and_serve, AuthFlags, PagingFlags};
 use super::GlobalArgs;
-use crate::catalog::{OffsetMode, Paging, SizeMode};
 use crate::error::{Error, Result};
 use crate::simulate::{self, SimConfig};
 
@@ -37,18 +37,12 @@ pub struct SimulateArgs {
     /// Answer every image request with this status and a ModelArts error body (401, 403, 404, 500, ...)
     #[arg(long, value_name = "STATUS", value_parser = clap::value_parser!(u16).range(400..=599))]
     pub fail_status: Option<u16>,
-    /// What `offset` counts
-    #[arg(long, value_enum, default_value_t = OffsetArg::Records)]
-    pub offset_mode: OffsetArg,
-    /// `current` of the first page
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(0..=1))]
-    pub current_base: u64,
-    /// What `size` reports: the page size asked for, or the records returned
-    #[arg(long, value_enum, default_value_t = SizeArg::Page)]
-    pub size_mode: SizeArg,
-    /// The most records one page holds, whatever `limit` asks
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
-    pub max_limit: Option<u64>,
+    /// Fraction of requests delayed by --spike-ms on top of --latency-ms
+    #[arg(long, default_value_t = 0.0, value_parser = probability)]
+    pub spike_rate: f64,
+    /// The delay of a latency spike
+    #[arg(long, default_value_t = 2000)]
+    pub spike_ms: u64,
     /// Move to the next catalog day by itself after this many image requests
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub advance_after: Option<u64>,
@@ -61,24 +55,13 @@ pub struct SimulateArgs {
     /// With --generate: the share of images that change from one day to the next
     #[arg(long, value_name = "P", default_value_t = 0.01, requires = "generate", value_parser = probability)]
     pub change_rate: f64,
+    #[command(flatten)]
+    pub paging: PagingFlags,
+    #[command(flatten)]
+    pub auth: AuthFlags,
     /// Seed of the generated catalog and of the fault generator
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OffsetArg {
-    Records,
-    /// offset is a page number from 0
-    Pages,
-    /// offset is a page number from 1 (0 and 1 both mean the first page)
-    Pages1,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum SizeArg {
-    Page,
-    Count,
 }
 
 fn probability(s: &str) -> std::result::Result<f64, String> {
@@ -96,7 +79,7 @@ pub fn run(_g: &GlobalArgs, args: SimulateArgs) -> Result<()> {
             if d > 1 {
                 day = simulate::generate::evolve(&day, d, args.change_rate, args.seed);
             }
-            days.push(simulate::catalog_from_values(&day).map_err(Error::internal)?);
+            days.push(simulate::Catalog::from_values(&day).map_err(Error::internal)?);
         }
         days
     } else if args.catalogs.is_empty() {
@@ -124,32 +107,14 @@ pub fn run(_g: &GlobalArgs, args: SimulateArgs) -> Result<()> {
         throttle_rate: args.throttle_rate,
         retry_after_secs: args.retry_after,
         fail_status: args.fail_status,
-        paging: Paging {
-            offset_mode: match args.offset_mode {
-                OffsetArg::Records => OffsetMode::Records,
-                OffsetArg::Pages => OffsetMode::Pages,
-                OffsetArg::Pages1 => OffsetMode::PagesFrom1,
-            },
-            current_base: args.current_base,
-            size_mode: match args.size_mode {
-                SizeArg::Page => SizeMode::Page,
-                SizeArg::Count => SizeMode::Count,
-            },
-            max_limit: args.max_limit,
-        },
+        paging: args.paging.paging(),
         seed: args.seed,
         advance_after: args.advance_after,
-        ..SimConfig::default()
+        spike_rate: args.spike_rate,
+        spike: Duration::from_millis(args.spike_ms),
+        require_auth: args.auth.require_auth()?,
     };
-    let rt = super::runtime()?;
-    rt.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(args.listen)
-            .await
-            .map_err(|e| Error::usage(format!("cannot listen on {}: {e}", args.listen)))?;
-        let addr = listener.local_addr()?;
-        crate::output::stdout_line(&format!("http://{addr}"))?;
-        tracing::info!("simulator listening on http://{addr}");
-        simulate::serve(listener, cfg, super::interrupted()).await?;
-        Ok(())
+    listen_and_serve(args.listen, "simulator", |listener| {
+        simulate::serve(listener, cfg, super::interrupted())
     })
 }

@@ -1,30 +1,37 @@
-//! `macat sync`: flags -> [`crate::sync::SyncOptions`] -> one run -> a summary.
+//! `macat sync`: flags + environment + profile -> scopes -> one run -> a summary.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
 
 use super::GlobalArgs;
-use crate::api::auth::{Auth, Secret};
 use crate::api::client::ClientConfig;
+use crate::config::{self, SyncFlags};
 use crate::error::{Error, Result};
-use crate::sync::{SyncOptions, SyncReport};
+use crate::store::ScopeKey;
+use crate::sync::{Progress, ScopeTarget, SyncOptions, SyncReport};
 
 #[derive(Debug, Args)]
 pub struct SyncArgs {
     /// API base URL, e.g. https://modelarts.cn-north-4.myhuaweicloud.com
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", conflicts_with = "region")]
     pub endpoint: Option<String>,
+    /// Region, mapped to its endpoint through the official SDK's table (e.g. cn-north-4)
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
     /// Project id [env: HUAWEICLOUD_SDK_PROJECT_ID]
     #[arg(long, value_name = "ID")]
     pub project_id: Option<String>,
-    /// Workspace id ("0" when no workspace is used)
-    #[arg(long, value_name = "ID", default_value = "0")]
-    pub workspace_id: String,
-    /// Which image types to walk; `all` walks BUILD_IN and DEDICATED
-    #[arg(long = "type", value_enum, default_value_t = TypeArg::All)]
-    pub image_type: TypeArg,
+    /// Workspace id [default: "0", no workspace]
+    #[arg(long, value_name = "ID")]
+    pub workspace_id: Option<String>,
+    /// Which image types to walk; `all` walks BUILD_IN and DEDICATED [default: all]
+    #[arg(long = "type", value_enum)]
+    pub image_type: Option<TypeArg>,
     /// Walk only one SWR organization
     #[arg(long, value_name = "NS")]
     pub namespace: Option<String>,
@@ -40,7 +47,7 @@ pub struct SyncArgs {
     /// Retries of each request after its first attempt
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(0..=50))]
     pub retries: u32,
-    /// An IAM token file, sent as X-Auth-Token [env: MACAT_AUTH_TOKEN holds the token itself]
+    /// A file holding an IAM token, sent as X-Auth-Token ($MACAT_AUTH_TOKEN holds one directly)
     #[arg(long, value_name = "PATH")]
     pub token_file: Option<PathBuf>,
     /// Allow plain http:// to hosts other than loopback
@@ -66,110 +73,65 @@ pub enum SummaryFormat {
     Json,
 }
 
-fn env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
-}
-
-/// Credentials from the environment or a token file; never from a command-line value.
-fn auth(args: &SyncArgs) -> Result<Auth> {
-    if let Some(path) = &args.token_file {
-        let token = std::fs::read_to_string(path).map_err(|e| {
-            Error::usage(format!(
-                "cannot read the token file {}: {e}",
-                path.display()
-            ))
-        })?;
-        let token = token.trim();
-        if token.is_empty() {
-            return Err(Error::usage(format!(
-                "the token file {} is empty",
-                path.display()
-            )));
-        }
-        return Ok(Auth::Token(Secret::new(token)));
-    }
-    if let Some(token) = env("MACAT_AUTH_TOKEN") {
-        return Ok(Auth::Token(Secret::new(token.trim())));
-    }
-    match (env("HUAWEICLOUD_SDK_AK"), env("HUAWEICLOUD_SDK_SK")) {
-        (Some(ak), Some(sk)) => Ok(Auth::AkSk {
-            ak,
-            sk: Secret::new(sk),
-            security_token: env("HUAWEICLOUD_SDK_SECURITY_TOKEN").map(Secret::new),
-        }),
-        (Some(_), None) => Err(Error::usage(
-            "HUAWEICLOUD_SDK_AK is set but HUAWEICLOUD_SDK_SK is not",
-        )),
-        (None, Some(_)) => Err(Error::usage(
-            "HUAWEICLOUD_SDK_SK is set but HUAWEICLOUD_SDK_AK is not",
-        )),
-        (None, None) => Ok(Auth::None),
-    }
-}
-
-/// Checks the endpoint: http(s) only, and plain http only to loopback unless allowed.
-pub(crate) fn check_endpoint(endpoint: &str, insecure_http: bool) -> Result<String> {
-    let url = reqwest::Url::parse(endpoint)
-        .map_err(|e| Error::usage(format!("invalid --endpoint {endpoint:?}: {e}")))?;
-    match url.scheme() {
-        "https" => {}
-        "http" => {
-            let loopback = match url.host() {
-                Some(url::Host::Ipv4(a)) => a.is_loopback(),
-                Some(url::Host::Ipv6(a)) => a.is_loopback(),
-                Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-                None => false,
-            };
-            if !loopback && !insecure_http {
-                return Err(Error::usage(format!(
-                    "refusing plain http:// to {endpoint}: use https://, or pass --insecure-http"
-                )));
-            }
-        }
-        s => {
-            return Err(Error::usage(format!(
-                "unsupported scheme {s}:// in {endpoint}"
-            )))
-        }
-    }
-    Ok(endpoint.trim_end_matches('/').to_string())
-}
-
 pub fn run(g: &GlobalArgs, args: SyncArgs) -> Result<()> {
-    let endpoint = args
-        .endpoint
-        .as_deref()
-        .ok_or_else(|| Error::usage("no endpoint: pass --endpoint URL"))?;
-    let endpoint = check_endpoint(endpoint, args.insecure_http)?;
-    let project_id = args
-        .project_id
-        .clone()
-        .or_else(|| env("HUAWEICLOUD_SDK_PROJECT_ID"))
-        .ok_or_else(|| {
-            Error::usage("no project id: pass --project-id or set HUAWEICLOUD_SDK_PROJECT_ID")
-        })?;
-    let types = match args.image_type {
-        TypeArg::BuildIn => vec!["BUILD_IN".to_string()],
-        TypeArg::Dedicated => vec!["DEDICATED".to_string()],
-        TypeArg::All => vec!["BUILD_IN".to_string(), "DEDICATED".to_string()],
-    };
-    let opts = SyncOptions {
-        client: ClientConfig {
-            endpoint,
-            project_id,
-            timeout: Duration::from_secs(args.timeout),
-            retries: args.retries,
-            auth: auth(&args)?,
-        },
+    let loaded = g.config()?;
+    let flags = SyncFlags {
+        endpoint: args.endpoint.clone(),
+        region: args.region.clone(),
+        project_id: args.project_id.clone(),
         workspace_id: args.workspace_id.clone(),
-        types,
+        image_type: args.image_type.map(|t| {
+            match t {
+                TypeArg::BuildIn => "BUILD_IN",
+                TypeArg::Dedicated => "DEDICATED",
+                TypeArg::All => "all",
+            }
+            .to_string()
+        }),
         namespace: args.namespace.clone(),
+        token_file: args.token_file.clone(),
+        insecure_http: args.insecure_http,
+    };
+    let targets = config::resolve_targets(&flags, &loaded)?;
+    let scopes = targets
+        .into_iter()
+        .flat_map(|t| {
+            let client = ClientConfig {
+                endpoint: t.endpoint,
+                project_id: t.project_id,
+                timeout: Duration::from_secs(args.timeout),
+                retries: args.retries,
+                auth: t.auth,
+            };
+            ScopeTarget::expand(
+                client,
+                &t.workspace_id,
+                &t.image_type,
+                t.namespace.as_deref(),
+            )
+        })
+        .collect();
+    let show_bar = !g.quiet && std::io::stderr().is_terminal();
+    let opts = SyncOptions {
+        scopes,
         page_size: args.page_size,
         concurrency: args.concurrency as usize,
+        progress: show_bar.then(|| Arc::new(Bar::new()) as Arc<dyn Progress>),
     };
-    let db = g.db_path()?;
+    let db = g.db_path_with(&loaded)?;
     let rt = super::runtime()?;
-    let report = rt.block_on(crate::sync::run(&db, opts, super::interrupted()))?;
+    let report = match rt.block_on(crate::sync::run(&db, opts, super::interrupted())) {
+        Ok(r) => r,
+        Err(failed) => {
+            // Monitoring reads stdout: a failed run still prints its summary object.
+            if let (SummaryFormat::Json, Some(report)) = (args.format, &failed.report) {
+                if let Ok(line) = serde_json::to_string(report) {
+                    crate::output::stdout_line(&line)?;
+                }
+            }
+            return Err(failed.error);
+        }
+    };
     update_index(&db, report.run_id);
     match args.format {
         SummaryFormat::Json => {
@@ -211,4 +173,37 @@ pub(crate) fn summary(r: &SyncReport) -> String {
         r.removed,
         r.duration_ms as f64 / 1000.0
     )
+}
+
+/// The progress bar shown on a terminal (never when stderr is redirected, or with -q).
+struct Bar(ProgressBar);
+
+impl Bar {
+    fn new() -> Bar {
+        let bar = ProgressBar::new(0);
+        bar.set_style(
+            ProgressStyle::with_template("{msg:24} [{bar:30}] {pos}/{len} images ({elapsed})")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        Bar(bar)
+    }
+}
+
+impl Progress for Bar {
+    fn walk_started(&self, scope: &ScopeKey) {
+        self.0.set_position(0);
+        self.0.set_length(0);
+        self.0
+            .set_message(format!("{} {}", scope.project_id, scope.image_type));
+    }
+    fn total(&self, total: u64) {
+        self.0.set_length(total);
+    }
+    fn page(&self, records: u64) {
+        self.0.inc(records);
+    }
+    fn finish(&self) {
+        self.0.finish_and_clear();
+    }
 }

@@ -4,36 +4,10 @@
 //! piece by piece (so escapes in the data stay visible text) and only the highlight itself is
 //! wrapped in ANSI codes, and only when the caller says colour is on.
 
-use super::sanitize;
+use super::{display_width, sanitize};
 
 const BOLD_YELLOW: &str = "\x1b[1;33m";
 const RESET: &str = "\x1b[0m";
-
-/// Columns a character takes in a terminal: 2 for East Asian wide characters, else 1.
-fn char_width(c: char) -> usize {
-    match c as u32 {
-        0x1100..=0x115F
-        | 0x2E80..=0x303E
-        | 0x3041..=0x33FF
-        | 0x3400..=0x4DBF
-        | 0x4E00..=0x9FFF
-        | 0xA000..=0xA4CF
-        | 0xAC00..=0xD7A3
-        | 0xF900..=0xFAFF
-        | 0xFE30..=0xFE4F
-        | 0xFF00..=0xFF60
-        | 0xFFE0..=0xFFE6
-        | 0x1F300..=0x1F64F
-        | 0x1F900..=0x1F9FF
-        | 0x20000..=0x3FFFD => 2,
-        _ => 1,
-    }
-}
-
-/// The terminal columns a string takes.
-pub fn display_width(s: &str) -> usize {
-    s.chars().map(char_width).sum()
-}
 
 /// Sanitized text in pieces, each highlighted or not.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -86,7 +60,7 @@ impl Styled {
         for (s, hl) in self.parts.drain(..) {
             let mut piece = String::new();
             for c in s.chars() {
-                let w = char_width(c);
+                let w = display_width(c.encode_utf8(&mut [0u8; 4]));
                 if used + w > budget {
                     break;
                 }
@@ -220,18 +194,6 @@ pub fn table(
         line(r.iter().map(|c| (c.render(color), c.width())).collect());
     }
     out
-}
-
-/// The width of the terminal on stdout: `$COLUMNS` when set, else what the terminal says.
-pub fn terminal_width() -> Option<usize> {
-    if let Some(n) = std::env::var("COLUMNS")
-        .ok()
-        .and_then(|v| v.trim().parse::<usize>().ok())
-        .filter(|n| *n > 0)
-    {
-        return Some(n);
-    }
-    terminal_size::terminal_size_of(std::io::stdout()).map(|(w, _)| usize::from(w.0))
 }
 
 #[cfg(test)]

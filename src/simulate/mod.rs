@@ -3,12 +3,14 @@
 //! The catalog comes from fixture days (JSON arrays of ImageResponse objects); `POST
 //! /_sim/advance` moves to the next day, and `advance_after` does so by itself after a number
 //! of image requests, which is how tests change the catalog in the middle of a walk without
-//! sleeping. Filtering, sorting and paging are [`crate::catalog`]'s, the same code `macat list`
-//! uses. Every paging dialect a client must cope with can be served ([`Paging`]).
+//! sleeping. The HTTP layer (queries, paging, auth, error bodies) is [`crate::apiserver`]'s,
+//! shared with `macat serve`. Every paging dialect a client must cope with can be served
+//! ([`Paging`]).
 //!
 //! Faults, drawn from a seeded generator so a run can be replayed: `fail_rate` answers a request
-//! with one of a 500 JSON error, a 502 or 503 HTML page, a 200 whose body is cut off, or a 200
-//! whose body is not a valid page; `throttle_rate` answers 429 with `Retry-After`. Error bodies
+//! with one of a 500 JSON error, a 502 or 503 HTML page, a 200 whose body is cut off, a 200 whose
+//! connection breaks mid-body, or a 200 whose body is not a valid page; `throttle_rate` answers
+//! 429 with `Retry-After`; `spike_rate` delays a response by `spike` (past a client's timeout). Error bodies
 //! follow ModelArts' `{"error_code", "error_msg"}` shape; the codes are the documented APIG and
 //! ModelArts ones where known (APIGW.0301 bad credentials, APIGW.0308 throttled) and
 //! illustrative otherwise.
@@ -20,18 +22,17 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::api::sign;
+use crate::apiserver::{error_response, parse_params, unknown_project};
+pub use crate::apiserver::{Catalog, RequireAuth};
+use crate::catalog::Paging;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
-use serde::Serialize;
-use serde_json::value::RawValue;
-
-use crate::api::types::{Image, Item};
-use crate::catalog::{Paging, Query};
 
 /// The fixture days shipped with macat (the default catalog of `simulate` and `demo`).
 pub const FIXTURE_DAYS: [&str; 3] = [
@@ -40,42 +41,9 @@ pub const FIXTURE_DAYS: [&str; 3] = [
     include_str!("../../data/catalog-day3.json"),
 ];
 
-/// One image as served: typed for the query, raw for the body.
-pub struct Served {
-    pub image: Image,
-    pub raw: Box<RawValue>,
-}
-
-/// One day of the catalog.
-pub type Catalog = Vec<Served>;
-
 /// Parses a catalog file: a JSON array of ImageResponse objects.
 pub fn parse_catalog(json: &str) -> Result<Catalog, String> {
-    let values: Vec<serde_json::Value> =
-        serde_json::from_str(json).map_err(|e| format!("not a JSON array of images: {e}"))?;
-    catalog_from_values(&values)
-}
-
-/// Builds a catalog from image objects (validated like a page's items).
-pub fn catalog_from_values(values: &[serde_json::Value]) -> Result<Catalog, String> {
-    values
-        .iter()
-        .map(|v| {
-            let item = Item::from_value(v)?;
-            let raw = RawValue::from_string(item.raw).map_err(|e| e.to_string())?;
-            Ok(Served {
-                image: item.image,
-                raw,
-            })
-        })
-        .collect()
-}
-
-/// How requests must authenticate.
-#[derive(Debug, Clone, Default)]
-pub enum RequireAuth {
-    #[default]
-    None,
+    Catalog::parse(json)
 }
 
 /// Everything the simulator can be told.
@@ -93,6 +61,9 @@ pub struct SimConfig {
     pub seed: u64,
     /// Move to the next day by itself after this many image requests.
     pub advance_after: Option<u64>,
+    /// Fraction of requests delayed by `spike` on top of `latency`.
+    pub spike_rate: f64,
+    pub spike: Duration,
     pub require_auth: RequireAuth,
 }
 
@@ -109,6 +80,8 @@ impl Default for SimConfig {
             paging: Paging::default(),
             seed: 0,
             advance_after: None,
+            spike_rate: 0.0,
+            spike: Duration::from_secs(2),
             require_auth: RequireAuth::None,
         }
     }
@@ -118,6 +91,8 @@ struct Sim {
     cfg: SimConfig,
     day: AtomicUsize,
     requests: AtomicU64,
+    /// Advance to the next day when `requests` reaches this (0: not scheduled).
+    advance_at: AtomicU64,
     rng: Mutex<SmallRng>,
 }
 
@@ -133,15 +108,18 @@ impl Sim {
 /// The simulator's routes over a configuration.
 pub fn router(cfg: SimConfig) -> Router {
     let seed = cfg.seed;
+    let cfg_advance_at = cfg.advance_after.unwrap_or(0);
     let sim = Arc::new(Sim {
         cfg,
         day: AtomicUsize::new(0),
         requests: AtomicU64::new(0),
+        advance_at: AtomicU64::new(cfg_advance_at),
         rng: Mutex::new(SmallRng::seed_from_u64(seed)),
     });
     Router::new()
         .route("/v1/{project_id}/images", get(list_images))
         .route("/_sim/advance", post(advance))
+        .route("/_sim/state", get(state))
         .with_state(sim)
 }
 
@@ -156,34 +134,34 @@ pub async fn serve(
         .await
 }
 
-#[derive(Serialize)]
-struct ErrorBody<'a> {
-    error_code: &'a str,
-    error_msg: String,
+/// `POST /_sim/advance`: the next day now; `?after=N`: after N more image requests (to change
+/// the catalog in the middle of a walk).
+async fn advance(State(sim): State<Arc<Sim>>, RawQuery(query): RawQuery) -> Response {
+    let after = sign::parse_query(query.as_deref().unwrap_or(""))
+        .into_iter()
+        .find(|(k, _)| k == "after")
+        .and_then(|(_, v)| v.parse::<u64>().ok());
+    match after {
+        Some(n) if n > 0 => {
+            let at = sim.requests.load(Ordering::SeqCst) + n;
+            sim.advance_at.store(at, Ordering::SeqCst);
+            state(State(sim)).await
+        }
+        _ => {
+            sim.advance();
+            state(State(sim)).await
+        }
+    }
 }
 
-pub(crate) fn error_response(status: StatusCode, code: &str, msg: String) -> Response {
-    let body = serde_json::to_string(&ErrorBody {
-        error_code: code,
-        error_msg: msg,
-    })
-    .unwrap_or_default();
-    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
-}
-
-async fn advance(State(sim): State<Arc<Sim>>) -> Response {
-    let day = sim.advance();
-    let body = format!("{{\"day\":{}}}", day + 1);
+/// `GET /_sim/state`: the day being served (1-based) and the image requests so far.
+async fn state(State(sim): State<Arc<Sim>>) -> Response {
+    let body = format!(
+        "{{\"day\":{},\"requests\":{}}}",
+        sim.day.load(Ordering::SeqCst) + 1,
+        sim.requests.load(Ordering::SeqCst)
+    );
     ([(header::CONTENT_TYPE, "application/json")], body).into_response()
-}
-
-#[derive(Serialize)]
-struct PageBody<'a> {
-    current: u64,
-    data: Vec<&'a RawValue>,
-    pages: u64,
-    size: u64,
-    total: u64,
 }
 
 enum Fault {
@@ -191,13 +169,17 @@ enum Fault {
     Html(u16),
     CutOff,
     NotAPage,
+    /// The connection breaks in the middle of the body.
+    Reset,
 }
 
 async fn list_images(
     State(sim): State<Arc<Sim>>,
     Path(project_id): Path<String>,
     RawQuery(query): RawQuery,
-    _headers: HeaderMap,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
 ) -> Response {
     let cfg = &sim.cfg;
     if !cfg.latency.is_zero() {
@@ -205,7 +187,8 @@ async fn list_images(
     }
     let n = sim.requests.fetch_add(1, Ordering::SeqCst) + 1;
     let day = sim.day.load(Ordering::SeqCst);
-    if cfg.advance_after == Some(n) {
+    if sim.advance_at.load(Ordering::SeqCst) == n {
+        sim.advance_at.store(0, Ordering::SeqCst);
         sim.advance();
     }
     if let Some(status) = cfg.fail_status {
@@ -224,28 +207,32 @@ async fn list_images(
         };
         return error_response(status, code, msg);
     }
-    if cfg.project_id.as_ref().is_some_and(|p| *p != project_id) {
-        return error_response(
-            StatusCode::NOT_FOUND,
-            "ModelArts.0104",
-            format!("Project {project_id} not found"),
-        );
+    if let Err(refused) = cfg.require_auth.check(method.as_str(), &uri, &headers) {
+        return refused;
     }
-    let (throttle, fault) = {
+    if cfg.project_id.as_ref().is_some_and(|p| *p != project_id) {
+        return unknown_project(&project_id);
+    }
+    let (throttle, fault, spike) = {
         let mut rng = sim.rng.lock().unwrap_or_else(|p| p.into_inner());
         let throttle = cfg.throttle_rate > 0.0 && rng.gen_bool(cfg.throttle_rate.min(1.0));
         let fault =
             (cfg.fail_rate > 0.0 && rng.gen_bool(cfg.fail_rate.min(1.0))).then(|| {
-                match rng.gen_range(0..5) {
+                match rng.gen_range(0..6) {
                     0 => Fault::Json500,
                     1 => Fault::Html(502),
                     2 => Fault::Html(503),
                     3 => Fault::CutOff,
+                    4 => Fault::Reset,
                     _ => Fault::NotAPage,
                 }
             });
-        (throttle, fault)
+        let spike = cfg.spike_rate > 0.0 && rng.gen_bool(cfg.spike_rate.min(1.0));
+        (throttle, fault, spike)
     };
+    if spike {
+        tokio::time::sleep(cfg.spike).await;
+    }
     if throttle {
         let mut r = error_response(
             StatusCode::TOO_MANY_REQUESTS,
@@ -276,38 +263,38 @@ async fn list_images(
             let body = r#"{"current":1,"data":[{"name":"no-id"}],"pages":1,"size":1,"total":1}"#;
             return ([(header::CONTENT_TYPE, "application/json")], body).into_response();
         }
-        Some(Fault::CutOff) | None => {}
+        Some(Fault::CutOff | Fault::Reset) | None => {}
     }
 
-    let pairs = crate::api::sign::parse_query(query.as_deref().unwrap_or(""));
-    let q = match Query::from_params(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()))) {
+    let q = match parse_params(query.as_deref()).1 {
         Ok(q) => q,
-        Err(e) => return error_response(StatusCode::BAD_REQUEST, "ModelArts.4204", e.to_string()),
+        Err(bad) => return bad,
     };
     let Some(catalog) = cfg.days.get(day) else {
-        return error_response(StatusCode::NOT_FOUND, "ModelArts.0104", "no catalog".into());
+        return unknown_project(&project_id);
     };
-    let body = render_page(catalog, &q, &cfg.paging);
+    let body = catalog.page_body(&q, &cfg.paging);
+    if matches!(fault, Some(Fault::Reset)) {
+        let half = body.as_bytes()[..body.len() / 2].to_vec();
+        let broken = futures::stream::iter([
+            Ok(axum::body::Bytes::from(half)),
+            Err(std::io::Error::new(
+                std::io::ErrorKind::ConnectionReset,
+                "injected reset",
+            )),
+        ]);
+        return (
+            [(header::CONTENT_TYPE, "application/json")],
+            axum::body::Body::from_stream(broken),
+        )
+            .into_response();
+    }
     let body = if matches!(fault, Some(Fault::CutOff)) {
         body[..body.len() / 2].to_string()
     } else {
         body
     };
     ([(header::CONTENT_TYPE, "application/json")], body).into_response()
-}
-
-/// The response body for one query over one catalog.
-pub fn render_page(catalog: &[Served], q: &Query, paging: &Paging) -> String {
-    let selected = q.select(catalog, |s| &s.image);
-    let page = paging.page(&selected, q);
-    let body = PageBody {
-        current: page.current,
-        data: page.data.iter().map(|s| s.raw.as_ref()).collect(),
-        pages: page.pages,
-        size: page.size,
-        total: page.total,
-    };
-    serde_json::to_string(&body).unwrap_or_default()
 }
 
 #[cfg(test)]

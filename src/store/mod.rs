@@ -2,9 +2,12 @@
 //!
 //! The schema is `schema.sql` at the top of the repository, embedded here and applied as
 //! numbered migrations (see [`schema`]). This module opens and migrates the database, records
-//! runs, and answers point-in-time reads; [`snapshot`] writes one run's snapshot.
+//! runs, and answers point-in-time reads; [`snapshot`] writes one run's snapshot, [`diff`]
+//! compares two points in time and [`history`] follows one image across runs.
 
+pub mod diff;
 pub mod feed;
+pub mod history;
 pub mod schema;
 pub mod snapshot;
 
@@ -14,6 +17,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use serde::Serialize;
 
+use crate::api::types::Image;
 use crate::error::{Error, Result};
 use crate::when::When;
 
@@ -59,6 +63,15 @@ pub struct RunPoint {
     pub finished_at_ms: i64,
 }
 
+/// An image in the catalog at some run: the typed view for filtering and sorting, and the
+/// object exactly as the API returned it for output.
+#[derive(Debug, Clone)]
+pub struct LiveImage {
+    pub scope_id: i64,
+    pub image: Image,
+    pub raw: String,
+}
+
 /// Formats Unix milliseconds as RFC 3339 UTC (`2026-01-19T06:00:00.123Z`).
 pub fn rfc3339_ms(ms: i64) -> String {
     Utc.timestamp_millis_opt(ms)
@@ -92,17 +105,57 @@ impl Store {
                 path.display()
             )));
         }
-        Self::open_with(
+        match Self::open_with(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
+        ) {
+            Err(e) if is_read_only(path) => {
+                tracing::debug!("{e}; opening the mirror read-only");
+                Self::open_read_only(path)
+            }
+            other => other,
+        }
+    }
+
+    /// Opens a mirror on read-only media (or without write permission) for reading. It must
+    /// already have this build's schema: migrating needs write access.
+    fn open_read_only(path: &Path) -> Result<Store> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let version =
+            |c: &Connection| c.query_row("PRAGMA user_version", [], |r| r.get::<_, u32>(0));
+        let (conn, version) = match Connection::open_with_flags(path, flags)
+            .and_then(|c| version(&c).map(|v| (c, v)))
+        {
+            Ok(opened) => opened,
+            // On read-only media SQLite cannot create the WAL's shared-memory file; nobody can
+            // write there either, so the file can be read as immutable.
+            Err(_) => {
+                let uri = format!("file:{}?immutable=1", uri_path(path));
+                Connection::open_with_flags(&uri, flags | OpenFlags::SQLITE_OPEN_URI)
+                    .and_then(|c| version(&c).map(|v| (c, v)))
+                    .map_err(|e| open_error(path, e))?
+            }
+        };
+        let latest = schema::latest_version();
+        if version != latest {
+            return Err(Error::usage(format!(
+                "the mirror at {} is read-only and has schema version {version}, not {latest}: \
+                 open it once with write access to migrate it",
+                path.display()
+            )));
+        }
+        Ok(Store {
+            conn,
+            path: path.to_path_buf(),
+        })
     }
 
     fn open_with(path: &Path, flags: OpenFlags) -> Result<Store> {
         let conn = Connection::open_with_flags(path, flags).map_err(|e| open_error(path, e))?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         conn.execute_batch(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;
+             PRAGMA cache_size = -65536;",
         )
         .map_err(|e| open_error(path, e))?;
         schema::migrate(&conn).map_err(|e| match e {
@@ -134,21 +187,37 @@ impl Store {
         let run_id = tx.last_insert_rowid();
         let mut ids = Vec::with_capacity(scopes.len());
         for s in scopes {
-            let ns = s.namespace.as_deref().unwrap_or("");
+            // The scope is the catalog slice (project, workspace, type); the endpoint is only
+            // where this run fetched it from, and a namespace limits this run's walk.
+            let existing: Option<i64> = tx
+                .query_row(
+                    "SELECT id FROM scopes WHERE project_id = ?1 AND workspace_id = ?2
+                     AND type = ?3 AND namespace = '' ORDER BY id LIMIT 1",
+                    params![s.project_id, s.workspace_id, s.image_type],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let id = match existing {
+                Some(id) => {
+                    tx.execute(
+                        "UPDATE scopes SET endpoint = ?2 WHERE id = ?1",
+                        params![id, s.endpoint],
+                    )?;
+                    id
+                }
+                None => {
+                    tx.execute(
+                        "INSERT INTO scopes (endpoint, project_id, workspace_id, type, namespace)
+                         VALUES (?1, ?2, ?3, ?4, '')",
+                        params![s.endpoint, s.project_id, s.workspace_id, s.image_type],
+                    )?;
+                    tx.last_insert_rowid()
+                }
+            };
             tx.execute(
-                "INSERT OR IGNORE INTO scopes (endpoint, project_id, workspace_id, type, namespace)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![s.endpoint, s.project_id, s.workspace_id, s.image_type, ns],
-            )?;
-            let id: i64 = tx.query_row(
-                "SELECT id FROM scopes WHERE endpoint = ?1 AND project_id = ?2
-                 AND workspace_id = ?3 AND type = ?4 AND namespace = ?5",
-                params![s.endpoint, s.project_id, s.workspace_id, s.image_type, ns],
-                |r| r.get(0),
-            )?;
-            tx.execute(
-                "INSERT OR IGNORE INTO run_scopes (run_id, scope_id) VALUES (?1, ?2)",
-                params![run_id, id],
+                "INSERT OR IGNORE INTO run_scopes (run_id, scope_id, endpoint, namespace)
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![run_id, id, s.endpoint, s.namespace.as_deref().unwrap_or("")],
             )?;
             ids.push(id);
         }
@@ -180,7 +249,8 @@ impl Store {
     /// Every run, newest first.
     pub fn runs(&self) -> Result<Vec<RunInfo>> {
         let mut scopes_of = self.conn.prepare(
-            "SELECT s.endpoint, s.project_id, s.workspace_id, s.type, s.namespace
+            "SELECT coalesce(rs.endpoint, s.endpoint), s.project_id, s.workspace_id, s.type,
+                    CASE WHEN rs.namespace != '' THEN rs.namespace ELSE s.namespace END
              FROM run_scopes rs JOIN scopes s ON s.id = rs.scope_id
              WHERE rs.run_id = ?1 ORDER BY s.id",
         )?;
@@ -305,6 +375,124 @@ impl Store {
         Ok(())
     }
 
+    /// Every image live at committed run `run_id`, in storage order, parsed for querying.
+    pub fn live_images(&self, run_id: i64) -> Result<Vec<LiveImage>> {
+        // No ORDER BY: sorting the stored objects costs more than reading them, and every
+        // caller sorts by its own keys.
+        let mut stmt = self.conn.prepare(
+            "SELECT scope_id, raw FROM versions
+             WHERE valid_from <= ?1 AND (valid_to IS NULL OR valid_to > ?1)",
+        )?;
+        let rows: Vec<(i64, String)> = stmt
+            .query_map([run_id], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        // Parsing is most of the cost of reading a large catalog: spread it over the cores.
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+        let chunk = rows.len().div_ceil(threads).max(1);
+        let parsed: Vec<Result<Vec<Image>>> = std::thread::scope(|s| {
+            let workers: Vec<_> = rows
+                .chunks(chunk)
+                .map(|part| {
+                    s.spawn(move || {
+                        part.iter()
+                            .map(|(_, raw)| {
+                                serde_json::from_str::<Image>(raw).map_err(|e| {
+                                    Error::internal(format!("a stored image does not parse: {e}"))
+                                })
+                            })
+                            .collect::<Result<Vec<_>>>()
+                    })
+                })
+                .collect();
+            workers
+                .into_iter()
+                .map(|w| {
+                    w.join()
+                        .unwrap_or_else(|_| Err(Error::internal("a parsing thread panicked")))
+                })
+                .collect()
+        });
+        let mut images = Vec::with_capacity(rows.len());
+        for part in parsed {
+            images.extend(part?);
+        }
+        Ok(rows
+            .into_iter()
+            .zip(images)
+            .map(|((scope_id, raw), image)| LiveImage {
+                scope_id,
+                image,
+                raw,
+            })
+            .collect())
+    }
+
+    /// The last committed run before `run_id` (the default "from" of a diff).
+    pub fn committed_before(&self, run_id: i64) -> Result<Option<RunPoint>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT id, finished_at FROM runs WHERE status = 'committed' AND id < ?1
+                 ORDER BY id DESC LIMIT 1",
+                [run_id],
+                |r| {
+                    Ok(RunPoint {
+                        run_id: r.get(0)?,
+                        finished_at_ms: r.get(1)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    /// The walk target a scope id stands for.
+    pub fn scope_key(&self, scope_id: i64) -> Result<ScopeKey> {
+        Ok(self.conn.query_row(
+            "SELECT endpoint, project_id, workspace_id, type, namespace FROM scopes WHERE id = ?1",
+            [scope_id],
+            |r| {
+                let ns: String = r.get(4)?;
+                Ok(ScopeKey {
+                    endpoint: r.get(0)?,
+                    project_id: r.get(1)?,
+                    workspace_id: r.get(2)?,
+                    image_type: r.get(3)?,
+                    namespace: (!ns.is_empty()).then_some(ns),
+                })
+            },
+        )?)
+    }
+
+    /// The projects the mirror holds (any scope, any run).
+    pub fn projects(&self) -> Result<Vec<String>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT DISTINCT project_id FROM scopes ORDER BY project_id")?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Like [`for_each_live`](Self::for_each_live), for the scopes of one project.
+    pub fn for_each_live_in_project(
+        &self,
+        run_id: i64,
+        project_id: &str,
+        mut f: impl FnMut(&str) -> Result<()>,
+    ) -> Result<()> {
+        let mut stmt = self.conn.prepare(
+            "SELECT v.raw FROM versions v JOIN scopes s ON s.id = v.scope_id
+             WHERE s.project_id = ?2 AND v.valid_from <= ?1
+               AND (v.valid_to IS NULL OR v.valid_to > ?1)
+             ORDER BY v.image_id, v.scope_id",
+        )?;
+        let mut rows = stmt.query(rusqlite::params![run_id, project_id])?;
+        while let Some(row) = rows.next()? {
+            let raw = row.get_ref(0)?.as_str().map_err(rusqlite::Error::from)?;
+            f(raw)?;
+        }
+        Ok(())
+    }
+
     /// The changes a committed run recorded: (kind, image id, name, fields), sorted by kind and id.
     pub fn changes_of(&self, run_id: i64) -> Result<Vec<RecordedChange>> {
         let mut stmt = self.conn.prepare(
@@ -338,6 +526,41 @@ pub struct RecordedChange {
     pub fields: Vec<String>,
 }
 
+/// A path for an SQLite `file:` URI (`%`, `?` and `#` escaped).
+fn uri_path(path: &Path) -> String {
+    let mut out = String::new();
+    for c in path.to_string_lossy().chars() {
+        match c {
+            '%' => out.push_str("%25"),
+            '?' => out.push_str("%3f"),
+            '#' => out.push_str("%23"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Whether the mirror cannot be written: its file or its directory (where SQLite keeps the WAL).
+fn is_read_only(path: &Path) -> bool {
+    let probe = |p: &Path| {
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(p)
+            .err()
+            .is_some_and(|e| {
+                e.kind() == std::io::ErrorKind::PermissionDenied || e.raw_os_error() == Some(30)
+            })
+    };
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    probe(path)
+        || tempfile::tempfile_in(dir).err().is_some_and(|e| {
+            e.kind() == std::io::ErrorKind::PermissionDenied || e.raw_os_error() == Some(30)
+        })
+}
+
 fn open_error(path: &Path, e: rusqlite::Error) -> Error {
     let msg = e.to_string();
     if msg.contains("not a database") {
@@ -347,6 +570,11 @@ fn open_error(path: &Path, e: rusqlite::Error) -> Error {
         ))
     } else if msg.contains("readonly") || msg.contains("unable to open") {
         Error::usage(format!("cannot open {}: {msg}", path.display()))
+    } else if msg.contains("disk I/O error") || msg.contains("full") {
+        Error::internal(format!(
+            "cannot open {}: {msg} (is the disk full?)",
+            path.display()
+        ))
     } else {
         Error::internal(format!("cannot open {}: {msg}", path.display()))
     }

@@ -12,10 +12,10 @@
 use std::collections::HashMap;
 
 use rusqlite::{params, Connection};
-use serde_json::Value;
 
 use crate::api::types::Item;
 use crate::error::Result;
+use crate::store::diff::{field_changes, parse_object};
 use crate::store::now_ms;
 
 /// What one run (or one scope of it) did to the mirror.
@@ -38,6 +38,7 @@ impl Counts {
 
 struct ScopeState {
     scope_id: i64,
+    namespace: Option<String>,
     live: HashMap<String, (i64, [u8; 16])>,
     counts: Counts,
 }
@@ -65,13 +66,16 @@ impl<'c> SnapshotWriter<'c> {
     }
 
     /// Starts (or, after [`restart_scope`](Self::restart_scope), restarts) a scope's walk.
-    pub fn start_scope(&mut self, scope_id: i64) -> Result<()> {
+    /// A walk limited to one namespace covers only that namespace's images: the others can be
+    /// neither updated nor removed by it.
+    pub fn start_scope(&mut self, scope_id: i64, namespace: Option<&str>) -> Result<()> {
         self.conn.execute_batch("SAVEPOINT scope")?;
         let mut stmt = self.conn.prepare_cached(
-            "SELECT image_id, id, hash FROM versions WHERE scope_id = ?1 AND valid_to IS NULL",
+            "SELECT image_id, id, hash FROM versions WHERE scope_id = ?1 AND valid_to IS NULL
+             AND (?2 IS NULL OR json_extract(raw, '$.namespace') = ?2)",
         )?;
         let mut live = HashMap::new();
-        let mut rows = stmt.query([scope_id])?;
+        let mut rows = stmt.query(params![scope_id, namespace])?;
         while let Some(r) = rows.next()? {
             let hash: Vec<u8> = r.get(2)?;
             let mut h = [0u8; 16];
@@ -82,6 +86,7 @@ impl<'c> SnapshotWriter<'c> {
         }
         self.scope = Some(ScopeState {
             scope_id,
+            namespace: namespace.map(str::to_string),
             live,
             counts: Counts::default(),
         });
@@ -90,10 +95,13 @@ impl<'c> SnapshotWriter<'c> {
 
     /// Throws away what the current scope's walk wrote, to walk it again.
     pub fn restart_scope(&mut self) -> Result<()> {
-        let scope_id = self.current()?.scope_id;
+        let (scope_id, namespace) = {
+            let s = self.current()?;
+            (s.scope_id, s.namespace.clone())
+        };
         self.conn
             .execute_batch("ROLLBACK TO scope; RELEASE scope")?;
-        self.start_scope(scope_id)
+        self.start_scope(scope_id, namespace.as_deref())
     }
 
     fn current(&mut self) -> Result<&mut ScopeState> {
@@ -111,8 +119,8 @@ impl<'c> SnapshotWriter<'c> {
             .as_mut()
             .ok_or_else(|| crate::error::Error::internal("no scope started"))?;
         let mut insert = conn.prepare_cached(
-            "INSERT INTO versions (scope_id, image_id, valid_from, hash, raw, name, tag)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO versions (scope_id, image_id, valid_from, hash, raw)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
         )?;
         let mut close = conn.prepare_cached("UPDATE versions SET valid_to = ?2 WHERE id = ?1")?;
         let mut old_raw = conn.prepare_cached("SELECT raw FROM versions WHERE id = ?1")?;
@@ -134,9 +142,7 @@ impl<'c> SnapshotWriter<'c> {
                 id,
                 run_id,
                 &item.hash[..],
-                item.raw,
-                item.image.name,
-                item.image.tag
+                item.raw
             ])?;
             match previous {
                 None => {
@@ -212,22 +218,13 @@ impl Drop for SnapshotWriter<'_> {
 }
 
 /// The top-level fields whose values differ between two objects (a field present on one side
-/// only counts as changed), sorted by name.
+/// only counts as changed), sorted by name: the names of [`field_changes`], which `diff` and
+/// `history` use too, so the change log and a computed diff cannot disagree.
 pub fn changed_fields(before: &str, after: &str) -> Vec<String> {
-    let parse = |s: &str| match serde_json::from_str::<Value>(s) {
-        Ok(Value::Object(m)) => m,
-        _ => serde_json::Map::new(),
-    };
-    let (a, b) = (parse(before), parse(after));
-    let mut fields: Vec<String> = a
-        .keys()
-        .chain(b.keys())
-        .filter(|k| a.get(*k) != b.get(*k))
-        .cloned()
-        .collect();
-    fields.sort();
-    fields.dedup();
-    fields
+    field_changes(&parse_object(before), &parse_object(after))
+        .into_iter()
+        .map(|c| c.field)
+        .collect()
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ pub mod walk;
 
 use std::future::Future;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use serde::Serialize;
@@ -29,22 +30,77 @@ use crate::store::{ScopeKey, Store};
 /// How many times a scope is walked before a catalog that keeps changing fails the run.
 pub const MAX_WALKS: u32 = 3;
 
+/// One scope to walk: the client that reaches its project and the slice of the catalog.
+#[derive(Clone)]
+pub struct ScopeTarget {
+    pub client: ClientConfig,
+    pub workspace_id: String,
+    /// `BUILD_IN` or `DEDICATED`.
+    pub image_type: String,
+    pub namespace: Option<String>,
+}
+
+impl ScopeTarget {
+    /// The scopes of one target: `all` walks BUILD_IN and DEDICATED.
+    pub fn expand(
+        client: ClientConfig,
+        workspace_id: &str,
+        image_type: &str,
+        namespace: Option<&str>,
+    ) -> Vec<ScopeTarget> {
+        let types: &[&str] = if image_type.eq_ignore_ascii_case("all") {
+            &["BUILD_IN", "DEDICATED"]
+        } else {
+            std::slice::from_ref(&image_type)
+        };
+        types
+            .iter()
+            .map(|t| ScopeTarget {
+                client: client.clone(),
+                workspace_id: workspace_id.to_string(),
+                image_type: t.to_ascii_uppercase(),
+                namespace: namespace.map(str::to_string),
+            })
+            .collect()
+    }
+
+    fn key(&self) -> ScopeKey {
+        ScopeKey {
+            endpoint: self.client.endpoint.clone(),
+            project_id: self.client.project_id.clone(),
+            workspace_id: self.workspace_id.clone(),
+            image_type: self.image_type.clone(),
+            namespace: self.namespace.clone(),
+        }
+    }
+}
+
+/// Told what the walk is doing (a progress bar on a terminal; nothing elsewhere).
+pub trait Progress: Send + Sync {
+    /// A walk of `scope` started (again, after a catalog change).
+    fn walk_started(&self, scope: &ScopeKey);
+    /// The scope holds `total` images.
+    fn total(&self, total: u64);
+    /// A page of `records` images arrived.
+    fn page(&self, records: u64);
+    /// The run ended (committed or not).
+    fn finish(&self);
+}
+
 /// What to walk and how.
 #[derive(Clone)]
 pub struct SyncOptions {
-    pub client: ClientConfig,
-    pub workspace_id: String,
-    /// Image types to walk, one scope each (`BUILD_IN`, `DEDICATED`).
-    pub types: Vec<String>,
-    pub namespace: Option<String>,
+    pub scopes: Vec<ScopeTarget>,
     pub page_size: u64,
     pub concurrency: usize,
+    pub progress: Option<std::sync::Arc<dyn Progress>>,
 }
 
-/// The outcome of a committed run (`--format json` prints it as is).
+/// The outcome of a run (`--format json` prints it as is).
 #[derive(Debug, Clone, Serialize)]
 pub struct SyncReport {
     pub run_id: i64,
+    /// `committed` or `failed`.
     pub status: &'static str,
     pub scopes: Vec<ScopeKey>,
     pub pages: u64,
@@ -53,11 +109,36 @@ pub struct SyncReport {
     pub changed: u64,
     pub removed: u64,
     pub duration_ms: u64,
+    /// Why a failed run failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// A sync that did not commit: the error, and the failed run's report when a run was recorded.
+#[derive(Debug)]
+pub struct Failed {
+    pub report: Option<SyncReport>,
+    pub error: Error,
+}
+
+impl From<Failed> for Error {
+    fn from(f: Failed) -> Error {
+        f.error
+    }
+}
+
+impl From<Error> for Failed {
+    fn from(error: Error) -> Failed {
+        Failed {
+            report: None,
+            error,
+        }
+    }
 }
 
 /// Messages from the walk to the thread that writes the snapshot.
 pub(crate) enum WriteMsg {
-    StartScope(i64),
+    StartScope(i64, Option<String>),
     RestartScope,
     Items(Vec<Item>),
     EndScope,
@@ -70,7 +151,7 @@ pub async fn run(
     db: &Path,
     opts: SyncOptions,
     interrupt: impl Future<Output = ()>,
-) -> Result<SyncReport> {
+) -> std::result::Result<SyncReport, Failed> {
     let started = Instant::now();
     let _lock = lock::SyncLock::acquire(db)?;
     let mut store = Store::open_or_create(db)?;
@@ -78,18 +159,17 @@ pub async fn run(
     if abandoned > 0 {
         tracing::warn!("marked {abandoned} run(s) left unfinished by an earlier process as failed");
     }
-    let client = Client::new(opts.client.clone())?;
-    let scopes: Vec<ScopeKey> = opts
-        .types
-        .iter()
-        .map(|t| ScopeKey {
-            endpoint: client.endpoint().to_string(),
-            project_id: client.project_id().to_string(),
-            workspace_id: opts.workspace_id.clone(),
-            image_type: t.clone(),
-            namespace: opts.namespace.clone(),
-        })
-        .collect();
+    let mut targets: Vec<(ScopeKey, Client)> = Vec::new();
+    for t in &opts.scopes {
+        let key = t.key();
+        if targets.iter().all(|(k, _)| *k != key) {
+            targets.push((key, Client::new(t.client.clone())?));
+        }
+    }
+    if targets.is_empty() {
+        return Err(Error::usage("nothing to sync: no scope was given").into());
+    }
+    let scopes: Vec<ScopeKey> = targets.iter().map(|(k, _)| k.clone()).collect();
     let (run_id, scope_ids) = store.begin_run(&scopes)?;
     tracing::info!(run_id, "sync started");
 
@@ -99,11 +179,12 @@ pub async fn run(
         (store, result)
     });
 
+    let pages = AtomicU64::new(0);
     let walk = async {
-        let mut pages = 0u64;
-        for (scope, scope_id) in scopes.iter().zip(&scope_ids) {
-            pages += walk::walk_scope(&client, scope, *scope_id, &opts, &tx).await?;
+        for ((scope, client), scope_id) in targets.iter().zip(&scope_ids) {
+            walk::walk_scope(client, scope, *scope_id, &opts, &tx, &pages).await?;
         }
+        let pages = pages.load(Ordering::Relaxed);
         send(&tx, WriteMsg::Commit { pages }).await?;
         Ok::<u64, Error>(pages)
     };
@@ -112,10 +193,14 @@ pub async fn run(
         _ = interrupt => Err(Error::Interrupted),
     };
     drop(tx);
+    if let Some(p) = &opts.progress {
+        p.finish();
+    }
     let (store, written) = tokio::task::spawn_blocking(move || writer.join())
         .await
         .map_err(|e| Error::internal(format!("writer task failed: {e}")))?
         .map_err(|_| Error::internal("the snapshot writer panicked"))?;
+    let pages = pages.into_inner();
 
     // A database error is the root cause when the walk only saw the channel close.
     let outcome = match (walked, written) {
@@ -124,27 +209,37 @@ pub async fn run(
         (Err(walk), _) => Err(walk),
         (Ok(_), Ok(None)) => Err(Error::internal("the snapshot was not committed")),
     };
+    let mut report = SyncReport {
+        run_id,
+        status: "committed",
+        scopes,
+        pages,
+        seen: 0,
+        added: 0,
+        changed: 0,
+        removed: 0,
+        duration_ms: started.elapsed().as_millis() as u64,
+        error: None,
+    };
     match outcome {
-        Ok((pages, c)) => {
-            let report = SyncReport {
-                run_id,
-                status: "committed",
-                scopes,
-                pages,
-                seen: c.seen,
-                added: c.added,
-                changed: c.changed,
-                removed: c.removed,
-                duration_ms: started.elapsed().as_millis() as u64,
-            };
+        Ok((_, c)) => {
+            report.seen = c.seen;
+            report.added = c.added;
+            report.changed = c.changed;
+            report.removed = c.removed;
             tracing::info!(run_id, "sync committed");
             Ok(report)
         }
         Err(e) => {
-            if let Err(record) = store.fail_run(run_id, &e.to_string(), 0) {
+            if let Err(record) = store.fail_run(run_id, &e.to_string(), report.pages) {
                 tracing::error!("could not record the failed run: {record}");
             }
-            Err(e)
+            report.status = "failed";
+            report.error = Some(e.to_string());
+            Err(Failed {
+                report: Some(report),
+                error: e,
+            })
         }
     }
 }
@@ -163,15 +258,25 @@ fn write_snapshot(
     mut rx: mpsc::Receiver<WriteMsg>,
 ) -> Result<Option<Counts>> {
     let mut writer = SnapshotWriter::begin(store.conn(), run_id)?;
+    let mut applied = 0;
     while let Some(msg) = rx.blocking_recv() {
         match msg {
-            WriteMsg::StartScope(id) => writer.start_scope(id)?,
+            WriteMsg::StartScope(id, ns) => writer.start_scope(id, ns.as_deref())?,
             WriteMsg::RestartScope => writer.restart_scope()?,
-            WriteMsg::Items(items) => writer.add_items(&items)?,
+            WriteMsg::Items(items) => {
+                writer.add_items(&items)?;
+                applied += 1;
+                crate::failpoint::hit_page(applied);
+            }
             WriteMsg::EndScope => {
                 writer.end_scope()?;
             }
-            WriteMsg::Commit { pages } => return writer.commit(pages).map(Some),
+            WriteMsg::Commit { pages } => {
+                crate::failpoint::hit("before-commit");
+                let counts = writer.commit(pages)?;
+                crate::failpoint::hit("after-commit");
+                return Ok(Some(counts));
+            }
         }
     }
     Ok(None)

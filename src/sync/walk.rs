@@ -18,6 +18,7 @@
 //! failed check means the catalog moved under the walk: the scope is walked again.
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use futures::stream::{self, StreamExt};
 use tokio::sync::mpsc;
@@ -42,25 +43,30 @@ struct Walk<'a> {
     opts: &'a SyncOptions,
     tx: &'a mpsc::Sender<WriteMsg>,
     seen: HashSet<String>,
+    /// Pages fetched by this walk, and by the whole run.
     pages: u64,
+    fetched: &'a AtomicU64,
     problem: Option<String>,
 }
 
 /// Walks a scope until one walk is complete and consistent (at most [`MAX_WALKS`] times) and
-/// hands its images to the writer. Returns the number of pages fetched.
+/// hands its images to the writer. Every page fetched is counted in `fetched`.
 pub(crate) async fn walk_scope(
     client: &Client,
     scope: &ScopeKey,
     scope_id: i64,
     opts: &SyncOptions,
     tx: &mpsc::Sender<WriteMsg>,
-) -> Result<u64> {
-    send(tx, WriteMsg::StartScope(scope_id)).await?;
-    let mut pages = 0;
+    fetched: &AtomicU64,
+) -> Result<()> {
+    send(tx, WriteMsg::StartScope(scope_id, scope.namespace.clone())).await?;
     let mut problems = Vec::new();
     for attempt in 1..=MAX_WALKS {
         if attempt > 1 {
             send(tx, WriteMsg::RestartScope).await?;
+        }
+        if let Some(p) = &opts.progress {
+            p.walk_started(scope);
         }
         let mut walk = Walk {
             client,
@@ -69,10 +75,10 @@ pub(crate) async fn walk_scope(
             tx,
             seen: HashSet::new(),
             pages: 0,
+            fetched,
             problem: None,
         };
         walk.run().await?;
-        pages += walk.pages;
         match walk.problem {
             None => {
                 tracing::info!(
@@ -82,7 +88,7 @@ pub(crate) async fn walk_scope(
                     "scope walked"
                 );
                 send(tx, WriteMsg::EndScope).await?;
-                return Ok(pages);
+                return Ok(());
             }
             Some(p) => {
                 tracing::warn!(
@@ -116,8 +122,19 @@ impl Walk<'_> {
 
     async fn fetch(&mut self, offset: u64) -> Result<Page> {
         let f = self.client.list_images(&self.params(offset)).await?;
-        self.pages += 1;
+        self.count_page();
         Ok(f.page)
+    }
+
+    fn count_page(&mut self) {
+        self.pages += 1;
+        self.fetched.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn progress(&self, records: usize) {
+        if let Some(p) = &self.opts.progress {
+            p.page(records as u64);
+        }
     }
 
     fn flag(&mut self, problem: String) {
@@ -128,6 +145,7 @@ impl Walk<'_> {
 
     /// Hands a page's new records to the writer; a repeated id means the pages shifted.
     async fn accept(&mut self, items: Vec<Item>) -> Result<()> {
+        self.progress(items.len());
         let mut fresh = Vec::with_capacity(items.len());
         for item in items {
             if self.seen.insert(item.image.id.clone()) {
@@ -141,8 +159,17 @@ impl Walk<'_> {
     }
 
     async fn run(&mut self) -> Result<()> {
-        let first = self.fetch(0).await?;
+        // The first page and the probe at offset 1 go out together: the probe is needed unless
+        // the catalog fits on one page, and waiting for the first page would cost a round trip.
+        let (p0, p1) = (self.params(0), self.params(1));
+        let (first, probe) =
+            tokio::join!(self.client.list_images(&p0), self.client.list_images(&p1));
+        let first = first?.page;
+        self.count_page();
         let total = first.total;
+        if let Some(p) = &self.opts.progress {
+            p.total(total);
+        }
         let n = first.items.len() as u64;
         let fingerprint: Vec<(String, [u8; 16])> = first
             .items
@@ -159,7 +186,8 @@ impl Walk<'_> {
             return Ok(());
         }
 
-        let probe = self.fetch(1).await?;
+        let probe = probe?.page;
+        self.count_page();
         if probe.total != total {
             self.flag(format!("`total` moved from {total} to {}", probe.total));
             return Ok(());
@@ -192,16 +220,30 @@ impl Walk<'_> {
             };
             (page, offset)
         });
-        let client = self.client;
+        // Each request runs as its own task, so parsing and hashing pages (the CPU part of a
+        // walk) spreads over the runtime's threads instead of queueing behind one another.
         let requests: Vec<_> = offsets
-            .map(|(page, offset)| (page, self.params(offset)))
+            .map(|(page, offset)| (page, self.params(offset), self.client.clone()))
             .collect();
         let mut fetched = stream::iter(requests)
-            .map(|(page, params)| async move { (page, client.list_images(&params).await) })
+            .map(|(page, params, client)| {
+                let mut task =
+                    AbortOnDrop(tokio::spawn(
+                        async move { client.list_images(&params).await },
+                    ));
+                async move {
+                    let result = (&mut task.0).await;
+                    let result = result.unwrap_or_else(|e| {
+                        Err(Error::internal(format!("a page request failed: {e}")))
+                    });
+                    drop(task);
+                    (page, result)
+                }
+            })
             .buffer_unordered(self.opts.concurrency.max(1));
         while let Some((page, result)) = fetched.next().await {
             let page_data = result?.page;
-            self.pages += 1;
+            self.count_page();
             if page_data.total != total {
                 self.flag(format!("`total` moved from {total} to {}", page_data.total));
                 return Ok(());
@@ -243,5 +285,15 @@ impl Walk<'_> {
                 index + 1
             ));
         }
+    }
+}
+
+/// A spawned request that is cancelled when the walk stops waiting for it (a walk abandoned
+/// because the catalog moved, an error, or Ctrl-C), instead of running on unobserved.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }

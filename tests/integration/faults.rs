@@ -59,8 +59,12 @@ fn faults_past_the_retry_budget_leave_the_mirror_unchanged() {
     let before = env.export_bytes();
     let bad = Sim::days(&["--fail-rate", "1"]);
     bad.advance();
-    let out = env.sync(&bad, &["--retries", "2"]);
+    let out = env.sync(&bad, &["--retries", "2", "--format", "json"]);
     assert_exit(&out, 4);
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["status"], "failed");
+    assert_eq!(summary["run_id"], 2);
+    assert!(summary["error"].as_str().unwrap().contains("gave up"));
     let err = stderr(&out);
     assert!(err.contains("gave up"), "{err}");
     assert_eq!(
@@ -170,22 +174,7 @@ fn plain_http_is_refused_off_loopback_and_bad_flags_exit_2() {
 fn a_second_sync_on_the_same_mirror_exits_75_naming_the_holder() {
     let env = Env::new();
     let sim = Sim::days(&["--latency-ms", "200"]);
-    let mut first = macat_cmd()
-        .arg("--db")
-        .arg(&env.db)
-        .args([
-            "sync",
-            "--endpoint",
-            &sim.url,
-            "--project-id",
-            "p1",
-            "--page-size",
-            "20",
-        ])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut first = env.spawn_sync(&sim, &["--page-size", "20"]);
     wait_for_running_run(&env);
     let second = env.sync(&sim, &[]);
     assert_exit(&second, 75);
@@ -205,22 +194,7 @@ fn a_killed_sync_changes_nothing_and_its_lock_is_taken_over() {
     assert_ok(&env.sync(&sim, &["--page-size", "50"]));
     let before = env.export_bytes();
     sim.advance();
-    let mut victim = macat_cmd()
-        .arg("--db")
-        .arg(&env.db)
-        .args([
-            "sync",
-            "--endpoint",
-            &sim.url,
-            "--project-id",
-            "p1",
-            "--page-size",
-            "10",
-        ])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut victim = env.spawn_sync(&sim, &["--page-size", "10"]);
     wait_for_running_run(&env);
     victim.kill().unwrap();
     victim.wait().unwrap();
@@ -254,4 +228,43 @@ fn wait_for_running_run(env: &Env) {
         assert!(Instant::now() < deadline, "the sync never started");
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+#[test]
+fn sigterm_abandons_the_run_cleanly_with_exit_130() {
+    let env = Env::new();
+    let sim = Sim::days(&["--latency-ms", "150"]);
+    assert_ok(&env.sync(&sim, &["--page-size", "50"]));
+    let before = env.export_bytes();
+    sim.advance();
+    let victim = macat_cmd()
+        .arg("--db")
+        .arg(&env.db)
+        .args([
+            "sync",
+            "--endpoint",
+            &sim.url,
+            "--project-id",
+            "p1",
+            "--page-size",
+            "10",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for_running_run(&env);
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &victim.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = victim.wait_with_output().unwrap();
+    assert_exit(&out, 130);
+    assert!(stderr(&out).contains("interrupted"));
+    assert_eq!(env.export_bytes(), before);
+    let runs = env.run(&["runs", "--format", "json"]);
+    let runs: serde_json::Value = serde_json::from_slice(&runs.stdout).unwrap();
+    assert_eq!(runs[0]["status"], "failed");
+    assert_eq!(runs[0]["error"], "interrupted; nothing was committed");
 }

@@ -8,7 +8,7 @@ use serde_json::Value;
 use crate::util::*;
 
 /// `changes.json` restricted to the images of workspace "0" (the scopes a default sync walks).
-fn expected_transition(
+pub(crate) fn expected_transition(
     index: usize,
 ) -> (
     BTreeSet<String>,
@@ -218,4 +218,87 @@ fn read_commands_without_a_mirror_say_how_to_make_one() {
         !env.db.exists(),
         "a read command must not create the mirror"
     );
+}
+
+#[test]
+fn completions_are_generated_for_each_shell() {
+    for shell in ["bash", "zsh", "fish"] {
+        let out = macat_cmd().args(["completions", shell]).output().unwrap();
+        assert_ok(&out);
+        assert!(String::from_utf8_lossy(&out.stdout).contains("sync"));
+    }
+    assert_exit(
+        &macat_cmd().args(["completions", "tcsh"]).output().unwrap(),
+        2,
+    );
+}
+
+/// Found in review: the same catalog fetched through another endpoint (another host serving it,
+/// or another spelling of the URL) was stored as a second copy of every image.
+#[test]
+fn the_same_catalog_from_another_endpoint_updates_the_same_images() {
+    let day1 = Sim::start(&["--catalog", fixture_day_path(1).to_str().unwrap()], &[]);
+    let day2 = Sim::start(&["--catalog", fixture_day_path(2).to_str().unwrap()], &[]);
+    let env = Env::new();
+    assert_ok(&env.sync(&day1, &[]));
+    let spelled = day1.url.replace("127.0.0.1", "localhost");
+    let again = env.run(&[
+        "sync",
+        "--endpoint",
+        &spelled,
+        "--project-id",
+        "p1",
+        "--format",
+        "json",
+    ]);
+    assert_ok(&again);
+    let report: Value = serde_json::from_slice(&again.stdout).unwrap();
+    assert_eq!(
+        (&report["added"], &report["removed"]),
+        (&Value::from(0), &Value::from(0))
+    );
+    assert_ok(&env.sync(&day2, &[]));
+    assert_eq!(recorded(&env, 3), expected_transition(0));
+    assert_same_catalog(&env.export("latest"), &day_in_workspace0(2));
+    // Each run still says where it fetched from.
+    let runs = env.run(&["runs", "--format", "json"]);
+    let runs: Value = serde_json::from_slice(&runs.stdout).unwrap();
+    assert_eq!(runs[0]["scopes"][0]["endpoint"], day2.url.as_str());
+    assert_eq!(runs[1]["scopes"][0]["endpoint"], spelled.as_str());
+    assert_eq!(runs[2]["scopes"][0]["endpoint"], day1.url.as_str());
+}
+
+/// A walk limited to one namespace updates and removes only that namespace's images.
+#[test]
+fn a_namespace_walk_is_a_partial_walk_of_its_scope() {
+    let sim = Sim::days(&[]);
+    let env = Env::new();
+    assert_ok(&env.sync(&sim, &[]));
+    sim.advance();
+    let out = env.sync(&sim, &["--namespace", "atelier", "--format", "json"]);
+    assert_ok(&out);
+    let (d1, d2) = (day_in_workspace0(1), day_in_workspace0(2));
+    let in_atelier = |v: &Value| v.get("namespace").and_then(Value::as_str) == Some("atelier");
+    let got = env.export("latest");
+    let want: std::collections::BTreeMap<String, Value> = d1
+        .iter()
+        .filter(|(_, v)| !in_atelier(v))
+        .chain(d2.iter().filter(|(_, v)| in_atelier(v)))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    assert_same_catalog(&got, &want);
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let touched = d1
+        .keys()
+        .chain(d2.keys())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .filter(|id| {
+            let (a, b) = (d1.get(*id), d2.get(*id));
+            (a.is_some_and(in_atelier) || b.is_some_and(in_atelier)) && a != b
+        });
+    let n = report["added"].as_u64().unwrap()
+        + report["changed"].as_u64().unwrap()
+        + report["removed"].as_u64().unwrap();
+    assert_eq!(n as usize, touched.count());
 }

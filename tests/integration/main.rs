@@ -3,8 +3,15 @@
 
 mod util;
 
+mod auth;
+mod bad_input;
+mod crash;
 mod faults;
 mod history;
+mod points;
 mod schema;
 mod search;
+mod security;
+mod serve;
+mod soak;
 mod walk;

@@ -58,14 +58,24 @@ fn an_older_schema_migrates_forward_keeping_its_data() {
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
     assert_eq!(v, schema::latest_version());
-    let (name, tag): (String, String) = conn
+    let (valid_from, valid_to): (i64, Option<i64>) = conn
         .query_row(
-            "SELECT name, tag FROM versions WHERE image_id = 'img-1'",
+            "SELECT valid_from, valid_to FROM versions WHERE image_id = 'img-1'",
             [],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .unwrap();
-    assert_eq!((name.as_str(), tag.as_str()), ("pytorch", "1.8"));
+    assert_eq!((valid_from, valid_to), (1, None));
+    // From each older version, the migrations reach the same schema.
+    for start in 1..schema::latest_version() {
+        let older = rusqlite::Connection::open_in_memory().unwrap();
+        schema::migrate_to(&older, start).unwrap();
+        schema::migrate(&older).unwrap();
+        let v: u32 = older
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, schema::latest_version());
+    }
 }
 
 #[test]

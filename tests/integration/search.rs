@@ -460,7 +460,7 @@ fn search_output_is_terminal_safe() {
         "workspace_id": "0"
     }]);
     std::fs::write(&catalog, serde_json::to_vec(&evil).unwrap()).unwrap();
-    let sim = Sim::start(&["--catalog", catalog.to_str().unwrap()]);
+    let sim = Sim::start(&["--catalog", catalog.to_str().unwrap()], &[]);
     let env = Env::new();
     assert_ok(&env.sync(&sim, &[]));
     let out = env.run(&["search", "pytorch"]);
@@ -487,13 +487,7 @@ fn secrets_never_reach_the_index() {
     let sim = Sim::days(&[]);
     let env = Env::new();
     let secret = "tok-9f8e7d6c5b4a-never-stored";
-    let out = macat_cmd()
-        .env("MACAT_AUTH_TOKEN", secret)
-        .arg("--db")
-        .arg(&env.db)
-        .args(["sync", "--endpoint", &sim.url, "--project-id", "p1"])
-        .output()
-        .unwrap();
+    let out = env.sync_env(&sim, &[], &[("MACAT_AUTH_TOKEN", secret)]);
     assert_ok(&out);
     let dir = index_dir(&env);
     let mut files = 0;

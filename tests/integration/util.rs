@@ -25,7 +25,7 @@ pub fn macat_cmd() -> Command {
 
 /// A temp dir with a mirror path in it. Everything is removed when it drops.
 pub struct Env {
-    _dir: tempfile::TempDir,
+    pub dir: tempfile::TempDir,
     pub db: PathBuf,
 }
 
@@ -33,7 +33,7 @@ impl Env {
     pub fn new() -> Env {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("mirror.db");
-        Env { _dir: dir, db }
+        Env { dir, db }
     }
 
     /// Runs `macat --db <db> ARGS`.
@@ -46,11 +46,38 @@ impl Env {
             .unwrap()
     }
 
+    /// `macat sync` against a simulator with extra flags and environment.
+    pub fn sync_env(&self, sim: &Sim, extra: &[&str], envs: &[(&str, &str)]) -> Output {
+        let mut args = vec!["sync", "--endpoint", &sim.url, "--project-id", "p1"];
+        args.extend_from_slice(extra);
+        macat_cmd()
+            .envs(envs.iter().copied())
+            .arg("--db")
+            .arg(&self.db)
+            .args(&args)
+            .output()
+            .unwrap()
+    }
+
     /// `macat sync` against a simulator with extra flags.
     pub fn sync(&self, sim: &Sim, extra: &[&str]) -> Output {
         let mut args = vec!["sync", "--endpoint", &sim.url, "--project-id", "p1"];
         args.extend_from_slice(extra);
         self.run(&args)
+    }
+
+    /// Starts `macat sync` against a simulator in the background (output discarded).
+    pub fn spawn_sync(&self, sim: &Sim, extra: &[&str]) -> std::process::Child {
+        macat_cmd()
+            .current_dir(self.dir.path())
+            .arg("--db")
+            .arg(&self.db)
+            .args(["sync", "--endpoint", &sim.url, "--project-id", "p1"])
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
     }
 
     /// `macat export --as-of WHEN` parsed, keyed by id.
@@ -117,9 +144,25 @@ pub struct Sim {
 }
 
 impl Sim {
-    pub fn start(args: &[&str]) -> Sim {
+    /// A simulator with environment variables set (the credentials it accepts).
+    pub fn start(args: &[&str], envs: &[(&str, &str)]) -> Sim {
+        let mut all = vec!["simulate", "--listen", "127.0.0.1:0"];
+        all.extend_from_slice(args);
+        Sim::spawn(&all, envs)
+    }
+
+    /// `macat serve` over a mirror, on 127.0.0.1:0.
+    pub fn serve(db: &Path, args: &[&str], envs: &[(&str, &str)]) -> Sim {
+        let db = db.to_str().unwrap();
+        let mut all = vec!["--db", db, "serve", "--listen", "127.0.0.1:0"];
+        all.extend_from_slice(args);
+        Sim::spawn(&all, envs)
+    }
+
+    /// Any `macat` server that prints its base URL on the first line of stdout.
+    fn spawn(args: &[&str], envs: &[(&str, &str)]) -> Sim {
         let mut child = macat_cmd()
-            .args(["simulate", "--listen", "127.0.0.1:0"])
+            .envs(envs.iter().copied())
             .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -130,37 +173,115 @@ impl Sim {
             .read_line(&mut line)
             .unwrap();
         let url = line.trim().to_string();
-        assert!(
-            url.starts_with("http://127.0.0.1:"),
-            "simulator said {url:?}"
-        );
+        assert!(url.starts_with("http://127.0.0.1:"), "server said {url:?}");
         Sim { child, url }
     }
 
     /// The simulator serving the shipped fixture days (day 1 first).
     pub fn days(extra: &[&str]) -> Sim {
+        Sim::days_with_env(extra, &[])
+    }
+
+    /// [`Sim::days`] with environment variables (the credentials it accepts).
+    pub fn days_with_env(extra: &[&str], envs: &[(&str, &str)]) -> Sim {
         let mut args = Vec::new();
         for d in 1..=3 {
             args.push("--catalog".to_string());
             args.push(fixture_day_path(d).to_string_lossy().into_owned());
         }
         args.extend(extra.iter().map(|s| s.to_string()));
-        Sim::start(&args.iter().map(String::as_str).collect::<Vec<_>>())
+        Sim::start(&args.iter().map(String::as_str).collect::<Vec<_>>(), envs)
     }
 
     /// `POST /_sim/advance`: the next catalog day.
     pub fn advance(&self) {
+        self.http("POST", "/_sim/advance");
+    }
+
+    /// A plain HTTP/1.1 request to the simulator; returns the body of a 200.
+    pub fn http(&self, method: &str, path: &str) -> String {
+        let (status, body) = self.request(method, path);
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+
+    /// A plain HTTP/1.1 request; returns the status and the body.
+    pub fn request(&self, method: &str, path: &str) -> (u16, String) {
         let addr = self.url.trim_start_matches("http://");
         let mut s = TcpStream::connect(addr).unwrap();
         write!(
             s,
-            "POST /_sim/advance HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
         )
         .unwrap();
         let mut resp = String::new();
         s.read_to_string(&mut resp).unwrap();
-        assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
+        let status = resp.get(9..12).and_then(|c| c.parse().ok()).unwrap_or(0);
+        let body = resp
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_string())
+            .unwrap_or_default();
+        (status, body)
     }
+
+    /// The day the simulator serves now (1-based).
+    pub fn day(&self) -> usize {
+        let state: Value = serde_json::from_str(&self.http("GET", "/_sim/state")).unwrap();
+        state["day"].as_u64().unwrap() as usize
+    }
+}
+
+impl Sim {
+    /// `GET path` on the simulator: (status, body).
+    pub fn get(&self, path: &str) -> (u16, String) {
+        let addr = self.url.trim_start_matches("http://");
+        let mut s = TcpStream::connect(addr).unwrap();
+        write!(
+            s,
+            "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut resp = Vec::new();
+        s.read_to_end(&mut resp).unwrap();
+        let resp = String::from_utf8(resp).unwrap();
+        let (head, body) = resp.split_once("\r\n\r\n").unwrap();
+        let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+        let body = if head
+            .to_ascii_lowercase()
+            .contains("transfer-encoding: chunked")
+        {
+            dechunk(body)
+        } else {
+            body.to_string()
+        };
+        (status, body)
+    }
+}
+
+/// Decodes an HTTP/1.1 chunked body.
+fn dechunk(mut body: &str) -> String {
+    let mut out = String::new();
+    loop {
+        let (size, rest) = body.split_once("\r\n").unwrap();
+        let n = usize::from_str_radix(size.trim(), 16).unwrap();
+        if n == 0 {
+            return out;
+        }
+        out.push_str(&rest[..n]);
+        body = &rest[n + 2..];
+    }
+}
+
+/// Percent-encodes a query value (the few characters the tests' values need).
+pub fn encode(v: &str) -> String {
+    v.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 impl Drop for Sim {

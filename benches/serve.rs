@@ -1,0 +1,144 @@
+//! `macat serve` under load (targets in BENCHMARKS.md): 16 concurrent clients paging through
+//! 200-image pages of a 100,000-image mirror. Run with `cargo bench --bench serve`
+//! (`-- --quick` for 20,000 images).
+//!
+//! The mirror is built by the real binary syncing from the simulator's generated catalog; the
+//! server is the real binary; the clients are reqwest tasks in this process.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_macat");
+const CLIENTS: usize = 16;
+const PAGE: u64 = 200;
+
+struct Server(Child, String);
+
+impl Server {
+    fn start(args: &[&str]) -> Server {
+        let mut child = Command::new(BIN)
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start a server");
+        let mut url = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut url)
+            .unwrap();
+        Server(child, url.trim().to_string())
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i]
+}
+
+fn main() {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let n = if quick { 20_000 } else { 100_000 };
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("mirror.db");
+    let db_arg = db.to_str().unwrap();
+    {
+        let sim = Server::start(&["simulate", "--generate", &n.to_string(), "--seed", "1"]);
+        let ok = Command::new(BIN)
+            .args([
+                "--db",
+                db_arg,
+                "sync",
+                "--endpoint",
+                &sim.1,
+                "--project-id",
+                "bench",
+                "-q",
+            ])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "building the mirror failed");
+    }
+    let server = Server::start(&["--db", db_arg, "serve", "--listen", "127.0.0.1:0"]);
+    let base = format!("{}/v1/bench/images", server.1);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (latencies, wall, total) = rt.block_on(async {
+        let http = reqwest::Client::new();
+        // Warm-up: the first request loads the run's catalog.
+        let warm = Instant::now();
+        let first = http
+            .get(format!("{base}?limit={PAGE}&offset=0"))
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        let first: serde_json::Value = serde_json::from_slice(&first).unwrap();
+        let total = first["total"].as_u64().unwrap();
+        println!("# macat serve under load: {n}-image mirror ({total} BUILD_IN), {CLIENTS} clients, {PAGE}-image pages");
+        println!("\nfirst request (loads the catalog): {:.0} ms", warm.elapsed().as_secs_f64() * 1000.0);
+        let pages = total.div_ceil(PAGE);
+        let start = Instant::now();
+        let tasks: Vec<_> = (0..CLIENTS)
+            .map(|c| {
+                let http = http.clone();
+                let base = base.clone();
+                tokio::spawn(async move {
+                    let mut lat = Vec::new();
+                    // Each client walks the whole listing, starting at a different page.
+                    for k in 0..pages {
+                        let page = (k + c as u64 * pages / CLIENTS as u64) % pages;
+                        let t = Instant::now();
+                        let resp = http
+                            .get(format!("{base}?limit={PAGE}&offset={}", page * PAGE))
+                            .send()
+                            .await
+                            .unwrap();
+                        assert!(resp.status().is_success());
+                        let body = resp.bytes().await.unwrap();
+                        assert!(body.len() > 2);
+                        lat.push(t.elapsed());
+                    }
+                    lat
+                })
+            })
+            .collect();
+        let mut all = Vec::new();
+        for t in tasks {
+            all.extend(t.await.unwrap());
+        }
+        (all, start.elapsed(), total)
+    });
+    let _ = total;
+    let mut sorted = latencies.clone();
+    sorted.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    println!("\n| measurement | value | target |\n|---|---|---|");
+    println!(
+        "| pages served | {} in {:.2} s = {:.0} pages/s | >= 500 pages/s |",
+        sorted.len(),
+        wall.as_secs_f64(),
+        sorted.len() as f64 / wall.as_secs_f64()
+    );
+    println!(
+        "| latency p50 | {:.1} ms | |",
+        ms(percentile(&sorted, 0.50))
+    );
+    println!(
+        "| latency p99 | {:.1} ms | < 50 ms |",
+        ms(percentile(&sorted, 0.99))
+    );
+    println!("| latency max | {:.1} ms | |", ms(*sorted.last().unwrap()));
+}

@@ -1,0 +1,239 @@
+//! Sync benchmarks at 100,000 images (issue targets in BENCHMARKS.md).
+//!
+//! Run with `cargo bench --bench sync` (add `-- --quick` for 20,000 images). It drives the real
+//! release binary against the real simulator on loopback, as a user would, and measures:
+//! first sync (wall, peak RSS, database size against the JSON received), re-sync of the
+//! unchanged catalog (wall, database growth), syncs under 50 ms of latency per page at
+//! concurrency 1/4/8/16 against the floor (pages x latency / concurrency), and the
+//! parse + hash + write path alone, without HTTP.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use macat::api::types::parse_page;
+use macat::simulate::generate::generate;
+use macat::store::snapshot::SnapshotWriter;
+use macat::store::{ScopeKey, Store};
+
+const BIN: &str = env!("CARGO_BIN_EXE_macat");
+
+struct Sim(Child, String);
+
+impl Sim {
+    fn start(n: usize, latency_ms: u64) -> Sim {
+        let mut child = Command::new(BIN)
+            .args(["simulate", "--generate", &n.to_string(), "--seed", "1"])
+            .args(["--latency-ms", &latency_ms.to_string()])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the simulator");
+        let mut url = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut url)
+            .unwrap();
+        Sim(child, url.trim().to_string())
+    }
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+struct Run {
+    wall: Duration,
+    peak_rss_kb: u64,
+    report: serde_json::Value,
+}
+
+/// Runs `macat sync`, sampling its peak RSS (VmHWM) from /proc while it runs.
+fn sync(db: &Path, url: &str, concurrency: u32) -> Run {
+    let start = Instant::now();
+    let mut child = Command::new(BIN)
+        .arg("--db")
+        .arg(db)
+        .args([
+            "sync",
+            "--endpoint",
+            url,
+            "--project-id",
+            "bench",
+            "-q",
+            "--format",
+            "json",
+        ])
+        .args([
+            "--page-size",
+            "200",
+            "--concurrency",
+            &concurrency.to_string(),
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start sync");
+    let status_path = format!("/proc/{}/status", child.id());
+    let mut peak = 0;
+    loop {
+        if let Ok(text) = std::fs::read_to_string(&status_path) {
+            if let Some(kb) = text
+                .lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse::<u64>().ok())
+            {
+                peak = peak.max(kb);
+            }
+        }
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let wall = start.elapsed();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "sync failed");
+    Run {
+        wall,
+        peak_rss_kb: peak,
+        report: serde_json::from_slice(&out.stdout).unwrap(),
+    }
+}
+
+fn size(db: &Path) -> u64 {
+    let mut total = 0;
+    for suffix in ["", "-wal", "-shm"] {
+        let mut p = db.as_os_str().to_owned();
+        p.push(suffix);
+        total += std::fs::metadata(PathBuf::from(p))
+            .map(|m| m.len())
+            .unwrap_or(0);
+    }
+    total
+}
+
+fn mb(bytes: u64) -> f64 {
+    bytes as f64 / 1e6
+}
+
+fn main() {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let n = if quick { 20_000 } else { 100_000 };
+    let dir = tempfile::tempdir().unwrap();
+    println!("# macat sync benchmark: {n} images, page size 200");
+
+    let catalog = generate(n, 1);
+    let raw_bytes: u64 = catalog
+        .iter()
+        .map(|v| serde_json::to_string(v).unwrap().len() as u64)
+        .sum();
+
+    // First sync and re-sync, no latency.
+    let sim = Sim::start(n, 0);
+    let db = dir.path().join("first.db");
+    let first = sync(&db, &sim.1, 4);
+    let first_size = size(&db);
+    let again = sync(&db, &sim.1, 4);
+    let growth = size(&db) as i64 - first_size as i64;
+    drop(sim);
+    println!("\n| measurement | value | target |\n|---|---|---|");
+    println!(
+        "| first sync, wall | {:.2} s ({} pages) | < 5 s |",
+        first.wall.as_secs_f64(),
+        first.report["pages"]
+    );
+    println!(
+        "| first sync, peak RSS | {:.0} MB | < 200 MB |",
+        first.peak_rss_kb as f64 / 1024.0
+    );
+    println!(
+        "| database after first sync / JSON received | {:.1} MB / {:.1} MB = {:.2}x | < 1.5x |",
+        mb(first_size),
+        mb(raw_bytes),
+        first_size as f64 / raw_bytes as f64
+    );
+    println!(
+        "| re-sync unchanged, wall | {:.2} s | < 2 s |",
+        again.wall.as_secs_f64()
+    );
+    println!("| re-sync unchanged, database growth | {growth} bytes | < 4096 bytes |");
+    println!(
+        "| re-sync unchanged, changes recorded | +{} ~{} -{} | 0 |",
+        again.report["added"], again.report["changed"], again.report["removed"]
+    );
+
+    // Latency-bound syncs.
+    let latency = 50;
+    let sim = Sim::start(n, latency);
+    println!(
+        "\n| concurrency | pages | floor (pages x {latency} ms / concurrency) | first sync: wall | / floor | re-sync: wall | / floor |\n|---|---|---|---|---|---|---|"
+    );
+    for c in [1u32, 4, 8, 16] {
+        if quick && c == 1 {
+            continue;
+        }
+        let db = dir.path().join(format!("latency-{c}.db"));
+        let first = sync(&db, &sim.1, c);
+        let again = sync(&db, &sim.1, c);
+        let pages = first.report["pages"].as_u64().unwrap();
+        let floor = pages as f64 * latency as f64 / 1000.0 / c as f64;
+        println!(
+            "| {c} | {pages} | {floor:.2} s | {:.2} s | {:.2}x | {:.2} s | {:.2}x |",
+            first.wall.as_secs_f64(),
+            first.wall.as_secs_f64() / floor,
+            again.wall.as_secs_f64(),
+            again.wall.as_secs_f64() / floor
+        );
+    }
+    drop(sim);
+
+    // Parse + hash + write, without HTTP: page bodies straight into one snapshot.
+    let bodies: Vec<String> = catalog
+        .chunks(200)
+        .map(|chunk| {
+            serde_json::json!({"current": 1, "data": chunk, "pages": 1, "size": 200, "total": n})
+                .to_string()
+        })
+        .collect();
+    drop(catalog);
+    let db = dir.path().join("write.db");
+    let mut store = Store::open_or_create(&db).unwrap();
+    let scope = ScopeKey {
+        endpoint: "https://bench".into(),
+        project_id: "bench".into(),
+        workspace_id: "0".into(),
+        image_type: "BUILD_IN".into(),
+        namespace: None,
+    };
+    let (run_id, scope_ids) = store.begin_run(std::slice::from_ref(&scope)).unwrap();
+    let start = Instant::now();
+    let pages: Vec<_> = bodies
+        .iter()
+        .map(|b| parse_page(b.as_bytes()).unwrap())
+        .collect();
+    let parse = start.elapsed().as_secs_f64();
+    let start = Instant::now();
+    let mut writer = SnapshotWriter::begin(store.conn(), run_id).unwrap();
+    writer.start_scope(scope_ids[0], None).unwrap();
+    for page in &pages {
+        writer.add_items(&page.items).unwrap();
+    }
+    writer.end_scope().unwrap();
+    writer.commit(bodies.len() as u64).unwrap();
+    let write = start.elapsed().as_secs_f64();
+    let t = parse + write;
+    println!("\n| path without HTTP ({n} images) | time | images/s |\n|---|---|---|");
+    println!(
+        "| parse + validate + canonicalize + hash | {parse:.2} s | {:.0} |",
+        n as f64 / parse
+    );
+    println!(
+        "| write one snapshot (first sync) | {write:.2} s | {:.0} |",
+        n as f64 / write
+    );
+    println!("| both, one thread | {t:.2} s | {:.0} |", n as f64 / t);
+}

@@ -1,0 +1,216 @@
+//! The images API over HTTP, the parts every server of it shares: `macat simulate` (fixture days
+//! with faults) and `macat serve` (the mirror at a point in time) differ only in where the
+//! catalog comes from.
+//!
+//! Here: the catalog as served ([`Catalog`]: typed images for the query, raw objects for the
+//! body, and a cache of sorted selections), query parsing with the API's 400 body, credential
+//! checks ([`RequireAuth`]), and ModelArts-style error bodies. Filtering, sorting and paging are
+//! [`crate::catalog`]'s, the same code `macat list` uses.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use axum::http::{header, HeaderMap, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde_json::value::RawValue;
+
+use crate::api::auth::Secret;
+use crate::api::sign;
+use crate::api::types::{Image, Item};
+use crate::catalog::{Paging, Query};
+
+/// One image as served: typed for the query, raw for the body.
+pub struct Served {
+    pub image: Image,
+    pub raw: Box<RawValue>,
+}
+
+/// A catalog ready to serve. Sorted selections are cached per query (without its paging): a
+/// client walks one listing page after page, and a 100,000-image catalog should not be sorted
+/// for each page.
+pub struct Catalog {
+    images: Vec<Served>,
+    selections: Mutex<HashMap<Query, Arc<Vec<usize>>>>,
+}
+
+impl Catalog {
+    pub fn new(images: Vec<Served>) -> Catalog {
+        Catalog {
+            images,
+            selections: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Builds a catalog from image objects (validated like a page's items).
+    pub fn from_values(values: &[serde_json::Value]) -> Result<Catalog, String> {
+        values
+            .iter()
+            .map(|v| served(Item::from_value(v)?))
+            .collect::<Result<Vec<_>, _>>()
+            .map(Catalog::new)
+    }
+
+    /// Parses a catalog file: a JSON array of ImageResponse objects.
+    pub fn parse(json: &str) -> Result<Catalog, String> {
+        let values: Vec<serde_json::Value> =
+            serde_json::from_str(json).map_err(|e| format!("not a JSON array of images: {e}"))?;
+        Catalog::from_values(&values)
+    }
+
+    pub fn len(&self) -> usize {
+        self.images.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.images.is_empty()
+    }
+
+    pub fn images(&self) -> &[Served] {
+        &self.images
+    }
+
+    fn selection(&self, q: &Query) -> Arc<Vec<usize>> {
+        let key = q.without_paging();
+        let mut cache = self.selections.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(hit) = cache.get(&key) {
+            return hit.clone();
+        }
+        if cache.len() >= 64 {
+            cache.clear();
+        }
+        let sel = Arc::new(q.select_indices(&self.images, |s| &s.image));
+        cache.insert(key, sel.clone());
+        sel
+    }
+
+    /// The response body for one page of a query.
+    pub fn page_body(&self, q: &Query, paging: &Paging) -> String {
+        let selected = self.selection(q);
+        let page = paging.page(&selected, q);
+        let body = PageBody {
+            current: page.current,
+            data: page
+                .data
+                .iter()
+                .map(|&i| self.images[i].raw.as_ref())
+                .collect(),
+            pages: page.pages,
+            size: page.size,
+            total: page.total,
+        };
+        serde_json::to_string(&body).unwrap_or_default()
+    }
+}
+
+/// An image as served, from a validated item.
+pub fn served(item: Item) -> Result<Served, String> {
+    let raw = RawValue::from_string(item.raw).map_err(|e| e.to_string())?;
+    Ok(Served {
+        image: item.image,
+        raw,
+    })
+}
+
+#[derive(Serialize)]
+struct PageBody<'a> {
+    current: u64,
+    data: Vec<&'a RawValue>,
+    pages: u64,
+    size: u64,
+    total: u64,
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error_code: &'a str,
+    error_msg: String,
+}
+
+/// A ModelArts-style error response: `{"error_code": ..., "error_msg": ...}`.
+pub fn error_response(status: StatusCode, code: &str, msg: String) -> Response {
+    let body = serde_json::to_string(&ErrorBody {
+        error_code: code,
+        error_msg: msg,
+    })
+    .unwrap_or_default();
+    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+/// 404 for a project this server does not hold.
+pub fn unknown_project(project_id: &str) -> Response {
+    error_response(
+        StatusCode::NOT_FOUND,
+        "ModelArts.0104",
+        format!("Project {project_id} not found"),
+    )
+}
+
+/// The request's parameters, decoded, and the query they make (or the API's 400).
+pub fn parse_params(raw_query: Option<&str>) -> (Vec<(String, String)>, Result<Query, Response>) {
+    let pairs = sign::parse_query(raw_query.unwrap_or(""));
+    let q = Query::from_params(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .map_err(|e| error_response(StatusCode::BAD_REQUEST, "ModelArts.4204", e.to_string()));
+    (pairs, q)
+}
+
+/// A JSON 200 response.
+pub fn json_response(body: String) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+/// How requests must authenticate. Verification recomputes the signature from the request as
+/// received (it shares only the canonical-request rules with the client, in `api::sign`).
+#[derive(Debug, Clone, Default)]
+pub enum RequireAuth {
+    #[default]
+    None,
+    /// SDK-HMAC-SHA256 signatures by one of these access keys (AK -> SK), dated within 15 minutes.
+    AkSk(HashMap<String, Secret>),
+    /// `X-Auth-Token` equal to one of these tokens.
+    Token(Vec<Secret>),
+}
+
+impl RequireAuth {
+    /// Checks one request; refuses it with a 401 in ModelArts' shape.
+    // The refusal is the response itself, built once per refused request.
+    #[allow(clippy::result_large_err)]
+    pub fn check(&self, method: &str, uri: &Uri, headers: &HeaderMap) -> Result<(), Response> {
+        self.verify(method, uri, headers).map_err(|why| {
+            error_response(
+                StatusCode::UNAUTHORIZED,
+                "APIGW.0301",
+                format!("Incorrect IAM authentication information: {why}"),
+            )
+        })
+    }
+
+    fn verify(&self, method: &str, uri: &Uri, headers: &HeaderMap) -> Result<(), String> {
+        let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+        match self {
+            RequireAuth::None => Ok(()),
+            RequireAuth::Token(tokens) => match header("x-auth-token") {
+                Some(t) if tokens.iter().any(|k| k.expose() == t) => Ok(()),
+                Some(_) => Err("the token is invalid or expired".into()),
+                None => Err("no X-Auth-Token header".into()),
+            },
+            RequireAuth::AkSk(keys) => {
+                let req = sign::ReceivedRequest {
+                    method,
+                    host: header("host").unwrap_or(""),
+                    path: uri.path(),
+                    raw_query: uri.query().unwrap_or(""),
+                    body: b"",
+                };
+                sign::verify(
+                    &req,
+                    header,
+                    |ak: &str| keys.get(ak).map(|sk| sk.expose().to_string()),
+                    chrono::Utc::now(),
+                    sign::MAX_CLOCK_SKEW,
+                )
+                .map_err(|e| format!("signature rejected: {e}"))
+            }
+        }
+    }
+}

@@ -1,0 +1,22 @@
+//! `macat completions SHELL`: shell completion scripts, generated from the clap definition.
+
+use clap::{Args, CommandFactory};
+use clap_complete::Shell;
+
+use super::{Cli, GlobalArgs};
+use crate::error::Result;
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to generate completions for
+    pub shell: Shell,
+}
+
+pub fn run(_g: &GlobalArgs, args: CompletionsArgs) -> Result<()> {
+    let mut cmd = Cli::command();
+    let mut out = Vec::new();
+    clap_complete::generate(args.shell, &mut cmd, "macat", &mut out);
+    use std::io::Write;
+    std::io::stdout().lock().write_all(&out)?;
+    Ok(())
+}

@@ -1,0 +1,266 @@
+//! `macat history IMAGE`: every version of one image across runs, and what changed.
+//!
+//! Each step names the run and the time it finished: when the image appeared, each change
+//! field by field, removals, and comebacks (compared with the object before the removal).
+//! IMAGE may be a name the image had in any run, so a renamed image is found by either name.
+
+use clap::Args;
+use serde::Serialize;
+use serde_json::value::RawValue;
+
+use super::{Format, GlobalArgs};
+use crate::error::{Error, Result};
+use crate::output::{self, Column};
+use crate::store::diff::{parse_object, FieldChange};
+use crate::store::history::{Candidate, Event, HistoryEntry, Lookup};
+use crate::store::{rfc3339_ms, ScopeKey, Store};
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// The image: an id, a name it had, name:tag, or a unique id prefix
+    #[arg(value_name = "IMAGE")]
+    pub image: String,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+pub fn run(g: &GlobalArgs, args: HistoryArgs) -> Result<()> {
+    let store = Store::open_existing(&g.db_path()?)?;
+    let spec = args.image.as_str();
+    let found = match store.lookup(spec, None)? {
+        Lookup::Found(c) => c,
+        Lookup::Ambiguous(c) => return Err(super::show::ambiguous(spec, &c)),
+        Lookup::NotFound => {
+            return Err(Error::usage(output::one_line(
+                &format!(
+                    "no image in the mirror matches {spec:?} (by id, name, name:tag or id prefix)"
+                ),
+                400,
+            )))
+        }
+    };
+    let story = ImageHistory::read(&store, &found)?;
+    print_history(&story, args.format)
+}
+
+/// The history of one image id, over every scope that holds it.
+pub(crate) struct ImageHistory {
+    pub id: String,
+    pub entries: Vec<HistoryEntry>,
+    /// The scope of each entry, by scope id.
+    pub scopes: Vec<(i64, ScopeKey)>,
+}
+
+impl ImageHistory {
+    pub(crate) fn read(store: &Store, found: &[Candidate]) -> Result<ImageHistory> {
+        let mut entries = Vec::new();
+        let mut scopes = Vec::new();
+        for c in found {
+            entries.extend(store.history(c.scope_id, &c.image_id)?);
+            scopes.push((c.scope_id, store.scope_key(c.scope_id)?));
+        }
+        entries.sort_by_key(|e| (e.run.run_id, e.scope_id));
+        Ok(ImageHistory {
+            id: found
+                .first()
+                .map(|c| c.image_id.clone())
+                .unwrap_or_default(),
+            entries,
+            scopes,
+        })
+    }
+
+    fn scope(&self, scope_id: i64) -> Option<&ScopeKey> {
+        self.scopes
+            .iter()
+            .find(|(id, _)| *id == scope_id)
+            .map(|(_, k)| k)
+    }
+}
+
+#[derive(Serialize)]
+struct EntryJson<'a> {
+    run_id: i64,
+    finished_at: String,
+    event: Event,
+    id: &'a str,
+    name: Option<String>,
+    tag: Option<String>,
+    scope: Option<&'a ScopeKey>,
+    changes: &'a [FieldChange],
+    /// The object from this run on; null once removed.
+    image: Option<&'a RawValue>,
+}
+
+fn name_tag(raw: &str) -> (Option<String>, Option<String>) {
+    let m = parse_object(raw);
+    let text = |k: &str| m.get(k).and_then(|v| v.as_str()).map(String::from);
+    (text("name"), text("tag"))
+}
+
+pub(crate) fn print_history(h: &ImageHistory, format: Format) -> Result<()> {
+    match format {
+        Format::Json | Format::Ndjson => {
+            let mut json = Vec::new();
+            for e in &h.entries {
+                let (name, tag) = name_tag(&e.raw);
+                let image = match e.event {
+                    Event::Removed => None,
+                    _ => Some(
+                        serde_json::from_str::<&RawValue>(&e.raw)
+                            .map_err(|err| Error::internal(format!("stored object: {err}")))?,
+                    ),
+                };
+                json.push(EntryJson {
+                    run_id: e.run.run_id,
+                    finished_at: rfc3339_ms(e.run.finished_at_ms),
+                    event: e.event,
+                    id: &h.id,
+                    name,
+                    tag,
+                    scope: h.scope(e.scope_id),
+                    changes: &e.changes,
+                    image,
+                });
+            }
+            if format == Format::Json {
+                output::stdout_line(&to_json(&json))?;
+            } else {
+                for e in &json {
+                    output::stdout_line(&to_json(e))?;
+                }
+            }
+        }
+        Format::Csv => {
+            let mut w = output::Csv::new(std::io::stdout().lock());
+            w.row([
+                "run_id",
+                "finished_at",
+                "event",
+                "id",
+                "name",
+                "tag",
+                "type",
+                "workspace_id",
+                "field",
+                "from",
+                "to",
+            ])?;
+            for e in &h.entries {
+                let (name, tag) = name_tag(&e.raw);
+                let scope = h.scope(e.scope_id);
+                let head = [
+                    e.run.run_id.to_string(),
+                    rfc3339_ms(e.run.finished_at_ms),
+                    e.event.as_str().to_string(),
+                    h.id.clone(),
+                    name.unwrap_or_default(),
+                    tag.unwrap_or_default(),
+                    scope.map(|s| s.image_type.clone()).unwrap_or_default(),
+                    scope.map(|s| s.workspace_id.clone()).unwrap_or_default(),
+                ];
+                if e.changes.is_empty() {
+                    let row =
+                        head.iter()
+                            .cloned()
+                            .chain([String::new(), String::new(), String::new()]);
+                    w.row(row)?;
+                }
+                for c in &e.changes {
+                    let row = head.iter().cloned().chain([
+                        c.field.clone(),
+                        output::csv_cell(c.from.as_ref()),
+                        output::csv_cell(c.to.as_ref()),
+                    ]);
+                    w.row(row)?;
+                }
+            }
+            w.finish()?;
+        }
+        Format::Table => {
+            output::stdout_line(history_table(h, output::terminal_width()).trim_end())?;
+        }
+    }
+    Ok(())
+}
+
+/// A title line, then one row per step and per changed field.
+fn history_table(h: &ImageHistory, width: Option<usize>) -> String {
+    let many_scopes = h.scopes.len() > 1;
+    let latest = h
+        .entries
+        .last()
+        .map(|e| name_tag(&e.raw))
+        .unwrap_or_default();
+    let mut out = format!("{} ({})\n", latest.0.as_deref().unwrap_or("?"), h.id);
+    if let Some(w) = width {
+        out = output::truncate(&output::sanitize(out.trim_end()), w) + "\n";
+    } else {
+        out = output::sanitize(out.trim_end()) + "\n";
+    }
+    let mut cols = vec![
+        Column::fixed("RUN"),
+        Column::fixed("FINISHED (UTC)").optional(1),
+        Column::fixed("EVENT"),
+    ];
+    if many_scopes {
+        cols.push(Column::flex("SCOPE", 8).optional(2));
+    }
+    cols.push(Column::wrapping("WHAT", 24));
+    let mut rows = Vec::new();
+    for e in &h.entries {
+        let mut head = vec![
+            format!("run:{}", e.run.run_id),
+            output::human_time_ms(e.run.finished_at_ms),
+            e.event.as_str().to_string(),
+        ];
+        if many_scopes {
+            head.push(h.scope(e.scope_id).map(scope_text).unwrap_or_default());
+        }
+        let blank = vec![String::new(); head.len()];
+        let whats: Vec<String> = match e.event {
+            Event::Added => {
+                let (name, tag) = name_tag(&e.raw);
+                vec![format!(
+                    "first seen as {}:{}",
+                    name.unwrap_or_default(),
+                    tag.unwrap_or_default()
+                )]
+            }
+            Event::Removed => vec!["no longer in the catalog".into()],
+            Event::Returned if e.changes.is_empty() => vec!["back, unchanged".into()],
+            Event::Changed | Event::Returned => e.changes.iter().map(change_line).collect(),
+        };
+        for (i, what) in whats.into_iter().enumerate() {
+            let mut row = if i == 0 { head.clone() } else { blank.clone() };
+            row.push(what);
+            rows.push(row);
+        }
+    }
+    out.push_str(&output::fit_table(&cols, &rows, width));
+    out
+}
+
+/// `field: from -> to`, values in human units.
+pub(crate) fn change_line(c: &FieldChange) -> String {
+    format!(
+        "{}: {} -> {}",
+        c.field,
+        output::change_value(&c.field, c.from.as_ref()),
+        output::change_value(&c.field, c.to.as_ref())
+    )
+}
+
+fn scope_text(s: &ScopeKey) -> String {
+    let mut t = format!("{}/{}", s.project_id, s.image_type);
+    if s.workspace_id != "0" {
+        t.push_str(&format!("@{}", s.workspace_id));
+    }
+    t
+}
+
+/// JSON of types whose serialization cannot fail (strings, numbers, stored objects).
+fn to_json<T: Serialize>(v: &T) -> String {
+    serde_json::to_string(v).unwrap_or_default()
+}

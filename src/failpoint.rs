@@ -1,0 +1,37 @@
+//! Crash injection, for the crash-consistency tests.
+//!
+//! `MACAT_CRASH_AT=POINT` makes the process abort at that point of a sync, the way `kill -9`
+//! would stop it there: no destructors run, no transaction is rolled back, nothing is flushed.
+//! Points: `page:N` (after the snapshot writer applied its N-th page), `before-commit` (the
+//! snapshot written, the transaction not yet committed), `after-commit` (committed, before
+//! anything that follows the commit). Unset, this costs one lookup per run.
+
+use std::sync::OnceLock;
+
+fn configured() -> Option<&'static str> {
+    static AT: OnceLock<Option<String>> = OnceLock::new();
+    AT.get_or_init(|| {
+        std::env::var("MACAT_CRASH_AT")
+            .ok()
+            .filter(|v| !v.is_empty())
+    })
+    .as_deref()
+}
+
+/// Aborts the process if `MACAT_CRASH_AT` names this point.
+pub fn hit(point: &str) {
+    if configured() == Some(point) {
+        eprintln!("macat: crash injected at {point}");
+        std::process::abort();
+    }
+}
+
+/// Aborts the process if `MACAT_CRASH_AT` is `page:N` and `n` is N.
+pub fn hit_page(n: u64) {
+    if let Some(want) = configured().and_then(|p| p.strip_prefix("page:")) {
+        if want.parse::<u64>().ok() == Some(n) {
+            eprintln!("macat: crash injected at page:{n}");
+            std::process::abort();
+        }
+    }
+}
