@@ -134,7 +134,22 @@ fn main() {
     std::fs::create_dir_all(&dir).expect("bench dir");
     let db = dir.join("bench.db");
     if reuse.is_some() && db.exists() {
-        let store = Store::open_existing(&db).expect("mirror");
+        let mut store = Store::open_existing(&db).expect("mirror");
+        // MACAT_BENCH_EVOLVE=N: first commit N more runs of 1% changes (the index then has
+        // the segments its updates leave, as it would after N syncs).
+        let more: u32 = std::env::var("MACAT_BENCH_EVOLVE")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        if more > 0 {
+            SearchIndex::open(&store).expect("open");
+            let mut day = generate(n, SEED);
+            for d in 0..more {
+                day = evolve(&day, 100 + d, 0.01, SEED);
+                commit_run(&mut store, &day);
+                index::update(&store).expect("update");
+            }
+        }
         queries_only(&store);
         return;
     }

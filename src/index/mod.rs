@@ -117,6 +117,11 @@ fn open_existing(dir: &Path) -> std::result::Result<Opened, Unusable> {
         return Err(Unusable::Missing);
     }
     let index = Index::open_in_dir(dir).map_err(|e| Unusable::Broken(e.to_string()))?;
+    if index.settings().sort_by_field != schema::settings().sort_by_field {
+        return Err(Unusable::Broken(
+            "its documents are not in name order".into(),
+        ));
+    }
     schema::register_tokenizers(&index);
     let fields = Fields::new(&index.schema()).map_err(|e| Unusable::Broken(e.to_string()))?;
     let metas = index
@@ -388,6 +393,7 @@ fn build(s: &Store, dir: &Path, state: &CommittedState, started: Instant) -> Res
         })?;
     let index = Index::builder()
         .schema(schema::schema())
+        .settings(schema::settings())
         .create_in_dir(tmp.path())
         .map_err(|e| tantivy_err("cannot create the index in", tmp.path(), e))?;
     schema::register_tokenizers(&index);

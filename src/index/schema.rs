@@ -14,7 +14,7 @@ use tantivy::schema::{
 };
 
 use tantivy::tokenizer::{PreTokenizedString, TextAnalyzer, TokenStream};
-use tantivy::{Index, TantivyDocument};
+use tantivy::{Index, IndexSettings, IndexSortByField, Order, TantivyDocument};
 
 use super::analyze::{self, Kind};
 use crate::api::types::Image;
@@ -55,8 +55,7 @@ pub struct Fields {
     pub valid_to: Field,
     pub name: Field,
     pub name_head: Field,
-    pub name_key: Field,
-    pub name_len: Field,
+    pub name_rank: Field,
     pub aux: Field,
     /// The whole name, lowercased: an exact-name match ranks first among equals.
     pub name_exact: Field,
@@ -112,19 +111,30 @@ pub enum Role {
     Hidden,
 }
 
-/// The fast field ordering hits of equal score: shorter names first (as BM25 would).
-pub const NAME_LEN: &str = "name_len";
+/// The fast field the index is sorted by, so that hits of equal score come in its order (the
+/// collector breaks ties by document id): shorter names first, as BM25 would, then by name.
+pub const NAME_RANK: &str = "name_rank";
 
-/// The fast field ordering hits of equal score and length by name ([`name_key`]).
-pub const NAME_KEY: &str = "name_key";
-
-/// The first 8 bytes of the lowercased name, big-endian: orders like the name, to 8 bytes.
-pub fn name_key(name: &str) -> u64 {
+/// [`NAME_RANK`] of a name: its length in characters (capped at 255) in the top byte, then the
+/// first 7 bytes of the lowercased name, so numbers order like (length, name).
+pub fn name_rank(name: &str) -> u64 {
     let mut b = [0u8; 8];
-    for (slot, byte) in b.iter_mut().zip(name.to_lowercase().bytes()) {
+    b[0] = name.chars().count().min(255) as u8;
+    for (slot, byte) in b[1..].iter_mut().zip(name.to_lowercase().bytes()) {
         *slot = byte;
     }
     u64::from_be_bytes(b)
+}
+
+/// How the index keeps its documents: by [`NAME_RANK`].
+pub fn settings() -> IndexSettings {
+    IndexSettings {
+        sort_by_field: Some(IndexSortByField {
+            field: NAME_RANK.to_string(),
+            order: Order::Asc,
+        }),
+        ..IndexSettings::default()
+    }
 }
 
 /// The hidden field holding tag, namespace and SWR path together.
@@ -195,10 +205,7 @@ pub fn schema() -> Schema {
                 .set_fieldnorms(false),
         ),
     );
-    // Hits with equal scores are ordered by name: by its first 8 bytes, a number the collector
-    // reads cheaply (a string fast field would be looked up in its dictionary for every hit).
-    b.add_u64_field(NAME_KEY, FAST);
-    b.add_u64_field(NAME_LEN, FAST);
+    b.add_u64_field(NAME_RANK, FAST);
     for (_, name) in ENUM_FIELDS {
         let opts = TextOptions::default()
             .set_indexing_options(
@@ -262,8 +269,7 @@ impl Fields {
             valid_to: f("valid_to")?,
             name: f("name")?,
             name_head: f(NAME_HEAD)?,
-            name_key: f(NAME_KEY)?,
-            name_len: f(NAME_LEN)?,
+            name_rank: f(NAME_RANK)?,
             aux: f(AUX)?,
             name_exact: f("name_exact")?,
             tag: f("tag")?,
@@ -317,8 +323,7 @@ impl Fields {
         doc.add_u64(self.valid_from, v.valid_from as u64);
         doc.add_u64(self.valid_to, v.valid_to.map_or(LIVE, |t| t as u64));
         let name = image.name.as_deref().unwrap_or("");
-        doc.add_u64(self.name_key, name_key(name));
-        doc.add_u64(self.name_len, name.chars().count() as u64);
+        doc.add_u64(self.name_rank, name_rank(name));
         let mut text = |field: Field, value: &Option<String>| {
             if let Some(s) = value.as_deref().filter(|s| !s.is_empty()) {
                 doc.add_text(field, s);

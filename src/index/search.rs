@@ -14,25 +14,24 @@
 //! 4. attribute: each word adds the weight of the best field it matched in (first word of the
 //!    name 11 > name 10 > show_name 9 > tag 8 > namespace 7 > swr_path 6 > description 4);
 //! 5. exactness: a one-term query equal to an image's whole name adds [`EXACT_NAME`];
-//! 6. equal scores: shorter names first (a fast field the collector reads only for ties), then
-//!    by name.
+//! 6. equal scores: shorter names first, then by name (the order the index keeps documents in,
+//!    so ties cost nothing).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use serde::Serialize;
-use tantivy::collector::sort_key::{SortBySimilarityScore, SortByStaticFastValue};
 use tantivy::collector::{FilterCollector, TopDocs};
 use tantivy::query::{
     AllQuery, AutomatonWeight, BooleanQuery, ConstScoreQuery, DfaWrapper, DisjunctionMaxQuery,
     EnableScoring, FuzzyTermQuery, Occur, PhrasePrefixQuery, PhraseQuery, Query, TermQuery, Weight,
 };
 use tantivy::schema::{Field, IndexRecordOption, Value};
-use tantivy::{DocAddress, Order, Score, Searcher, TantivyDocument, Term};
+use tantivy::{DocAddress, Score, Searcher, TantivyDocument, Term};
 
 use super::analyze::{self, Kind, QueryAnalyzer};
 use super::query::{self, Expr, TermKind};
-use super::schema::{Fields, TextField, LIVE, NAME_HEAD, NAME_KEY, NAME_LEN};
+use super::schema::{Fields, TextField, LIVE, NAME_HEAD};
 use super::SearchIndex;
 use crate::error::{Error, Result};
 
@@ -169,8 +168,8 @@ impl Query for SharedAutomaton {
 
 type Q = Box<dyn Query>;
 
-/// A document as the collector ranks it: (score, name length, name key) and its address.
-type Ranked = ((Score, Option<u64>, Option<u64>), DocAddress);
+/// A document as the collector ranks it.
+type Ranked = (Score, DocAddress);
 
 fn konst(q: Q, score: f32) -> Q {
     Box::new(ConstScoreQuery::new(q, score))
@@ -675,7 +674,7 @@ impl SearchIndex {
             let fetched = top.len();
             hits = Vec::with_capacity(fetched.min(limit));
             let mut seen: HashSet<(u64, String)> = HashSet::new();
-            for ((score, _, _), addr) in top {
+            for (score, addr) in top {
                 let doc: TantivyDocument = searcher
                     .doc(addr)
                     .map_err(|e| Error::internal(format!("reading a hit failed: {e}")))?;
@@ -740,17 +739,9 @@ impl SearchIndex {
         run: i64,
         include_removed: bool,
     ) -> tantivy::Result<Vec<Ranked>> {
-        let top = TopDocs::with_limit(want).order_by((
-            (SortBySimilarityScore, Order::Desc),
-            (
-                SortByStaticFastValue::<u64>::for_field(NAME_LEN),
-                Order::Asc,
-            ),
-            (
-                SortByStaticFastValue::<u64>::for_field(NAME_KEY),
-                Order::Asc,
-            ),
-        ));
+        // Equal scores come in document order, which is name-rank order (see
+        // `schema::settings`): no per-document tie-break.
+        let top = TopDocs::with_limit(want).order_by_score();
         let run = run.max(0) as u64;
         let latest = run >= self.payload.run_id.max(0) as u64;
         let from = move |v: u64| v <= run;
