@@ -31,7 +31,7 @@ use tantivy::{DocAddress, Score, Searcher, TantivyDocument, Term};
 
 use super::analyze::{self, Kind, QueryAnalyzer};
 use super::query::{self, Expr, TermKind};
-use super::schema::{Fields, TextField, LIVE, NAME_HEAD};
+use super::schema::{Fields, Role, TextField, LIVE, NAME_HEAD};
 use super::SearchIndex;
 use crate::error::{Error, Result};
 
@@ -227,7 +227,11 @@ impl Compiler<'_> {
                     ));
                     // Counted on the term as indexed: a stemmed description term
                     // (`mindspor`) gets the budget of its own length.
-                    let budget = if w.letters_only {
+                    // Typos are looked for in what people type names from (name, show_name,
+                    // description), not in build stamps, hashes and registry paths (the
+                    // hidden fields), unless a field is asked for by name.
+                    let typo_field = fields.len() == 1 || tf.role != Role::Hidden;
+                    let budget = if w.letters_only && typo_field {
                         typo_budget(w.chars.min(terms[0].1.chars().count()))
                     } else {
                         0
