@@ -101,7 +101,9 @@ pub fn run(g: &GlobalArgs, args: SearchArgs) -> Result<()> {
         filters: args.filters(),
         run,
         include_removed: args.include_removed,
-        highlight: args.format == Format::Table && g.color_stdout(),
+        // Matches are shown by colour, and on a terminal the snippet is cut around them.
+        highlight: args.format == Format::Table
+            && (g.color_stdout() || crate::output::stdout_is_terminal()),
     })?;
     print_hits(g, &hits, args.format, args.include_removed)
 }
@@ -174,14 +176,16 @@ pub(crate) fn print_hits(
     Ok(())
 }
 
-/// The table of hits: name and tag with matches highlighted; on a terminal (`fit`), a snippet
-/// of the description around its first match, else the whole description.
+/// The table of hits: name and tag with matches highlighted. On a terminal (`fit`: its width)
+/// the columns are narrowed to fit, the tag first (it mostly repeats the name), and the
+/// description is a snippet around its first match; otherwise everything is whole.
 pub(crate) fn hits_table(hits: &[Hit], show_gone: bool, fit: Option<usize>, color: bool) -> String {
     let mut headers = vec!["NAME", "TAG", "ARCH", "SERVICE"];
     if show_gone {
         headers.push("GONE");
     }
     headers.push("DESCRIPTION");
+    let desc = headers.len() - 1;
     let mut rows: Vec<Vec<Styled>> = hits
         .iter()
         .map(|h| {
@@ -200,18 +204,29 @@ pub(crate) fn hits_table(hits: &[Hit], show_gone: bool, fit: Option<usize>, colo
                 row.push(Styled::plain(&gone));
             }
             let description = h.description.as_deref().unwrap_or("");
-            row.push(if fit.is_some() {
-                styled::snippet(description, &hl.description, 80)
-            } else {
-                Styled::new(description.trim_end(), &hl.description)
-            });
+            row.push(Styled::new(description.trim_end(), &hl.description));
             row
         })
         .collect();
-    let desc = headers.len() - 1;
-    // Shrink the description first, then the tag, then the name.
-    styled::table(&headers, &mut rows, fit, &[desc, 1, 0], 16, color)
+    let Some(max) = fit else {
+        return styled::table(&headers, &mut rows, None, color);
+    };
+    let mut natural = styled::natural_widths(&headers, &rows);
+    natural[desc] = natural[desc].min(SNIPPET_CHARS);
+    let steps = [(1, 20), (desc, 30), (0, 30), (desc, 12), (1, 12), (0, 16)];
+    let widths = styled::fit_widths(&natural, max, &steps);
+    for (row, h) in rows.iter_mut().zip(hits) {
+        row[desc] = styled::snippet(
+            h.description.as_deref().unwrap_or(""),
+            &h.highlights.description,
+            widths[desc],
+        );
+    }
+    styled::table(&headers, &mut rows, Some(&widths), color)
 }
+
+/// The longest description snippet on a terminal, in characters.
+const SNIPPET_CHARS: usize = 80;
 
 mod erased {
     pub trait Ser {

@@ -135,40 +135,46 @@ pub fn snippet(text: &str, ranges: &[(usize, usize)], max_chars: usize) -> Style
     s
 }
 
-/// A table of styled cells. With `fit_to`, columns listed in `shrink` (first shrinks first,
-/// never below `min_width`) are cut until each line fits that many columns.
+/// Column widths that fit in `max` columns (two spaces between columns): the natural widths,
+/// then each step `(column, floor)` in turn narrows that column toward its floor until the line
+/// fits.
+pub fn fit_widths(natural: &[usize], max: usize, steps: &[(usize, usize)]) -> Vec<usize> {
+    let mut widths = natural.to_vec();
+    let gaps = 2 * widths.len().saturating_sub(1);
+    for &(col, floor) in steps {
+        let over = (widths.iter().sum::<usize>() + gaps).saturating_sub(max);
+        if over == 0 {
+            break;
+        }
+        if let Some(w) = widths.get_mut(col) {
+            if *w > floor {
+                *w -= over.min(*w - floor);
+            }
+        }
+    }
+    widths
+}
+
+/// A table of styled cells, each cut to its column's width when `widths` is given (see
+/// [`fit_widths`]), else as wide as its widest cell.
 pub fn table(
     headers: &[&str],
     rows: &mut [Vec<Styled>],
-    fit_to: Option<usize>,
-    shrink: &[usize],
-    min_width: usize,
+    widths: Option<&[usize]>,
     color: bool,
 ) -> String {
     let n = headers.len();
-    let mut widths: Vec<usize> = headers.iter().map(|h| display_width(h)).collect();
-    for r in rows.iter() {
-        for (i, c) in r.iter().enumerate().take(n) {
-            widths[i] = widths[i].max(c.width());
-        }
-    }
-    if let Some(max) = fit_to {
-        let total = |w: &[usize]| w.iter().sum::<usize>() + 2 * n.saturating_sub(1);
-        for &col in shrink {
-            let over = total(&widths).saturating_sub(max);
-            if over == 0 {
-                break;
+    let widths: Vec<usize> = match widths {
+        Some(w) => {
+            for r in rows.iter_mut() {
+                for (c, w) in r.iter_mut().zip(w) {
+                    c.truncate(*w);
+                }
             }
-            if col < n && widths[col] > min_width {
-                widths[col] -= over.min(widths[col] - min_width);
-            }
+            w.to_vec()
         }
-        for r in rows.iter_mut() {
-            for (i, c) in r.iter_mut().enumerate().take(n) {
-                c.truncate(widths[i]);
-            }
-        }
-    }
+        None => natural_widths(headers, rows),
+    };
     let mut out = String::new();
     let mut line = |cells: Vec<(String, usize)>| {
         let mut l = String::new();
@@ -184,16 +190,31 @@ pub fn table(
         out.push_str(l.trim_end());
         out.push('\n');
     };
+    let mut header_cells: Vec<Styled> = headers.iter().map(|h| Styled::plain(h)).collect();
+    for (h, w) in header_cells.iter_mut().zip(&widths) {
+        h.truncate(*w);
+    }
     line(
-        headers
+        header_cells
             .iter()
-            .map(|h| (h.to_string(), display_width(h)))
+            .map(|h| (h.render(false), h.width()))
             .collect(),
     );
     for r in rows.iter() {
         line(r.iter().map(|c| (c.render(color), c.width())).collect());
     }
     out
+}
+
+/// The width of each column: its widest cell or header.
+pub fn natural_widths(headers: &[&str], rows: &[Vec<Styled>]) -> Vec<usize> {
+    let mut widths: Vec<usize> = headers.iter().map(|h| display_width(h)).collect();
+    for r in rows {
+        for (i, c) in r.iter().enumerate().take(widths.len()) {
+            widths[i] = widths[i].max(c.width());
+        }
+    }
+    widths
 }
 
 #[cfg(test)]
@@ -242,16 +263,14 @@ mod tests {
             Styled::plain("name-of-an-image"),
             Styled::plain(&"description ".repeat(10)),
         ]];
-        let t = table(
-            &["NAME", "DESCRIPTION"],
-            &mut rows,
-            Some(40),
-            &[1],
-            10,
-            false,
-        );
+        let headers = ["NAME", "DESCRIPTION"];
+        let widths = fit_widths(&natural_widths(&headers, &rows), 40, &[(1, 10), (0, 4)]);
+        assert_eq!(widths, [16, 22]);
+        let t = table(&headers, &mut rows, Some(&widths), false);
         for line in t.lines() {
             assert!(display_width(line) <= 40, "{line}");
         }
+        // floors hold even when the line cannot fit
+        assert_eq!(fit_widths(&[30, 30], 10, &[(1, 10), (0, 12)]), [12, 10]);
     }
 }
