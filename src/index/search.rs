@@ -6,13 +6,15 @@
 //!
 //! 1. every query word must match (AND, unless the query says OR);
 //! 2. typos: per word, an exact match scores [`EXACT`], one typo [`ONE_TYPO`], two typos
-//!    [`TWO_TYPOS`] (one typo allowed from 5 characters, two from 9; a transposition is one),
-//!    so exact matches always rank above fuzzy ones;
+//!    [`TWO_TYPOS`] (one typo allowed from 5 characters, two from 9; a transposition is one).
+//!    A search first runs without typos; only when that does not fill the page does it run with
+//!    them, and what that adds comes after every exact hit, so exact matches always rank above
+//!    fuzzy ones;
 //! 3. proximity: each pair of consecutive query words that stands together in the name adds
 //!    [`PROXIMITY`] (`mindspore 2.0` ranks `mindspore_2.0.0-...` above an image whose only
 //!    `2.0` is its OS version);
 //! 4. attribute: each word adds the weight of the best field it matched in (first word of the
-//!    name 11 > name 10 > show_name 9 > tag 8 > namespace 7 > swr_path 6 > description 4);
+//!    name 11 > name 10 > show_name 9 > tag, namespace or SWR path 8 > description 4);
 //! 5. exactness: a one-term query equal to an image's whole name adds [`EXACT_NAME`];
 //! 6. equal scores: shorter names first, then by name (the order the index keeps documents in,
 //!    so ties cost nothing).
@@ -39,7 +41,7 @@ pub const EXACT: f32 = 1000.0;
 pub const ONE_TYPO: f32 = 600.0;
 pub const TWO_TYPOS: f32 = 300.0;
 pub const PROXIMITY: f32 = 100.0;
-/// A word kept whole (`snt9b`) matching as a whole, over matching as a phrase of its parts.
+/// A glued word (`snt9b`) found as itself, over found as the start of a longer one (`snt9b23`).
 const WHOLE_BONUS: f32 = 0.5;
 /// The query is the image's whole name (Meilisearch's exactness rule).
 const EXACT_NAME: f32 = 5.0;
@@ -585,7 +587,8 @@ impl SearchIndex {
         if hits.len() < limit && c.typos_possible {
             let mut fuzzy = Compiler::new(&self.fields, true);
             let q = self.compile(&mut fuzzy, &expr, &opts.query, &filter)?;
-            let more = self.collect(&*q, limit, opts)?;
+            // The exact hits match again here: fetch enough to fill the page past them.
+            let more = self.collect(&*q, limit + hits.len(), opts)?;
             let seen: HashSet<(u64, String)> =
                 hits.iter().map(|h| (h.scope_id, h.id.clone())).collect();
             hits.extend(
