@@ -4,7 +4,8 @@
 //! would stop it there: no destructors run, no transaction is rolled back, nothing is flushed.
 //! Points: `page:N` (after the snapshot writer applied its N-th page), `before-commit` (the
 //! snapshot written, the transaction not yet committed), `after-commit` (committed, before
-//! anything that follows the commit). Unset, this costs one lookup per run.
+//! anything that follows the commit), `index-before-commit` (the search index update after the
+//! commit written, not yet committed). Unset, this costs one lookup per run.
 
 use std::sync::OnceLock;
 

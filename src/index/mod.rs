@@ -315,6 +315,7 @@ fn catch_up(
         written += 1;
         Ok(())
     })?;
+    crate::failpoint::hit("index-before-commit");
     commit(writer, &index, dir, &Payload::of(state), false)?;
     let reader = reader(&index).map_err(|e| tantivy_err("cannot read the index at", dir, e))?;
     let documents = reader.searcher().num_docs();

@@ -368,6 +368,54 @@ fn index_catches_up_after_a_missed_update() {
     assert!(!stderr(&out).contains("caught up") && !stderr(&out).contains("building"));
 }
 
+/// The same, with the process really killed right after the database commit (the failpoint a
+/// `kill -9` there would leave): the next search catches up.
+#[test]
+fn index_catches_up_after_a_sync_killed_after_its_commit() {
+    let sim = Sim::days(&[]);
+    let env = Env::new();
+    assert_ok(&env.sync(&sim, &[]));
+    sim.advance();
+    let out = env.sync_env(&sim, &[], &[("MACAT_CRASH_AT", "after-commit")]);
+    assert!(!out.status.success(), "the sync should have been killed");
+    let out = env.run(&["-v", "search", "verl", "--format", "json"]);
+    assert_ok(&out);
+    assert!(stderr(&out).contains("caught up"), "{}", stderr(&out));
+    let got: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(names(&got).iter().any(|n| n.starts_with("verl_0.7.0")));
+}
+
+/// Killed in the middle of the index update (segments written, the writer lock taken, nothing
+/// committed): the next search takes the lock, catches up and ignores the leftovers.
+#[test]
+fn index_catches_up_after_a_sync_killed_while_updating_it() {
+    let sim = Sim::days(&[]);
+    let env = Env::new();
+    assert_ok(&env.sync(&sim, &[]));
+    sim.advance();
+    let out = env.sync_env(&sim, &[], &[("MACAT_CRASH_AT", "index-before-commit")]);
+    assert!(!out.status.success(), "the sync should have been killed");
+    assert!(
+        stderr(&out).contains("index-before-commit"),
+        "{}",
+        stderr(&out)
+    );
+    let out = env.run(&["-v", "search", "verl", "--format", "json"]);
+    assert_ok(&out);
+    assert!(stderr(&out).contains("caught up"), "{}", stderr(&out));
+    let got: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(names(&got).iter().any(|n| n.starts_with("verl_0.7.0")));
+    // and the next sync's update works on top of it
+    sim.advance();
+    let out = env.sync(&sim, &["-v"]);
+    assert_ok(&out);
+    assert!(
+        stderr(&out).contains("search index caught up"),
+        "{}",
+        stderr(&out)
+    );
+}
+
 #[test]
 fn sync_updates_the_index_incrementally() {
     let sim = Sim::days(&[]);
