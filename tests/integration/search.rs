@@ -472,6 +472,39 @@ fn index_is_rebuilt_when_missing_or_corrupt() {
     assert_eq!(ids(&hits(&env, &["pytorch 2.1", "--limit", "50"])), want);
 }
 
+/// An index copied from another mirror (same run numbers, other history) is not trusted.
+#[test]
+fn index_of_another_mirror_is_rebuilt() {
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = dir.path().join("one.json");
+    let one = serde_json::json!([{
+        "id": "00000000-0000-4000-8000-000000000002",
+        "name": "only-image-here",
+        "tag": "v1",
+        "type": "BUILD_IN",
+        "status": "ACTIVE",
+        "workspace_id": "0"
+    }]);
+    std::fs::write(&catalog, serde_json::to_vec(&one).unwrap()).unwrap();
+    let small = Env::new();
+    let sim = Sim::start(&["--catalog", catalog.to_str().unwrap()], &[]);
+    assert_ok(&small.sync(&sim, &[]));
+    let big = Env::new();
+    assert_ok(&big.sync(&Sim::days(&[]), &[]));
+    // Put the fixture mirror's index (run 1 too) beside the one-image mirror.
+    std::fs::remove_dir_all(index_dir(&small)).unwrap();
+    copy_dir(&index_dir(&big), &index_dir(&small));
+    let out = small.run(&["search", "*", "--format", "json"]);
+    assert_ok(&out);
+    assert!(
+        stderr(&out).contains("rebuilding the search index"),
+        "{}",
+        stderr(&out)
+    );
+    let got: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(names(&got), ["only-image-here"]);
+}
+
 #[test]
 fn reindex_rebuilds_from_the_database() {
     let env = three_days();
