@@ -21,15 +21,7 @@ const RENAMED_TO: &str = "mindstudio5.0.rc1-cann5.1.0-euler2.8.3-aarch64";
 
 /// A mirror of the three fixture days, one default sync (workspace "0", both types) per day.
 fn three_days() -> (Sim, Env) {
-    let sim = Sim::days(&[]);
-    let env = Env::new();
-    for day in 1..=3 {
-        if day > 1 {
-            sim.advance();
-        }
-        assert_ok(&env.sync(&sim, &[]));
-    }
-    (sim, env)
+    three_day_mirror()
 }
 
 fn json_out(env: &Env, args: &[&str]) -> Value {

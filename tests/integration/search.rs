@@ -10,15 +10,7 @@ use crate::util::*;
 
 /// A mirror of the three fixture days (runs 1, 2, 3).
 fn three_days() -> Env {
-    let sim = Sim::days(&[]);
-    let env = Env::new();
-    for day in 1..=3 {
-        if day > 1 {
-            sim.advance();
-        }
-        assert_ok(&env.sync(&sim, &[]));
-    }
-    env
+    three_day_mirror().1
 }
 
 fn index_dir(env: &Env) -> PathBuf {

@@ -7,15 +7,7 @@ use crate::util::*;
 
 /// A mirror holding the three fixture days (runs 1, 2, 3).
 fn three_day_mirror() -> Env {
-    let sim = Sim::days(&[]);
-    let env = Env::new();
-    for day in 1..=3 {
-        if day > 1 {
-            sim.advance();
-        }
-        assert_ok(&env.sync(&sim, &[]));
-    }
-    env
+    crate::util::three_day_mirror().1
 }
 
 #[test]

@@ -323,3 +323,17 @@ pub fn assert_same_catalog(got: &BTreeMap<String, Value>, want: &BTreeMap<String
         "catalogs differ: missing {missing:?}, extra {extra:?}, different {differ:?}"
     );
 }
+
+/// A mirror of the three fixture days, one default sync per day (runs 1, 2, 3), with the
+/// simulator that served them (now on day 3).
+pub fn three_day_mirror() -> (Sim, Env) {
+    let sim = Sim::days(&[]);
+    let env = Env::new();
+    for day in 1..=3 {
+        if day > 1 {
+            sim.advance();
+        }
+        assert_ok(&env.sync(&sim, &[]));
+    }
+    (sim, env)
+}
