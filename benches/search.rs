@@ -31,6 +31,7 @@ fn queries() -> Vec<SearchOptions> {
         filters: Vec::new(),
         run: None,
         include_removed: false,
+        scopes: None,
         highlight: false,
     };
     let mut out: Vec<SearchOptions> = [

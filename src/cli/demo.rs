@@ -176,6 +176,7 @@ fn demo_searches(g: &GlobalArgs, store: &Store) -> Result<()> {
             filters: filters.iter().map(|(f, v)| (*f, v.to_string())).collect(),
             run: None,
             include_removed: *include_removed,
+            scopes: None,
             highlight: g.color_stdout() || crate::output::stdout_is_terminal(),
         })?;
         print!(

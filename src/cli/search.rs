@@ -101,6 +101,7 @@ pub fn run(g: &GlobalArgs, args: SearchArgs) -> Result<()> {
         filters: args.filters(),
         run,
         include_removed: args.include_removed,
+        scopes: None,
         // Matches are shown by colour, and on a terminal the snippet is cut around them.
         highlight: args.format == Format::Table
             && (g.color_stdout() || crate::output::stdout_is_terminal()),

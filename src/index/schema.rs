@@ -25,7 +25,7 @@ pub const LIVE: u64 = u64::MAX;
 
 /// The version of this schema and of the analysis behind it. An index written with another
 /// version is rebuilt (tokenization changes make old terms unreachable).
-pub const FORMAT: u32 = 1;
+pub const FORMAT: u32 = 2;
 
 /// A text field users can search: name in queries, its analysis, and its weight in ranking.
 #[derive(Debug, Clone, Copy)]
@@ -175,7 +175,8 @@ pub fn schema() -> Schema {
         .set_fast()
         .set_stored();
     b.add_u64_field("version_id", u64_opts.clone());
-    b.add_u64_field("scope_id", FAST | STORED);
+    // Indexed too: `serve` searches the scopes of one project.
+    b.add_u64_field("scope_id", u64_opts.clone());
     b.add_text_field("image_id", STRING | STORED);
     b.add_u64_field("valid_from", u64_opts.clone());
     b.add_u64_field("valid_to", u64_opts);

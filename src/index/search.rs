@@ -46,6 +46,16 @@ const WHOLE_BONUS: f32 = 0.5;
 /// The query is the image's whole name (Meilisearch's exactness rule).
 const EXACT_NAME: f32 = 5.0;
 
+/// The enum fields searches can be filtered on (the names `field:value` and the filter flags use).
+pub const FILTERS: [&str; 6] = [
+    "arch",
+    "service_type",
+    "type",
+    "status",
+    "dev_service",
+    "category",
+];
+
 /// What to search for.
 #[derive(Debug, Clone)]
 pub struct SearchOptions {
@@ -57,6 +67,8 @@ pub struct SearchOptions {
     pub run: Option<i64>,
     /// Also find versions no longer in the catalog at that point.
     pub include_removed: bool,
+    /// Only these scopes (e.g. those of one project); `None` means every scope.
+    pub scopes: Option<Vec<i64>>,
     /// Fill [`Hit::highlights`] (for a terminal; scripts do not need them).
     pub highlight: bool,
 }
@@ -172,6 +184,12 @@ type Q = Box<dyn Query>;
 
 /// A document as the collector ranks it.
 type Ranked = (Score, DocAddress);
+
+/// Every document, scoring 1. (A bare `AllQuery` beside a filter is dropped from the
+/// intersection, score and all, so `*` would score 1 alone but 0 with a filter.)
+fn every() -> Q {
+    konst(Box::new(AllQuery), 1.0)
+}
 
 fn konst(q: Q, score: f32) -> Q {
     Box::new(ConstScoreQuery::new(q, score))
@@ -428,11 +446,11 @@ impl Compiler<'_> {
 
     fn expr(&mut self, e: &Expr) -> Result<Option<Q>> {
         match e {
-            Expr::All => Ok(Some(Box::new(AllQuery))),
+            Expr::All => Ok(Some(every())),
             Expr::Term(t) => self.term(t),
             Expr::Not(inner) => {
                 let inner = self.excluded(inner)?;
-                let mut clauses: Vec<(Occur, Q)> = vec![(Occur::Must, Box::new(AllQuery))];
+                let mut clauses: Vec<(Occur, Q)> = vec![(Occur::Must, every())];
                 if let Some(q) = inner {
                     clauses.push((Occur::MustNot, q));
                 }
@@ -484,7 +502,7 @@ impl Compiler<'_> {
                     if clauses.is_empty() {
                         return Ok(None);
                     }
-                    clauses.push((Occur::Must, Box::new(AllQuery)));
+                    clauses.push((Occur::Must, every()));
                 }
                 Ok(Some(Box::new(BooleanQuery::new(clauses))))
             }
@@ -646,8 +664,16 @@ impl SearchIndex {
     /// the collector on the run-range fast fields, which is cheaper than intersecting postings.)
     fn filter(&self, opts: &SearchOptions) -> Result<Option<Q>> {
         let mut filters: Vec<(Occur, Q)> = Vec::new();
-        if opts.filters.is_empty() {
-            return Ok(None);
+        if let Some(scopes) = &opts.scopes {
+            let any: Vec<(Occur, Q)> = scopes
+                .iter()
+                .map(|&id| {
+                    let t = Term::from_field_u64(self.fields.scope_id, id.max(0) as u64);
+                    let q: Q = Box::new(TermQuery::new(t, IndexRecordOption::Basic));
+                    (Occur::Should, q)
+                })
+                .collect();
+            filters.push((Occur::Must, Box::new(BooleanQuery::new(any))));
         }
         let mut c = Compiler::new(&self.fields, false);
         for (name, value) in &opts.filters {

@@ -3,7 +3,9 @@
 //!
 //! Every project in the mirror is served at `GET /v1/{project_id}/images` with the API's query
 //! parameters and bodies (the HTTP layer is [`crate::apiserver`]'s, shared with the simulator),
-//! plus `as_of=WHEN` to read the catalog at any point in time. Reads use their own connection
+//! plus `as_of=WHEN` to read the catalog at any point in time, and
+//! `GET /v1/{project_id}/images/search?q=...`: the hits `macat search --format json` gives,
+//! among that project's images. Reads use their own connection
 //! in WAL mode, so they never block a running sync and always see a committed run. The catalog
 //! of a (project, run) is loaded once and kept while it is asked for.
 
@@ -21,6 +23,7 @@ use crate::api::types::Item;
 use crate::apiserver::{self, error_response, parse_params, unknown_project, Catalog, RequireAuth};
 use crate::catalog::Paging;
 use crate::error::{Error, Result};
+use crate::index::{Hit, SearchIndex, SearchOptions};
 use crate::store::Store;
 use crate::when::When;
 
@@ -43,6 +46,8 @@ pub struct Mirror {
     cfg: ServeConfig,
     store: Mutex<Store>,
     catalogs: CatalogCache,
+    /// The search index, opened on the first search and again after a sync commits a run.
+    index: Mutex<Option<Arc<SearchIndex>>>,
 }
 
 impl Mirror {
@@ -54,6 +59,7 @@ impl Mirror {
             cfg,
             store: Mutex::new(store),
             catalogs: Mutex::new(Vec::new()),
+            index: Mutex::new(None),
         })
     }
 
@@ -63,6 +69,64 @@ impl Mirror {
 
     fn store(&self) -> std::sync::MutexGuard<'_, Store> {
         self.store.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The search index, level with the latest committed run.
+    fn search_index(&self, store: &Store) -> Result<Arc<SearchIndex>> {
+        let latest = store.committed_state()?.map(|s| s.run_id);
+        let mut cached = self.index.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(ix) = cached.as_ref().filter(|ix| Some(ix.run_id()) == latest) {
+            return Ok(ix.clone());
+        }
+        let ix = Arc::new(SearchIndex::open(store)?);
+        *cached = Some(ix.clone());
+        Ok(ix)
+    }
+
+    /// A search among one project's images, as `macat search --format json` answers it.
+    fn search(
+        &self,
+        project_id: &str,
+        params: &[(String, String)],
+    ) -> std::result::Result<Vec<Hit>, Box<Response>> {
+        let bad = |msg: String| {
+            Box::new(error_response(
+                StatusCode::BAD_REQUEST,
+                "ModelArts.4204",
+                msg,
+            ))
+        };
+        let req = SearchRequest::parse(params, &self.cfg.as_of).map_err(bad)?;
+        crate::index::query::parse(&req.query).map_err(|e| bad(e.to_string()))?;
+        let when = When::parse(&req.as_of, chrono::Utc::now())
+            .map_err(|e| bad(format!("invalid parameter `as_of`: {e}")))?;
+        let store = self.store();
+        let scopes = store
+            .scope_ids_of_project(project_id)
+            .map_err(internal_error)?;
+        if scopes.is_empty() {
+            return Err(Box::new(unknown_project(project_id)));
+        }
+        let run = store.resolve(&when).map_err(|e| match e {
+            Error::Usage(m) => bad(format!("invalid parameter `as_of`: {m}")),
+            other => internal_error(other),
+        })?;
+        let index = self.search_index(&store).map_err(internal_error)?;
+        drop(store);
+        index
+            .search(&SearchOptions {
+                query: req.query,
+                limit: req.limit,
+                filters: req.filters,
+                run: Some(run.run_id),
+                include_removed: req.include_removed,
+                scopes: Some(scopes),
+                highlight: false,
+            })
+            .map_err(|e| match e {
+                Error::Usage(m) => bad(m),
+                other => internal_error(other),
+            })
     }
 
     /// The catalog of a project at a point in time, or the error response.
@@ -80,13 +144,7 @@ impl Mirror {
         };
         let when = When::parse(as_of, chrono::Utc::now()).map_err(bad_as_of)?;
         let store = self.store();
-        let internal = |e: Error| {
-            Box::new(error_response(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "ModelArts.0001",
-                e.to_string(),
-            ))
-        };
+        let internal = internal_error;
         if !store
             .projects()
             .map_err(internal)?
@@ -129,6 +187,7 @@ impl Mirror {
 pub fn router(mirror: Arc<Mirror>) -> Router {
     Router::new()
         .route("/v1/{project_id}/images", get(list_images))
+        .route("/v1/{project_id}/images/search", get(search_images))
         .with_state(mirror)
 }
 
@@ -182,4 +241,110 @@ async fn list_images(
         }
     };
     apiserver::json_response(catalog.page_body(&q, &mirror.cfg.paging))
+}
+
+fn internal_error(e: Error) -> Box<Response> {
+    Box::new(error_response(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "ModelArts.0001",
+        e.to_string(),
+    ))
+}
+
+/// The parameters of a search request: those of `macat search`, named as its flags are with
+/// `_` for `-` (`q`, `limit`, `as_of`, `include_removed`, and the filters).
+struct SearchRequest {
+    query: String,
+    limit: usize,
+    filters: Vec<(&'static str, String)>,
+    as_of: String,
+    include_removed: bool,
+}
+
+impl SearchRequest {
+    fn parse(
+        params: &[(String, String)],
+        default_as_of: &str,
+    ) -> std::result::Result<SearchRequest, String> {
+        // The last value of a repeated parameter wins, as in the list endpoint.
+        let get = |name: &str| {
+            params
+                .iter()
+                .rev()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.as_str())
+        };
+        let query = match get("q") {
+            Some(q) if !q.trim().is_empty() => q.to_string(),
+            _ => return Err("parameter `q` is required: what to search for".into()),
+        };
+        let limit = match get("limit") {
+            None => 20,
+            Some(v) => match v.parse::<usize>() {
+                Ok(n) if (1..=10_000).contains(&n) => n,
+                _ => {
+                    return Err(format!(
+                        "invalid parameter `limit`: {v:?} (a number from 1 to 10000)"
+                    ))
+                }
+            },
+        };
+        let include_removed = match get("include_removed") {
+            None => false,
+            Some(v) if v.eq_ignore_ascii_case("true") => true,
+            Some(v) if v.eq_ignore_ascii_case("false") => false,
+            Some(v) => {
+                return Err(format!(
+                    "invalid parameter `include_removed`: {v:?} (true or false)"
+                ))
+            }
+        };
+        let mut filters = Vec::new();
+        for name in crate::index::search::FILTERS {
+            if let Some(v) = get(name) {
+                if name == "category"
+                    && !["CPU", "GPU", "ASCEND"]
+                        .iter()
+                        .any(|c| c.eq_ignore_ascii_case(v))
+                {
+                    return Err(format!(
+                        "invalid parameter `category`: {v:?} (CPU, GPU or ASCEND)"
+                    ));
+                }
+                filters.push((name, v.to_string()));
+            }
+        }
+        Ok(SearchRequest {
+            query,
+            limit,
+            filters,
+            as_of: get("as_of").unwrap_or(default_as_of).to_string(),
+            include_removed,
+        })
+    }
+}
+
+async fn search_images(
+    State(mirror): State<Arc<Mirror>>,
+    UrlPath(project_id): UrlPath<String>,
+    RawQuery(query): RawQuery,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(refused) = mirror
+        .cfg
+        .require_auth
+        .check(method.as_str(), &uri, &headers)
+    {
+        return refused;
+    }
+    let params = crate::api::sign::parse_query(query.as_deref().unwrap_or(""));
+    let m = mirror.clone();
+    // A search may open (or catch up) the index: keep it off the async workers.
+    match tokio::task::spawn_blocking(move || m.search(&project_id, &params)).await {
+        Ok(Ok(hits)) => apiserver::json_response(serde_json::to_string(&hits).unwrap_or_default()),
+        Ok(Err(response)) => *response,
+        Err(e) => *internal_error(Error::internal(format!("internal error: {e}"))),
+    }
 }

@@ -472,6 +472,15 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// The ids of the scopes of one project (none when the mirror does not hold it).
+    pub fn scope_ids_of_project(&self, project_id: &str) -> Result<Vec<i64>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id FROM scopes WHERE project_id = ?1 ORDER BY id")?;
+        let rows = stmt.query_map([project_id], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     /// Like [`for_each_live`](Self::for_each_live), for the scopes of one project.
     pub fn for_each_live_in_project(
         &self,

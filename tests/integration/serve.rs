@@ -137,3 +137,183 @@ fn reads_are_not_blocked_by_a_running_sync_and_see_committed_runs() {
     assert!(sync.wait().unwrap().success());
     assert!(answered > 0);
 }
+
+/// `q=...&k=v...` with every reserved byte percent-encoded.
+fn query_string(params: &[(&str, &str)]) -> String {
+    let enc = |s: &str| {
+        s.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                    (b as char).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect::<String>()
+    };
+    params
+        .iter()
+        .map(|(k, v)| format!("{k}={}", enc(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// `GET /v1/{project}/images/search` parsed.
+fn search_over_http(server: &Sim, project: &str, params: &[(&str, &str)]) -> Value {
+    let path = format!("/v1/{project}/images/search?{}", query_string(params));
+    let (status, body) = server.request("GET", &path);
+    assert_eq!(status, 200, "{path}: {body}");
+    serde_json::from_str(&body).unwrap()
+}
+
+#[test]
+fn search_endpoint_gives_the_hits_of_macat_search() {
+    let source = three_day_mirror();
+    let server = Sim::serve(&source.db, &[], &[]);
+    // (query, flags of `macat search`, the same as request parameters)
+    let cases: &[(&str, &[&str], &[(&str, &str)])] = &[
+        ("pytorch", &[], &[]),
+        ("mindspore 2.2", &["--limit", "5"], &[("limit", "5")]),
+        ("pytroch cuda", &[], &[]),
+        ("*", &["--limit", "500"], &[("limit", "500")]),
+        ("snt9b", &["--arch", "AARCH64"], &[("arch", "AARCH64")]),
+        (
+            "*",
+            &[
+                "--category",
+                "ASCEND",
+                "--type",
+                "dedicated",
+                "--limit",
+                "50",
+            ],
+            &[
+                ("category", "ascend"),
+                ("type", "dedicated"),
+                ("limit", "50"),
+            ],
+        ),
+        (
+            "name:tensorflow OR tag:cann*",
+            &["--service-type", "TRAIN"],
+            &[("service_type", "TRAIN")],
+        ),
+        (
+            "*",
+            &["--as-of", "run:1", "--limit", "500"],
+            &[("as_of", "run:1"), ("limit", "500")],
+        ),
+        (
+            "*",
+            &["--include-removed", "--limit", "1000"],
+            &[("include_removed", "true"), ("limit", "1000")],
+        ),
+        (
+            "\"ubuntu 18.04\"",
+            &["--status", "active"],
+            &[("status", "active")],
+        ),
+    ];
+    for (query, flags, params) in cases {
+        let mut args = vec!["search", query, "--format", "json"];
+        args.extend_from_slice(flags);
+        let out = source.run(&args);
+        assert_ok(&out);
+        let want: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let mut all = vec![("q", *query)];
+        all.extend_from_slice(params);
+        let got = search_over_http(&server, "p1", &all);
+        assert!(
+            want.as_array().is_some_and(|a| !a.is_empty()),
+            "{query} {flags:?} finds nothing: the case checks nothing"
+        );
+        if *query == "*" {
+            // Every image matches `*` equally, filtered or not.
+            assert!(
+                want.as_array().unwrap().iter().all(|h| h["score"] == 1.0),
+                "{flags:?}"
+            );
+        }
+        // Compared by line so that a difference shows as one hit, not two whole arrays.
+        let lines = |v: &Value| -> Vec<String> {
+            v.as_array()
+                .unwrap()
+                .iter()
+                .map(|h| h.to_string())
+                .collect()
+        };
+        let (got, want) = (lines(&got), lines(&want));
+        let first = got.iter().zip(&want).position(|(g, w)| g != w);
+        assert!(
+            got.len() == want.len() && first.is_none(),
+            "{query} {flags:?}: {} hits over HTTP, {} from macat search; first difference at {first:?}:\n{:?}\n{:?}",
+            got.len(),
+            want.len(),
+            first.map(|i| &got[i]),
+            first.map(|i| &want[i]),
+        );
+    }
+}
+
+#[test]
+fn search_endpoint_searches_one_project_and_follows_syncs() {
+    let source = three_day_mirror();
+    let server = Sim::serve(&source.db, &[], &[]);
+    let (status, body) = server.request("GET", "/v1/p2/images/search?q=pytorch");
+    assert_eq!(status, 404, "{body}");
+    // A second project synced while the server runs: its search sees it, and only it.
+    let other = Sim::start(
+        &["--generate", "300", "--seed", "7", "--project-id", "p2"],
+        &[],
+    );
+    let p2 = source.run(&["sync", "--endpoint", &other.url, "--project-id", "p2"]);
+    assert_ok(&p2);
+    let ids = |hits: &Value| -> std::collections::BTreeSet<String> {
+        hits.as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let everything = [("q", "*"), ("limit", "10000")];
+    let in_p2 = ids(&search_over_http(&server, "p2", &everything));
+    let in_p1 = ids(&search_over_http(&server, "p1", &everything));
+    let p1_now: std::collections::BTreeSet<String> = day_in_workspace0(3).keys().cloned().collect();
+    assert_eq!(in_p1, p1_now);
+    assert_eq!(in_p2.len(), 300);
+    assert!(in_p1.is_disjoint(&in_p2));
+    // `macat search` (no project) sees both.
+    let out = source.run(&["search", "*", "--limit", "10000", "--format", "json"]);
+    assert_ok(&out);
+    let all = ids(&serde_json::from_slice(&out.stdout).unwrap());
+    assert_eq!(all, in_p1.union(&in_p2).cloned().collect());
+}
+
+#[test]
+fn search_endpoint_refuses_bad_requests_in_modelarts_shape() {
+    let source = three_day_mirror();
+    let server = Sim::serve(&source.db, &[], &[]);
+    for (path, status) in [
+        ("/v1/unknown-project/images/search?q=pytorch", 404),
+        ("/v1/p1/images/search", 400),
+        ("/v1/p1/images/search?q=%20", 400),
+        ("/v1/p1/images/search?q=%22unclosed", 400),
+        ("/v1/p1/images/search?q=pytorch%20AND", 400),
+        ("/v1/p1/images/search?q=pytorch&limit=0", 400),
+        ("/v1/p1/images/search?q=pytorch&limit=many", 400),
+        ("/v1/p1/images/search?q=pytorch&category=TPU", 400),
+        ("/v1/p1/images/search?q=pytorch&include_removed=maybe", 400),
+        ("/v1/p1/images/search?q=pytorch&as_of=1999-01-01", 400),
+        ("/v1/p1/images/search?q=pytorch&as_of=someday", 400),
+    ] {
+        let (got, body) = server.request("GET", path);
+        assert_eq!(got, status, "{path}: {body}");
+        let err: Value = serde_json::from_str(&body).unwrap();
+        let code = if status == 404 {
+            "ModelArts.0104"
+        } else {
+            "ModelArts.4204"
+        };
+        assert_eq!(err["error_code"], code, "{path}");
+        assert!(err["error_msg"].as_str().is_some_and(|m| !m.is_empty()));
+    }
+}
