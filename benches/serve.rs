@@ -1,6 +1,6 @@
 //! `macat serve` under load (targets in BENCHMARKS.md): 16 concurrent clients paging through
-//! 200-image pages of a 100,000-image mirror. Run with `cargo bench --bench serve`
-//! (`-- --quick` for 20,000 images).
+//! 200-image pages of a 100,000-image mirror, then 16 clients searching it through
+//! `/images/search`. Run with `cargo bench --bench serve` (`-- --quick` for 20,000 images).
 //!
 //! The mirror is built by the real binary syncing from the simulator's generated catalog; the
 //! server is the real binary; the clients are reqwest tasks in this process.
@@ -73,7 +73,7 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let (latencies, wall, total) = rt.block_on(async {
+    let (latencies, wall, search) = rt.block_on(async {
         let http = reqwest::Client::new();
         // Warm-up: the first request loads the run's catalog.
         let warm = Instant::now();
@@ -119,10 +119,10 @@ fn main() {
         for t in tasks {
             all.extend(t.await.unwrap());
         }
-        (all, start.elapsed(), total)
+        let wall = start.elapsed();
+        (all, wall, search_load(&http, &server.1).await)
     });
-    let _ = total;
-    let mut sorted = latencies.clone();
+    let mut sorted = latencies;
     sorted.sort();
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     println!("\n| measurement | value | target |\n|---|---|---|");
@@ -141,4 +141,73 @@ fn main() {
         ms(percentile(&sorted, 0.99))
     );
     println!("| latency max | {:.1} ms | |", ms(*sorted.last().unwrap()));
+    let (mut sorted, wall) = search;
+    sorted.sort();
+    println!(
+        "| searches (`/images/search`, {} queries in turn) | {} in {:.2} s = {:.0} searches/s | |",
+        QUERIES.len(),
+        sorted.len(),
+        wall.as_secs_f64(),
+        sorted.len() as f64 / wall.as_secs_f64()
+    );
+    println!(
+        "| search latency p50 / p99 | {:.1} ms / {:.1} ms | |",
+        ms(percentile(&sorted, 0.50)),
+        ms(percentile(&sorted, 0.99))
+    );
+}
+
+/// Searches of several kinds: words, versions, a typo, a prefix, a filter-like field.
+const QUERIES: [&str; 8] = [
+    "pytorch",
+    "mindspore 2.2",
+    "cuda 11.1",
+    "snt9b",
+    "pytroch",
+    "tensorflow 2.6 aarch64",
+    "mindsp*",
+    "arch:aarch64 cann",
+];
+const SEARCHES_PER_CLIENT: usize = 50;
+
+/// 16 clients searching at once; returns each search's latency and the wall time.
+async fn search_load(http: &reqwest::Client, url: &str) -> (Vec<Duration>, Duration) {
+    let base = format!("{url}/v1/bench/images/search");
+    // Warm-up: the first search opens the index.
+    let first = http
+        .get(&base)
+        .query(&[("q", "pytorch")])
+        .send()
+        .await
+        .unwrap();
+    assert!(first.status().is_success());
+    let start = Instant::now();
+    let tasks: Vec<_> = (0..CLIENTS)
+        .map(|c| {
+            let http = http.clone();
+            let base = base.clone();
+            tokio::spawn(async move {
+                let mut lat = Vec::new();
+                for k in 0..SEARCHES_PER_CLIENT {
+                    let q = QUERIES[(c + k) % QUERIES.len()];
+                    let t = Instant::now();
+                    let resp = http.get(&base).query(&[("q", q)]).send().await.unwrap();
+                    assert!(resp.status().is_success(), "{q}");
+                    let body = resp.bytes().await.unwrap();
+                    assert!(
+                        body.len() > 2,
+                        "{q} found nothing: {}",
+                        String::from_utf8_lossy(&body)
+                    );
+                    lat.push(t.elapsed());
+                }
+                lat
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    (all, start.elapsed())
 }

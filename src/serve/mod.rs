@@ -339,7 +339,11 @@ async fn search_images(
     {
         return refused;
     }
-    let params = crate::api::sign::parse_query(query.as_deref().unwrap_or(""));
+    // Form encoding: `+` is a space here (`q=mindspore+2.2`, as browsers and HTML forms send
+    // it); a literal plus comes as %2B. (The list endpoint keeps `+` literal: SDK clients send
+    // spaces as %20 and sign exactly what they send.)
+    let form = query.as_deref().unwrap_or("").replace('+', "%20");
+    let params = crate::api::sign::parse_query(&form);
     let m = mirror.clone();
     // A search may open (or catch up) the index: keep it off the async workers.
     match tokio::task::spawn_blocking(move || m.search(&project_id, &params)).await {

@@ -255,6 +255,16 @@ fn search_endpoint_gives_the_hits_of_macat_search() {
 }
 
 #[test]
+fn search_endpoint_takes_plus_as_a_space_as_forms_send_it() {
+    let source = three_day_mirror();
+    let server = Sim::serve(&source.db, &[], &[]);
+    let plus = server.http("GET", "/v1/p1/images/search?q=tensorflow+2.1+x86_64");
+    let spaces = server.http("GET", "/v1/p1/images/search?q=tensorflow%202.1%20x86_64");
+    assert_eq!(plus, spaces);
+    assert_ne!(plus, "[]");
+}
+
+#[test]
 fn search_endpoint_searches_one_project_and_follows_syncs() {
     let source = three_day_mirror();
     let server = Sim::serve(&source.db, &[], &[]);
