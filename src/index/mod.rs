@@ -193,12 +193,12 @@ impl SearchIndex {
                 },
                 Err(Unusable::Missing) => {
                     tracing::info!("no search index at {}: building it", dir.display());
-                    return build(s, &dir, &state, started);
+                    return build(s, &dir, &state, started, false);
                 }
                 Err(Unusable::Broken(e)) => format!("it is unreadable ({e})"),
             };
             tracing::warn!("rebuilding the search index at {}: {why}", dir.display());
-            build(s, &dir, &state, started)
+            build(s, &dir, &state, started, false)
         })
     }
 
@@ -208,7 +208,7 @@ impl SearchIndex {
         let dir = index_dir(store.path());
         store.read_snapshot(|s| {
             let state = committed(s)?;
-            build(s, &dir, &state, started)
+            build(s, &dir, &state, started, true)
         })
     }
 
@@ -231,7 +231,9 @@ pub fn update(store: &Store) -> Result<IndexReport> {
 /// Updates the index of the mirror at `db` after a committed run. The run stays committed
 /// whatever happens here: an index left behind is caught up by the next command that opens it.
 pub fn update_after_sync(db: &Path) -> Result<IndexReport> {
-    update(&Store::open_existing(db)?)
+    let store = Store::open_existing(db)?;
+    store.set_cache_mib(4)?;
+    update(&store)
 }
 
 fn committed(s: &Store) -> Result<CommittedState> {
@@ -251,11 +253,21 @@ fn can_catch_up(s: &Store, p: &Payload, state: &CommittedState) -> Result<bool> 
         && s.committed_run_started_at(p.run_id)? == Some(p.run_started_at))
 }
 
+/// The memory each thread of a full build indexes into before it writes a segment. Peak RSS of
+/// a first sync is about this times the threads plus 130 MB (BENCHMARKS.md, "Sync").
+const BUILD_HEAP_PER_THREAD: usize = 32_000_000;
+
+/// Segments with more documents than this are left as they are (a build writes a few of about
+/// 15,000): merging them would rewrite most of the index, in whichever sync came next.
+const LARGEST_MERGED_SEGMENT: usize = 10_000;
+
 /// Updates add one small segment each; every segment costs each search a little, so small
-/// segments are merged as soon as two of a size exist (the big one stays as it is).
+/// segments are merged as soon as two of a size exist. Big ones stay as they are, unless their
+/// updates have deleted enough of them to make them small.
 fn merge_policy() -> Box<LogMergePolicy> {
     let mut policy = LogMergePolicy::default();
     policy.set_min_num_segments(2);
+    policy.set_max_docs_before_merge(LARGEST_MERGED_SEGMENT);
     // Updates delete old copies of versions; reclaim the space once a segment is 30% dead.
     policy.set_del_docs_ratio_before_merge(0.3);
     Box::new(policy)
@@ -373,8 +385,17 @@ fn commit(
 }
 
 /// Builds a fresh index of every committed version in a temporary directory beside `dir`, then
-/// swaps it in.
-fn build(s: &Store, dir: &Path, state: &CommittedState, started: Instant) -> Result<SearchIndex> {
+/// swaps it in. The writer's threads each flush a segment when their [`BUILD_HEAP_PER_THREAD`]
+/// fills (about 15,000 images each); `compact` then merges them into one segment, which makes
+/// searches some 15% faster but costs as much again as the build (1.7 s at 100,000 images): it
+/// is for `macat reindex`, not for the index a sync builds on its way out.
+fn build(
+    s: &Store,
+    dir: &Path,
+    state: &CommittedState,
+    started: Instant,
+    compact: bool,
+) -> Result<SearchIndex> {
     let parent = dir
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -402,7 +423,7 @@ fn build(s: &Store, dir: &Path, state: &CommittedState, started: Instant) -> Res
         .map_err(|e| tantivy_err("bad index schema in", tmp.path(), e))?;
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get().clamp(1, 4));
     let writer: IndexWriter<TantivyDocument> = index
-        .writer_with_num_threads(threads, threads * 64_000_000)
+        .writer_with_num_threads(threads, threads * BUILD_HEAP_PER_THREAD)
         .map_err(|e| tantivy_err("cannot write the index in", tmp.path(), e))?;
     writer.set_merge_policy(Box::new(NoMergePolicy));
     let mut written = 0u64;
@@ -414,8 +435,7 @@ fn build(s: &Store, dir: &Path, state: &CommittedState, started: Instant) -> Res
         written += 1;
         Ok(())
     })?;
-    // One segment: each segment costs every search its own lookups.
-    commit(writer, &index, tmp.path(), &Payload::of(state), true)?;
+    commit(writer, &index, tmp.path(), &Payload::of(state), compact)?;
     // Open the reader before the swap: it keeps the files it maps, wherever they move.
     let reader =
         reader(&index).map_err(|e| tantivy_err("cannot read the index in", tmp.path(), e))?;
