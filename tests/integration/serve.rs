@@ -165,12 +165,14 @@ fn search_over_http(server: &Sim, project: &str, params: &[(&str, &str)]) -> Val
     serde_json::from_str(&body).unwrap()
 }
 
+/// A query, the flags of `macat search`, and the same as request parameters.
+type SearchCase<'a> = (&'a str, &'a [&'a str], &'a [(&'a str, &'a str)]);
+
 #[test]
 fn search_endpoint_gives_the_hits_of_macat_search() {
     let source = three_day_mirror();
     let server = Sim::serve(&source.db, &[], &[]);
-    // (query, flags of `macat search`, the same as request parameters)
-    let cases: &[(&str, &[&str], &[(&str, &str)])] = &[
+    let cases: &[SearchCase] = &[
         ("pytorch", &[], &[]),
         ("mindspore 2.2", &["--limit", "5"], &[("limit", "5")]),
         ("pytroch cuda", &[], &[]),
