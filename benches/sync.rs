@@ -142,9 +142,10 @@ fn main() {
     drop(sim);
     println!("\n| measurement | value | target |\n|---|---|---|");
     println!(
-        "| first sync, wall | {:.2} s ({} pages) | < 5 s |",
+        "| first sync, wall (walk, commit, first search index) | {:.2} s ({} pages; committed after {:.2} s) | < 5 s |",
         first.wall.as_secs_f64(),
-        first.report["pages"]
+        first.report["pages"],
+        first.report["duration_ms"].as_f64().unwrap() / 1000.0
     );
     println!(
         "| first sync, peak RSS | {:.0} MB | < 200 MB |",
@@ -170,7 +171,7 @@ fn main() {
     let latency = 50;
     let sim = Sim::start(n, latency);
     println!(
-        "\n| concurrency | pages | floor (pages x {latency} ms / concurrency) | first sync: wall | / floor | re-sync: wall | / floor |\n|---|---|---|---|---|---|---|"
+        "\n| concurrency | pages | floor (pages x {latency} ms / concurrency) | first sync: committed | / floor | first sync: index built too | / floor | re-sync: wall | / floor |\n|---|---|---|---|---|---|---|---|---|"
     );
     for c in [1u32, 4, 8, 16] {
         if quick && c == 1 {
@@ -181,8 +182,11 @@ fn main() {
         let again = sync(&db, &sim.1, c);
         let pages = first.report["pages"].as_u64().unwrap();
         let floor = pages as f64 * latency as f64 / 1000.0 / c as f64;
+        // The run is committed (its `duration_ms`) before the first search index is built.
+        let committed = first.report["duration_ms"].as_f64().unwrap() / 1000.0;
         println!(
-            "| {c} | {pages} | {floor:.2} s | {:.2} s | {:.2}x | {:.2} s | {:.2}x |",
+            "| {c} | {pages} | {floor:.2} s | {committed:.2} s | {:.2}x | {:.2} s | {:.2}x | {:.2} s | {:.2}x |",
+            committed / floor,
             first.wall.as_secs_f64(),
             first.wall.as_secs_f64() / floor,
             again.wall.as_secs_f64(),
