@@ -255,19 +255,14 @@ fn can_catch_up(s: &Store, p: &Payload, state: &CommittedState) -> Result<bool> 
 
 /// The memory each thread of a full build indexes into before it writes a segment. Peak RSS of
 /// a first sync is about this times the threads plus 130 MB (BENCHMARKS.md, "Sync").
-const BUILD_HEAP_PER_THREAD: usize = 32_000_000;
-
-/// Segments with more documents than this are left as they are (a build writes a few of about
-/// 15,000): merging them would rewrite most of the index, in whichever sync came next.
-const LARGEST_MERGED_SEGMENT: usize = 10_000;
+const BUILD_HEAP_PER_THREAD: usize = 24_000_000;
 
 /// Updates add one small segment each; every segment costs each search a little, so small
-/// segments are merged as soon as two of a size exist. Big ones stay as they are, unless their
-/// updates have deleted enough of them to make them small.
+/// segments are merged as soon as two of a size exist (the big one stays as it is). The first
+/// update that writes anything also merges the segments a build left.
 fn merge_policy() -> Box<LogMergePolicy> {
     let mut policy = LogMergePolicy::default();
     policy.set_min_num_segments(2);
-    policy.set_max_docs_before_merge(LARGEST_MERGED_SEGMENT);
     // Updates delete old copies of versions; reclaim the space once a segment is 30% dead.
     policy.set_del_docs_ratio_before_merge(0.3);
     Box::new(policy)
@@ -316,7 +311,7 @@ fn catch_up(
             Err(e) => return Err(tantivy_err("cannot write the index at", dir, e)),
         }
     };
-    writer.set_merge_policy(merge_policy());
+    writer.set_merge_policy(Box::new(NoMergePolicy));
     let mut written = 0u64;
     let mut ident = analyze::ident_analyzer();
     s.for_each_version_touched(from.run_id, state.run_id, |v| {
@@ -327,6 +322,11 @@ fn catch_up(
         written += 1;
         Ok(())
     })?;
+    // A run that changed nothing only moves the payload: no segment is written, and none is
+    // merged (an unchanged re-sync does not rewrite the index).
+    if written > 0 {
+        writer.set_merge_policy(merge_policy());
+    }
     crate::failpoint::hit("index-before-commit");
     commit(writer, &index, dir, &Payload::of(state), false)?;
     let reader = reader(&index).map_err(|e| tantivy_err("cannot read the index at", dir, e))?;
@@ -386,9 +386,10 @@ fn commit(
 
 /// Builds a fresh index of every committed version in a temporary directory beside `dir`, then
 /// swaps it in. The writer's threads each flush a segment when their [`BUILD_HEAP_PER_THREAD`]
-/// fills (about 15,000 images each); `compact` then merges them into one segment, which makes
-/// searches some 15% faster but costs as much again as the build (1.7 s at 100,000 images): it
-/// is for `macat reindex`, not for the index a sync builds on its way out.
+/// fills (about 7,000 images each); `compact` then merges them into one segment, which makes
+/// searches some 20% faster but costs half as much again as the build (1.7 s at 100,000
+/// images): `macat reindex` compacts; the index a sync builds on its way out is compacted by
+/// the first later update that writes anything.
 fn build(
     s: &Store,
     dir: &Path,
