@@ -253,8 +253,9 @@ fn can_catch_up(s: &Store, p: &Payload, state: &CommittedState) -> Result<bool> 
         && s.committed_run_started_at(p.run_id)? == Some(p.run_started_at))
 }
 
-/// The memory each thread of a full build indexes into before it writes a segment. Peak RSS of
-/// a first sync is about this times the threads plus 130 MB (BENCHMARKS.md, "Sync").
+/// The memory each thread of a full build indexes into before it writes a segment (about 7,000
+/// images' worth). Less writes many more segments, more raises a first sync's peak RSS about as
+/// much (BENCHMARKS.md, "Sync").
 const BUILD_HEAP_PER_THREAD: usize = 24_000_000;
 
 /// Updates add one small segment each; every segment costs each search a little, so small
