@@ -430,6 +430,46 @@ fn sync_updates_the_index_incrementally() {
     );
 }
 
+/// The index's files other than its `meta.json`, with their contents.
+fn segment_files(env: &Env) -> std::collections::BTreeMap<String, Vec<u8>> {
+    std::fs::read_dir(index_dir(env))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n != "meta.json" && n != ".managed.json")
+        })
+        .filter(|p| p.is_file() && !p.file_name().unwrap().to_string_lossy().ends_with(".lock"))
+        .map(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            (name, std::fs::read(&p).unwrap())
+        })
+        .collect()
+}
+
+#[test]
+fn an_unchanged_resync_does_not_rewrite_the_index() {
+    let sim = Sim::days(&[]);
+    let env = Env::new();
+    assert_ok(&env.sync(&sim, &[]));
+    let before = segment_files(&env);
+    assert!(!before.is_empty());
+    assert_ok(&env.sync(&sim, &[]));
+    assert_eq!(
+        segment_files(&env),
+        before,
+        "an unchanged re-sync rewrote the index"
+    );
+    // The index records the new run all the same: searching needs no catch-up.
+    let out = env.run(&["-v", "search", "verl"]);
+    assert_ok(&out);
+    assert!(!stderr(&out).contains("caught up"), "{}", stderr(&out));
+    // A run with changes writes a segment.
+    sim.advance();
+    assert_ok(&env.sync(&sim, &[]));
+    assert_ne!(segment_files(&env), before);
+}
+
 #[test]
 fn index_is_rebuilt_when_missing_or_corrupt() {
     let env = three_days();
