@@ -6,6 +6,7 @@ use super::{Format, GlobalArgs};
 use crate::error::Result;
 use crate::output::{self, Column};
 use crate::store::{RunInfo, Store};
+use crate::sync::lock::SyncLock;
 
 #[derive(Debug, Args)]
 pub struct RunsArgs {
@@ -15,8 +16,12 @@ pub struct RunsArgs {
 }
 
 pub fn run(g: &GlobalArgs, args: RunsArgs) -> Result<()> {
-    let store = Store::open_existing(&g.db_path()?)?;
-    let runs = store.runs()?;
+    let db = g.db_path()?;
+    let store = Store::open_existing(&db)?;
+    let mut runs = store.runs()?;
+    if runs.iter().any(|r| r.status == "running") && !SyncLock::may_be_running(&db) {
+        runs.iter_mut().for_each(RunInfo::mark_abandoned);
+    }
     print_runs(&runs, args.format)
 }
 

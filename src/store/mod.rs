@@ -56,6 +56,22 @@ pub struct RunInfo {
     pub error: Option<String>,
 }
 
+/// The error of a run whose sync process ended without committing or recording a failure
+/// (killed, or the machine went down).
+pub const ABANDONED: &str = "interrupted: the sync process ended before committing";
+
+impl RunInfo {
+    /// Shows a run left `running` by a process that no longer exists as what the next sync
+    /// will record it as: failed, [`ABANDONED`].
+    pub fn mark_abandoned(&mut self) {
+        if self.status == "running" {
+            self.status = "failed".into();
+            self.finished_at = Some(self.started_at.clone());
+            self.error = Some(ABANDONED.into());
+        }
+    }
+}
+
 /// A committed run chosen as a point in time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RunPoint {
@@ -248,10 +264,9 @@ impl Store {
     /// lock, so no live process owns them).
     pub fn fail_abandoned_runs(&self) -> Result<usize> {
         Ok(self.conn.execute(
-            "UPDATE runs SET status = 'failed', finished_at = started_at,
-             error = 'interrupted: the sync process ended before committing'
+            "UPDATE runs SET status = 'failed', finished_at = started_at, error = ?1
              WHERE status = 'running'",
-            [],
+            [ABANDONED],
         )?)
     }
 

@@ -76,6 +76,29 @@ impl SyncLock {
     pub fn path(&self) -> &Path {
         &self.path
     }
+
+    /// Whether a sync of `db` may be running: `false` only when the process the lock file names
+    /// (or the lack of one) shows none can be. Looks, never locks (a lock taken even briefly
+    /// could turn a sync starting at that moment away). Where processes cannot be looked up
+    /// (no `/proc`), any sync may be running.
+    pub fn may_be_running(db: &Path) -> bool {
+        let proc = Path::new("/proc");
+        if !proc.join("self").exists() {
+            return true;
+        }
+        let Ok(holder) = std::fs::read_to_string(Self::path_for(db)) else {
+            return false;
+        };
+        match holder
+            .strip_prefix("pid ")
+            .and_then(|rest| rest.split(',').next())
+            .and_then(|pid| pid.trim().parse::<u32>().ok())
+        {
+            Some(pid) => proc.join(pid.to_string()).exists(),
+            // Being written by a sync that has just taken the lock.
+            None => true,
+        }
+    }
 }
 
 #[cfg(test)]

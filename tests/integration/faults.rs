@@ -196,9 +196,23 @@ fn a_killed_sync_changes_nothing_and_its_lock_is_taken_over() {
     sim.advance();
     let mut victim = env.spawn_sync(&sim, &["--page-size", "10"]);
     wait_for_running_run(&env);
+    let newest_run = |env: &Env| {
+        let out = env.run(&["runs", "--format", "json"]);
+        assert_ok(&out);
+        let runs: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        runs[0].clone()
+    };
+    assert_eq!(newest_run(&env)["status"], "running");
     victim.kill().unwrap();
     victim.wait().unwrap();
     assert_eq!(env.export_bytes(), before);
+    // Its process is gone: `runs` says so before any other sync has recorded it.
+    let dead = newest_run(&env);
+    assert_eq!(dead["status"], "failed", "{dead}");
+    assert!(
+        dead["error"].as_str().unwrap().contains("interrupted"),
+        "{dead}"
+    );
     let ok = env.sync(&sim, &["--page-size", "50"]);
     assert_ok(&ok);
     assert_same_catalog(&env.export("latest"), &day_in_workspace0(2));
