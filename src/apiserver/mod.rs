@@ -154,6 +154,17 @@ pub fn parse_params(raw_query: Option<&str>) -> (Vec<(String, String)>, Result<Q
     (pairs, q)
 }
 
+/// Serves `router` until `shutdown` resolves. The caller binds the listener (port 0 in tests).
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    router: axum::Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
 /// A JSON 200 response.
 pub fn json_response(body: String) -> Response {
     ([(header::CONTENT_TYPE, "application/json")], body).into_response()

@@ -51,7 +51,7 @@ pub fn run(g: &GlobalArgs, _args: DemoArgs) -> Result<()> {
             days,
             ..SimConfig::default()
         };
-        let server = tokio::spawn(simulate::serve(listener, cfg, async {
+        let server = tokio::spawn(crate::apiserver::serve(listener, simulate::router(cfg), async {
             let _ = stopped.await;
         }));
         println!("macat demo: a simulated ModelArts images API at {base}");

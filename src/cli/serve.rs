@@ -44,6 +44,6 @@ pub fn run(g: &GlobalArgs, args: ServeArgs) -> Result<()> {
     }
     let what = format!("serving {}", mirror.db().display());
     listen_and_serve(args.listen, &what, |listener| {
-        serve::serve(listener, mirror, super::interrupted())
+        crate::apiserver::serve(listener, serve::router(mirror), super::interrupted())
     })
 }

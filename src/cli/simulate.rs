@@ -115,6 +115,6 @@ pub fn run(_g: &GlobalArgs, args: SimulateArgs) -> Result<()> {
         require_auth: args.auth.require_auth()?,
     };
     listen_and_serve(args.listen, "simulator", |listener| {
-        simulate::serve(listener, cfg, super::interrupted())
+        crate::apiserver::serve(listener, simulate::router(cfg), super::interrupted())
     })
 }

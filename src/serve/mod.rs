@@ -9,7 +9,6 @@
 //! in WAL mode, so they never block a running sync and always see a committed run. The catalog
 //! of a (project, run) is loaded once and kept while it is asked for.
 
-use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -189,17 +188,6 @@ pub fn router(mirror: Arc<Mirror>) -> Router {
         .route("/v1/{project_id}/images", get(list_images))
         .route("/v1/{project_id}/images/search", get(search_images))
         .with_state(mirror)
-}
-
-/// Serves until `shutdown` resolves. The caller binds the listener.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    mirror: Arc<Mirror>,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(listener, router(mirror))
-        .with_graceful_shutdown(shutdown)
-        .await
 }
 
 async fn list_images(

@@ -17,7 +17,6 @@
 
 pub mod generate;
 
-use std::future::Future;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -121,17 +120,6 @@ pub fn router(cfg: SimConfig) -> Router {
         .route("/_sim/advance", post(advance))
         .route("/_sim/state", get(state))
         .with_state(sim)
-}
-
-/// Serves until `shutdown` resolves. The caller binds the listener (port 0 in tests).
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    cfg: SimConfig,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(listener, router(cfg))
-        .with_graceful_shutdown(shutdown)
-        .await
 }
 
 /// `POST /_sim/advance`: the next day now; `?after=N`: after N more image requests (to change
