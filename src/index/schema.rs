@@ -25,7 +25,7 @@ pub const LIVE: u64 = u64::MAX;
 
 /// The version of this schema and of the analysis behind it. An index written with another
 /// version is rebuilt (tokenization changes make old terms unreachable).
-pub const FORMAT: u32 = 2;
+pub const FORMAT: u32 = 3;
 
 /// A text field users can search: name in queries, its analysis, and its weight in ranking.
 #[derive(Debug, Clone, Copy)]
@@ -359,10 +359,20 @@ impl Fields {
                 .into_iter()
                 .map(|(t, _, _)| t)
                 .collect();
-        for value in [&image.tag, &image.namespace, &image.swr_path]
-            .into_iter()
-            .flatten()
-        {
+        // The path is `host/namespace/repository:tag`: when it holds the tag and the namespace,
+        // its words are theirs too, and reading it alone spares tokenizing them twice.
+        let path = image.swr_path.as_deref().unwrap_or("");
+        let in_path = |v: &Option<String>| v.as_deref().is_none_or(|v| path.contains(v));
+        let aux_values = if !path.is_empty() && in_path(&image.tag) && in_path(&image.namespace) {
+            [None, None, image.swr_path.as_ref()]
+        } else {
+            [
+                image.tag.as_ref(),
+                image.namespace.as_ref(),
+                image.swr_path.as_ref(),
+            ]
+        };
+        for value in aux_values.into_iter().flatten() {
             let mut tokens = Vec::new();
             let mut stream = ident.token_stream(value);
             while let Some(t) = stream.next() {
