@@ -30,7 +30,7 @@ use tantivy::indexer::{LogMergePolicy, NoMergePolicy};
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, TantivyError, Term};
 
 use crate::error::{Error, Result};
-use crate::store::feed::CommittedState;
+use crate::store::feed::{CommittedState, IndexedVersion};
 use crate::store::Store;
 use schema::Fields;
 
@@ -314,11 +314,10 @@ fn catch_up(
     };
     writer.set_merge_policy(Box::new(NoMergePolicy));
     let mut written = 0u64;
-    let mut ident = analyze::ident_analyzer();
     s.for_each_version_touched(from.run_id, state.run_id, |v| {
         writer.delete_term(Term::from_field_u64(fields.version_id, v.version_id as u64));
         writer
-            .add_document(fields.document(&v, &mut ident))
+            .add_document(fields.document(&v))
             .map_err(|e| tantivy_err("cannot write the index at", dir, e))?;
         written += 1;
         Ok(())
@@ -398,64 +397,214 @@ fn build(
     started: Instant,
     compact: bool,
 ) -> Result<SearchIndex> {
-    let parent = dir
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let base = dir
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "catalog.db.index".into());
-    let tmp = tempfile::Builder::new()
-        .prefix(&format!(".{base}.new-"))
-        .tempdir_in(parent)
-        .map_err(|e| {
-            Error::internal(format!(
-                "cannot create a directory for the search index in {}: {e}",
-                parent.display()
-            ))
-        })?;
-    let index = Index::builder()
-        .schema(schema::schema())
-        .settings(schema::settings())
-        .create_in_dir(tmp.path())
-        .map_err(|e| tantivy_err("cannot create the index in", tmp.path(), e))?;
-    schema::register_tokenizers(&index);
-    let fields = Fields::new(&index.schema())
-        .map_err(|e| tantivy_err("bad index schema in", tmp.path(), e))?;
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().clamp(1, 4));
-    let writer: IndexWriter<TantivyDocument> = index
-        .writer_with_num_threads(threads, threads * BUILD_HEAP_PER_THREAD)
-        .map_err(|e| tantivy_err("cannot write the index in", tmp.path(), e))?;
-    writer.set_merge_policy(Box::new(NoMergePolicy));
-    let mut written = 0u64;
-    let mut ident = analyze::ident_analyzer();
-    s.for_each_version(state.run_id, |v| {
-        writer
-            .add_document(fields.document(&v, &mut ident))
+    let mut new = NewIndex::beside(dir)?;
+    s.for_each_version(state.run_id, |v| new.add(&v))?;
+    new.install(dir, state, compact, started)
+}
+
+/// An index being written in a temporary directory beside the one it will replace.
+struct NewIndex {
+    tmp: tempfile::TempDir,
+    index: Index,
+    fields: Fields,
+    writer: IndexWriter<TantivyDocument>,
+    written: u64,
+}
+
+impl NewIndex {
+    fn beside(dir: &Path) -> Result<NewIndex> {
+        let parent = dir
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let base = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "catalog.db.index".into());
+        let tmp = tempfile::Builder::new()
+            .prefix(&format!(".{base}.new-"))
+            .tempdir_in(parent)
+            .map_err(|e| {
+                Error::internal(format!(
+                    "cannot create a directory for the search index in {}: {e}",
+                    parent.display()
+                ))
+            })?;
+        let index = Index::builder()
+            .schema(schema::schema())
+            .settings(schema::settings())
+            .create_in_dir(tmp.path())
+            .map_err(|e| tantivy_err("cannot create the index in", tmp.path(), e))?;
+        schema::register_tokenizers(&index);
+        let fields = Fields::new(&index.schema())
+            .map_err(|e| tantivy_err("bad index schema in", tmp.path(), e))?;
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get().clamp(1, 4));
+        let writer: IndexWriter<TantivyDocument> = index
+            .writer_with_num_threads(threads, threads * BUILD_HEAP_PER_THREAD)
             .map_err(|e| tantivy_err("cannot write the index in", tmp.path(), e))?;
-        written += 1;
+        writer.set_merge_policy(Box::new(NoMergePolicy));
+        Ok(NewIndex {
+            tmp,
+            index,
+            fields,
+            writer,
+            written: 0,
+        })
+    }
+
+    fn add(&mut self, v: &IndexedVersion) -> Result<()> {
+        self.writer
+            .add_document(self.fields.document(v))
+            .map_err(|e| tantivy_err("cannot write the index in", self.tmp.path(), e))?;
+        self.written += 1;
         Ok(())
-    })?;
-    commit(writer, &index, tmp.path(), &Payload::of(state), compact)?;
-    // Open the reader before the swap: it keeps the files it maps, wherever they move.
-    let reader =
-        reader(&index).map_err(|e| tantivy_err("cannot read the index in", tmp.path(), e))?;
-    let documents = reader.searcher().num_docs();
-    swap_in(tmp, dir)?;
-    tracing::info!(written, run_id = state.run_id, "search index built");
-    Ok(SearchIndex {
-        reader,
-        fields,
-        payload: Payload::of(state),
-        report: IndexReport {
-            action: Action::Rebuilt,
-            run_id: state.run_id,
+    }
+
+    /// Forgets every document of a scope added so far.
+    fn drop_scope(&mut self, scope_id: i64) {
+        self.writer.delete_term(Term::from_field_u64(
+            self.fields.scope_id,
+            scope_id.max(0) as u64,
+        ));
+    }
+
+    /// Commits with the payload of `state` and swaps the new index in place of `dir`.
+    fn install(
+        self,
+        dir: &Path,
+        state: &CommittedState,
+        compact: bool,
+        started: Instant,
+    ) -> Result<SearchIndex> {
+        let NewIndex {
+            tmp,
+            index,
+            fields,
+            writer,
             written,
-            documents,
-            duration_ms: elapsed_ms(started),
-        },
-    })
+        } = self;
+        commit(writer, &index, tmp.path(), &Payload::of(state), compact)?;
+        // Open the reader before the swap: it keeps the files it maps, wherever they move.
+        let reader =
+            reader(&index).map_err(|e| tantivy_err("cannot read the index in", tmp.path(), e))?;
+        let documents = reader.searcher().num_docs();
+        swap_in(tmp, dir)?;
+        tracing::info!(written, run_id = state.run_id, "search index built");
+        Ok(SearchIndex {
+            reader,
+            fields,
+            payload: Payload::of(state),
+            report: IndexReport {
+                action: Action::Rebuilt,
+                run_id: state.run_id,
+                written,
+                documents,
+                duration_ms: elapsed_ms(started),
+            },
+        })
+    }
+}
+
+/// The first index of a new mirror, built while its first sync walks: the sync's snapshot
+/// writer hands each version it writes to a [`Feeder`], a thread indexes it, and once the run
+/// has committed [`FirstBuild::finish`] commits the index with that run and swaps it in. A
+/// walk spends most of its time waiting for pages; the index is built meanwhile instead of
+/// after it. Only for a mirror with no committed run: the feeder hears of versions written, not
+/// of versions ended.
+pub struct FirstBuild {
+    dir: PathBuf,
+    worker: Option<std::thread::JoinHandle<Result<NewIndex>>>,
+}
+
+/// What a sync's snapshot writer tells the [`FirstBuild`].
+enum Feed {
+    Add(IndexedVersion),
+    DropScope(i64),
+}
+
+/// The sending end of a [`FirstBuild`]; dropping it ends the build's input.
+pub struct Feeder {
+    tx: std::sync::mpsc::SyncSender<Feed>,
+}
+
+/// Versions waiting to be indexed: when the index falls behind, the walk waits for it rather
+/// than holding the whole catalog in memory.
+const FEED_QUEUE: usize = 1024;
+
+impl FirstBuild {
+    /// Starts building the first index of the mirror at `db`.
+    pub fn start(db: &Path) -> Result<(FirstBuild, Feeder)> {
+        let dir = index_dir(db);
+        let mut new = NewIndex::beside(&dir)?;
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Feed>(FEED_QUEUE);
+        let worker = std::thread::Builder::new()
+            .name("first-index".into())
+            .spawn(move || {
+                let mut failed = None;
+                for feed in rx {
+                    // After a failure the rest is only drained, so the walk never blocks.
+                    if failed.is_some() {
+                        continue;
+                    }
+                    match feed {
+                        Feed::Add(v) => failed = new.add(&v).err(),
+                        Feed::DropScope(scope_id) => new.drop_scope(scope_id),
+                    }
+                }
+                match failed {
+                    Some(e) => Err(e),
+                    None => Ok(new),
+                }
+            })
+            .map_err(|e| Error::internal(format!("cannot start the index builder: {e}")))?;
+        Ok((
+            FirstBuild {
+                dir,
+                worker: Some(worker),
+            },
+            Feeder { tx },
+        ))
+    }
+
+    /// After the run committed (and its [`Feeder`] is dropped): commits the index with the
+    /// mirror's committed state and swaps it in.
+    pub fn finish(mut self, store: &Store) -> Result<IndexReport> {
+        let started = Instant::now();
+        let new = self.join()?;
+        let state = committed(store)?;
+        let ix = new.install(&self.dir, &state, false, started)?;
+        Ok(ix.report)
+    }
+
+    fn join(&mut self) -> Result<NewIndex> {
+        let worker = self
+            .worker
+            .take()
+            .ok_or_else(|| Error::internal("the index builder was already joined"))?;
+        worker
+            .join()
+            .map_err(|_| Error::internal("the index builder panicked"))?
+    }
+}
+
+impl Drop for FirstBuild {
+    /// An unfinished build (the run failed) is thrown away, its directory with it.
+    fn drop(&mut self) {
+        if self.worker.is_some() {
+            let _ = self.join();
+        }
+    }
+}
+
+impl crate::store::snapshot::VersionSink for Feeder {
+    fn added(&mut self, v: IndexedVersion) {
+        // A builder that stopped (it failed) is caught up by the next command instead.
+        let _ = self.tx.send(Feed::Add(v));
+    }
+
+    fn scope_restarted(&mut self, scope_id: i64) {
+        let _ = self.tx.send(Feed::DropScope(scope_id));
+    }
 }
 
 /// Replaces `dir` (if any) by the freshly built `tmp`.

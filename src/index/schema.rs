@@ -7,13 +7,12 @@
 //! the version is in the catalog) are indexed fast fields, so a search can be asked about any
 //! point in history. Only image fields are indexed: nothing about credentials or endpoints.
 
-use std::collections::HashSet;
 use tantivy::schema::{
     Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing, TextOptions, FAST, STORED,
     STRING,
 };
 
-use tantivy::tokenizer::{PreTokenizedString, TextAnalyzer, TokenStream};
+use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{Index, IndexSettings, IndexSortByField, Order, TantivyDocument};
 
 use super::analyze::{self, Kind};
@@ -25,7 +24,7 @@ pub const LIVE: u64 = u64::MAX;
 
 /// The version of this schema and of the analysis behind it. An index written with another
 /// version is rebuilt (tokenization changes make old terms unreachable).
-pub const FORMAT: u32 = 3;
+pub const FORMAT: u32 = 4;
 
 /// A text field users can search: name in queries, its analysis, and its weight in ranking.
 #[derive(Debug, Clone, Copy)]
@@ -182,6 +181,7 @@ pub fn schema() -> Schema {
     b.add_u64_field("valid_to", u64_opts);
     for (name, kind, _, role) in TEXT_FIELDS {
         let tokenizer = match kind {
+            _ if *name == AUX => analyze::AUX,
             Kind::Ident => analyze::IDENT,
             Kind::Text => analyze::TEXT,
         };
@@ -233,6 +233,10 @@ pub fn register_tokenizers(index: &Index) {
     index
         .tokenizers()
         .register(analyze::ENUM, analyze::enum_analyzer());
+    index.tokenizers().register(
+        analyze::AUX,
+        TextAnalyzer::builder(analyze::AuxTokenizer::default()).build(),
+    );
     index
         .fast_field_tokenizer()
         .register(analyze::ENUM, analyze::enum_analyzer());
@@ -312,7 +316,7 @@ impl Fields {
     /// The document for one version of an image.
     /// The document for one version of an image. `ident` is the name analysis (reused across
     /// documents).
-    pub fn document(&self, v: &IndexedVersion, ident: &mut TextAnalyzer) -> TantivyDocument {
+    pub fn document(&self, v: &IndexedVersion) -> TantivyDocument {
         let image: Image = serde_json::from_str(&v.raw).unwrap_or_else(|_| Image {
             id: v.image_id.clone(),
             ..Image::default()
@@ -352,13 +356,9 @@ impl Fields {
         for d in image.dev_services.iter().flatten() {
             text(self.dev_service, &Some(d.clone()));
         }
-        // Tag, namespace and path hold mostly the name again; a word the name has is found
-        // there (and ranks by it), so aux keeps only the other terms: fewer postings to visit.
-        let in_name: HashSet<String> =
-            analyze::index_terms(ident, image.name.as_deref().unwrap_or(""))
-                .into_iter()
-                .map(|(t, _, _)| t)
-                .collect();
+        // Tag, namespace and path hold mostly the name again: aux keeps only their other
+        // words (see `analyze::AuxTokenizer`, which reads the name before each value).
+        let name = image.name.as_deref().unwrap_or("");
         // The path is `host/namespace/repository:tag`: when it holds the tag and the namespace,
         // its words are theirs too, and reading it alone spares tokenizing them twice.
         let path = image.swr_path.as_deref().unwrap_or("");
@@ -373,22 +373,7 @@ impl Fields {
             ]
         };
         for value in aux_values.into_iter().flatten() {
-            let mut tokens = Vec::new();
-            let mut stream = ident.token_stream(value);
-            while let Some(t) = stream.next() {
-                if !in_name.contains(&t.text) {
-                    tokens.push(t.clone());
-                }
-            }
-            if !tokens.is_empty() {
-                doc.add_pre_tokenized_text(
-                    self.aux,
-                    PreTokenizedString {
-                        text: value.clone(),
-                        tokens,
-                    },
-                );
-            }
+            doc.add_text(self.aux, format!("{name}{}{value}", analyze::AUX_SEPARATOR));
         }
         doc
     }

@@ -16,6 +16,7 @@ use rusqlite::{params, Connection};
 use crate::api::types::Item;
 use crate::error::Result;
 use crate::store::diff::{field_changes, parse_object};
+use crate::store::feed::IndexedVersion;
 use crate::store::now_ms;
 
 /// What one run (or one scope of it) did to the mirror.
@@ -43,6 +44,15 @@ struct ScopeState {
     counts: Counts,
 }
 
+/// Told of each version a run writes, as it writes it: the first search index of a mirror is
+/// built from these while its first sync walks. It hears of versions added, not of versions
+/// ended, so it is for a mirror's first run.
+pub trait VersionSink: Send {
+    fn added(&mut self, v: IndexedVersion);
+    /// The scope's walk starts over: the versions it wrote so far are gone.
+    fn scope_restarted(&mut self, scope_id: i64);
+}
+
 /// The open transaction of one run.
 pub struct SnapshotWriter<'c> {
     conn: &'c Connection,
@@ -50,6 +60,7 @@ pub struct SnapshotWriter<'c> {
     scope: Option<ScopeState>,
     totals: Counts,
     open: bool,
+    sink: Option<Box<dyn VersionSink>>,
 }
 
 impl<'c> SnapshotWriter<'c> {
@@ -62,7 +73,14 @@ impl<'c> SnapshotWriter<'c> {
             scope: None,
             totals: Counts::default(),
             open: true,
+            sink: None,
         })
+    }
+
+    /// Tells `sink` of every version this run writes.
+    pub fn with_sink(mut self, sink: Box<dyn VersionSink>) -> Self {
+        self.sink = Some(sink);
+        self
     }
 
     /// Starts (or, after [`restart_scope`](Self::restart_scope), restarts) a scope's walk.
@@ -101,6 +119,9 @@ impl<'c> SnapshotWriter<'c> {
         };
         self.conn
             .execute_batch("ROLLBACK TO scope; RELEASE scope")?;
+        if let Some(sink) = self.sink.as_mut() {
+            sink.scope_restarted(scope_id);
+        }
         self.start_scope(scope_id, namespace.as_deref())
     }
 
@@ -144,6 +165,16 @@ impl<'c> SnapshotWriter<'c> {
                 &item.hash[..],
                 item.raw
             ])?;
+            if let Some(sink) = self.sink.as_mut() {
+                sink.added(IndexedVersion {
+                    version_id: conn.last_insert_rowid(),
+                    scope_id: scope.scope_id,
+                    image_id: id.to_string(),
+                    valid_from: run_id,
+                    valid_to: None,
+                    raw: item.raw.clone(),
+                });
+            }
             match previous {
                 None => {
                     log.execute(params![run_id, scope.scope_id, id, "added", None::<String>])?;

@@ -170,12 +170,26 @@ pub async fn run(
         return Err(Error::usage("nothing to sync: no scope was given").into());
     }
     let scopes: Vec<ScopeKey> = targets.iter().map(|(k, _)| k.clone()).collect();
+    // A new mirror's first index is built while the walk waits for pages.
+    let (first_index, feeder) = if store.committed_state()?.is_none() {
+        match crate::index::FirstBuild::start(db) {
+            Ok((build, feeder)) => (Some(build), Some(feeder)),
+            Err(e) => {
+                tracing::warn!(
+                    "cannot build the search index during the sync ({e}); it is built after"
+                );
+                (None, None)
+            }
+        }
+    } else {
+        (None, None)
+    };
     let (run_id, scope_ids) = store.begin_run(&scopes)?;
     tracing::info!(run_id, "sync started");
 
     let (tx, rx) = mpsc::channel::<WriteMsg>(opts.concurrency.max(1) * 2);
     let writer = std::thread::spawn(move || {
-        let result = write_snapshot(&store, run_id, rx);
+        let result = write_snapshot(&store, run_id, rx, feeder);
         (store, result)
     });
 
@@ -228,6 +242,13 @@ pub async fn run(
             report.changed = c.changed;
             report.removed = c.removed;
             tracing::info!(run_id, "sync committed");
+            if let Some(build) = first_index {
+                // The run stands whatever happens here: the next command to open the index
+                // builds it.
+                if let Err(e) = build.finish(&store) {
+                    tracing::warn!("building the search index failed ({e})");
+                }
+            }
             Ok(report)
         }
         Err(e) => {
@@ -256,8 +277,12 @@ fn write_snapshot(
     store: &Store,
     run_id: i64,
     mut rx: mpsc::Receiver<WriteMsg>,
+    feeder: Option<crate::index::Feeder>,
 ) -> Result<Option<Counts>> {
     let mut writer = SnapshotWriter::begin(store.conn(), run_id)?;
+    if let Some(feeder) = feeder {
+        writer = writer.with_sink(Box::new(feeder));
+    }
     let mut applied = 0;
     while let Some(msg) = rx.blocking_recv() {
         match msg {

@@ -116,6 +116,44 @@ fn a_catalog_changing_mid_walk_never_commits_a_torn_snapshot() {
                     if stderr(&out).contains("changed during walk") {
                         rewalked += 1;
                     }
+                    // The index built during the walk saw the re-walked scope's first pass
+                    // too: it must hold what the mirror holds, as a rebuild from it would.
+                    let everything = |env: &Env| {
+                        let out = env.run(&["search", "*", "--limit", "10000", "--format", "json"]);
+                        assert_ok(&out);
+                        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+                    };
+                    let inline = everything(&env);
+                    let mut ids: Vec<&str> = inline
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|h| h["id"].as_str().unwrap())
+                        .collect();
+                    ids.sort();
+                    assert_eq!(ids, got.keys().map(String::as_str).collect::<Vec<_>>());
+                    assert_ok(&env.run(&["reindex"]));
+                    let rebuilt = everything(&env);
+                    if rebuilt != inline {
+                        let lines = |v: &serde_json::Value| -> Vec<String> {
+                            v.as_array()
+                                .unwrap()
+                                .iter()
+                                .map(|h| h.to_string())
+                                .collect()
+                        };
+                        let (a, b) = (lines(&inline), lines(&rebuilt));
+                        let first = a.iter().zip(&b).position(|(x, y)| x != y);
+                        panic!(
+                            "advance after {n}, concurrency {concurrency}: the index built during \
+                             the sync has {} hits, a rebuild {}; first difference at {first:?}:\n\
+                             {:?}\n{:?}",
+                            a.len(),
+                            b.len(),
+                            first.map(|i| &a[i]),
+                            first.map(|i| &b[i]),
+                        );
+                    }
                 }
                 Some(4) => {
                     assert!(stderr(&out).contains("changed during"), "{}", stderr(&out));
@@ -244,13 +282,8 @@ fn wait_for_running_run(env: &Env) {
     }
 }
 
-#[test]
-fn sigterm_abandons_the_run_cleanly_with_exit_130() {
-    let env = Env::new();
-    let sim = Sim::days(&["--latency-ms", "150"]);
-    assert_ok(&env.sync(&sim, &["--page-size", "50"]));
-    let before = env.export_bytes();
-    sim.advance();
+/// Starts a sync (page size 10), waits until it walks, sends it SIGTERM; returns its output.
+fn terminate_mid_walk(env: &Env, sim: &Sim) -> std::process::Output {
     let victim = macat_cmd()
         .arg("--db")
         .arg(&env.db)
@@ -267,13 +300,23 @@ fn sigterm_abandons_the_run_cleanly_with_exit_130() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    wait_for_running_run(&env);
+    wait_for_running_run(env);
     let status = std::process::Command::new("kill")
         .args(["-TERM", &victim.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
-    let out = victim.wait_with_output().unwrap();
+    victim.wait_with_output().unwrap()
+}
+
+#[test]
+fn sigterm_abandons_the_run_cleanly_with_exit_130() {
+    let env = Env::new();
+    let sim = Sim::days(&["--latency-ms", "150"]);
+    assert_ok(&env.sync(&sim, &["--page-size", "50"]));
+    let before = env.export_bytes();
+    sim.advance();
+    let out = terminate_mid_walk(&env, &sim);
     assert_exit(&out, 130);
     assert!(stderr(&out).contains("interrupted"));
     assert_eq!(env.export_bytes(), before);
@@ -281,4 +324,25 @@ fn sigterm_abandons_the_run_cleanly_with_exit_130() {
     let runs: serde_json::Value = serde_json::from_slice(&runs.stdout).unwrap();
     assert_eq!(runs[0]["status"], "failed");
     assert_eq!(runs[0]["error"], "interrupted; nothing was committed");
+}
+
+#[test]
+fn an_interrupted_first_sync_leaves_no_index_behind() {
+    // A new mirror's index is built during its first walk; an interrupted walk throws it away.
+    let env = Env::new();
+    let sim = Sim::days(&["--latency-ms", "150"]);
+    let out = terminate_mid_walk(&env, &sim);
+    assert_exit(&out, 130);
+    let mut left: Vec<String> = std::fs::read_dir(env.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("index"))
+        .collect();
+    left.sort();
+    assert!(left.is_empty(), "left behind: {left:?}");
+    // The next sync builds it.
+    assert_ok(&env.sync(&sim, &[]));
+    let out = env.run(&["-v", "search", "pytorch"]);
+    assert_ok(&out);
+    assert!(!stderr(&out).contains("building"), "{}", stderr(&out));
 }
