@@ -402,6 +402,36 @@ fn build(
     new.install(dir, state, compact, started)
 }
 
+/// How old a build directory must be to count as abandoned: a build takes seconds.
+const ABANDONED_BUILD: Duration = Duration::from_secs(3600);
+
+/// Removes build directories (`prefix*` in `parent`) left by processes killed while building
+/// an index; one not touched for [`ABANDONED_BUILD`] is no other process's work in progress.
+fn remove_abandoned_builds(parent: &Path, prefix: &str) {
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        if !name.to_string_lossy().starts_with(prefix) {
+            continue;
+        }
+        let stale = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > ABANDONED_BUILD);
+        if stale {
+            let path = entry.path();
+            match std::fs::remove_dir_all(&path) {
+                Ok(()) => tracing::info!("removed an abandoned index build {}", path.display()),
+                Err(e) => tracing::warn!("cannot remove {}: {e}", path.display()),
+            }
+        }
+    }
+}
+
 /// An index being written in a temporary directory beside the one it will replace.
 struct NewIndex {
     tmp: tempfile::TempDir,
@@ -421,8 +451,10 @@ impl NewIndex {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "catalog.db.index".into());
+        let prefix = format!(".{base}.new-");
+        remove_abandoned_builds(parent, &prefix);
         let tmp = tempfile::Builder::new()
-            .prefix(&format!(".{base}.new-"))
+            .prefix(&prefix)
             .tempdir_in(parent)
             .map_err(|e| {
                 Error::internal(format!(

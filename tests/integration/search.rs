@@ -555,6 +555,33 @@ fn reindex_rebuilds_from_the_database() {
     assert!(stderr(&out).contains("search index rebuilt"));
 }
 
+#[test]
+fn builds_abandoned_by_killed_processes_are_cleaned_up() {
+    let env = three_days();
+    let build_dir = |name: &str| {
+        let db_name = env.db.file_name().unwrap().to_string_lossy().into_owned();
+        let dir = env
+            .db
+            .with_file_name(format!(".{db_name}.index.new-{name}"));
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::write(dir.join("meta.json"), "{}").unwrap();
+        dir
+    };
+    let abandoned = build_dir("killed");
+    let two_hours_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+    std::fs::File::open(&abandoned)
+        .unwrap()
+        .set_modified(two_hours_ago)
+        .unwrap();
+    let in_progress = build_dir("running");
+    assert_ok(&env.run(&["reindex"]));
+    assert!(!abandoned.exists(), "an abandoned build was left");
+    assert!(
+        in_progress.exists(),
+        "a recent build (another process's) was removed"
+    );
+}
+
 /// Data is never printed raw: escapes in names and descriptions come out as text, and colour
 /// codes appear only for highlights, only when asked for.
 #[test]
