@@ -20,6 +20,10 @@ use macat::simulate::generate::{evolve, generate};
 use macat::store::snapshot::SnapshotWriter;
 use macat::store::{ScopeKey, Store};
 
+// The allocator the macat binary uses, so that library code is timed as the binary runs it.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const SEED: u64 = 42;
 
 /// Queries of every kind the language has: words, versions, typos, prefixes, phrases, fields,
