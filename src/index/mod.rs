@@ -14,7 +14,8 @@
 //!
 //! A rebuild writes a new index in a temporary directory and swaps it in, so a reader never
 //! sees a half-built index. Updates take tantivy's writer lock; a second process that finds it
-//! taken waits for the first, then re-checks.
+//! taken waits for the first, then re-checks. A new mirror's first index is built during its
+//! first sync's walk ([`FirstBuild`]) and swapped in once that run has committed.
 
 pub mod analyze;
 pub mod query;
@@ -387,9 +388,9 @@ fn commit(
 /// Builds a fresh index of every committed version in a temporary directory beside `dir`, then
 /// swaps it in. The writer's threads each flush a segment when their [`BUILD_HEAP_PER_THREAD`]
 /// fills (about 7,000 images each); `compact` then merges them into one segment, which makes
-/// searches some 20% faster but costs half as much again as the build (1.7 s at 100,000
-/// images): `macat reindex` compacts; the index a sync builds on its way out is compacted by
-/// the first later update that writes anything.
+/// searches some 20% faster but costs another 1.7 s at 100,000 images: `macat reindex`
+/// compacts; an index built for a sync or a search is compacted by the first later update that
+/// writes anything.
 fn build(
     s: &Store,
     dir: &Path,

@@ -174,7 +174,8 @@ pub fn schema() -> Schema {
         .set_fast()
         .set_stored();
     b.add_u64_field("version_id", u64_opts.clone());
-    // Indexed too: `serve` searches the scopes of one project.
+    // Indexed too: `serve` searches the scopes of one project, and a first build whose walk
+    // starts a scope over deletes what it indexed of that scope.
     b.add_u64_field("scope_id", u64_opts.clone());
     b.add_text_field("image_id", STRING | STORED);
     b.add_u64_field("valid_from", u64_opts.clone());
@@ -314,8 +315,6 @@ impl Fields {
     }
 
     /// The document for one version of an image.
-    /// The document for one version of an image. `ident` is the name analysis (reused across
-    /// documents).
     pub fn document(&self, v: &IndexedVersion) -> TantivyDocument {
         let image: Image = serde_json::from_str(&v.raw).unwrap_or_else(|_| Image {
             id: v.image_id.clone(),

@@ -170,8 +170,14 @@ pub async fn run(
         return Err(Error::usage("nothing to sync: no scope was given").into());
     }
     let scopes: Vec<ScopeKey> = targets.iter().map(|(k, _)| k.clone()).collect();
-    // A new mirror's first index is built while the walk waits for pages.
-    let (first_index, feeder) = if store.committed_state()?.is_none() {
+    let new_mirror = store.committed_state()?.is_none();
+    let (run_id, scope_ids) = store.begin_run(&scopes)?;
+    tracing::info!(run_id, "sync started");
+
+    // A new mirror's first index is built while the walk waits for pages. (Nothing between here
+    // and the writer thread, which takes the feeder, may return early: dropping the build joins
+    // its thread, which ends once the feeder is gone.)
+    let (first_index, feeder) = if new_mirror {
         match crate::index::FirstBuild::start(db) {
             Ok((build, feeder)) => (Some(build), Some(feeder)),
             Err(e) => {
@@ -184,8 +190,6 @@ pub async fn run(
     } else {
         (None, None)
     };
-    let (run_id, scope_ids) = store.begin_run(&scopes)?;
-    tracing::info!(run_id, "sync started");
 
     let (tx, rx) = mpsc::channel::<WriteMsg>(opts.concurrency.max(1) * 2);
     let writer = std::thread::spawn(move || {
