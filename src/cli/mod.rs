@@ -194,18 +194,27 @@ pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
         .map_err(|e| Error::internal(format!("cannot start the async runtime: {e}")))
 }
 
-/// Resolves on Ctrl-C or SIGTERM (cron and systemd stop jobs with SIGTERM).
-pub(crate) async fn interrupted() {
+/// Resolves on Ctrl-C or SIGTERM (cron and systemd stop jobs with SIGTERM). The handlers are
+/// installed when this is called, not when the future is first polled, so that a signal that
+/// comes early (a sync told to stop just after it started) is not the default "die at once".
+/// Call it inside the runtime (`rt.enter()` or an async block).
+pub(crate) fn interrupted() -> impl std::future::Future<Output = ()> + Send {
     #[cfg(unix)]
-    {
+    let handlers = {
         use tokio::signal::unix::{signal, SignalKind};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
+        signal(SignalKind::terminate())
+            .and_then(|term| Ok((term, signal(SignalKind::interrupt())?)))
+            .ok()
+    };
+    async move {
+        #[cfg(unix)]
+        if let Some((mut term, mut int)) = handlers {
             tokio::select! {
-                _ = tokio::signal::ctrl_c() => {},
                 _ = term.recv() => {},
+                _ = int.recv() => {},
             }
             return;
         }
+        let _ = tokio::signal::ctrl_c().await;
     }
-    let _ = tokio::signal::ctrl_c().await;
 }

@@ -120,7 +120,11 @@ pub fn run(g: &GlobalArgs, args: SyncArgs) -> Result<()> {
     };
     let db = g.db_path_with(&loaded)?;
     let rt = super::runtime()?;
-    let report = match rt.block_on(crate::sync::run(&db, opts, super::interrupted())) {
+    let interrupt = {
+        let _in_runtime = rt.enter();
+        super::interrupted()
+    };
+    let report = match rt.block_on(crate::sync::run(&db, opts, interrupt)) {
         Ok(r) => r,
         Err(failed) => {
             // Monitoring reads stdout: a failed run still prints its summary object.
