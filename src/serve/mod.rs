@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use axum::extract::{Path as UrlPath, RawQuery, State};
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
@@ -182,29 +182,49 @@ impl Mirror {
     }
 }
 
-/// The routes over an open mirror.
+/// The routes over an open mirror; every request is authenticated first.
 pub fn router(mirror: Arc<Mirror>) -> Router {
     Router::new()
         .route("/v1/{project_id}/images", get(list_images))
         .route("/v1/{project_id}/images/search", get(search_images))
+        .layer(axum::middleware::from_fn_with_state(
+            mirror.clone(),
+            authenticate,
+        ))
         .with_state(mirror)
+}
+
+/// Refuses a request `--require-auth` does not accept, before any route sees it.
+async fn authenticate(
+    State(mirror): State<Arc<Mirror>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let (method, uri, headers) = (request.method(), request.uri(), request.headers());
+    match mirror.cfg.require_auth.check(method.as_str(), uri, headers) {
+        Ok(()) => next.run(request).await,
+        Err(refused) => refused,
+    }
+}
+
+/// Runs `f` (which reads the database or the index) off the async workers.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> std::result::Result<T, Box<Response>> + Send + 'static,
+) -> std::result::Result<T, Response> {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(response)) => Err(*response),
+        Err(e) => Err(*internal_error(Error::internal(format!(
+            "internal error: {e}"
+        )))),
+    }
 }
 
 async fn list_images(
     State(mirror): State<Arc<Mirror>>,
     UrlPath(project_id): UrlPath<String>,
     RawQuery(query): RawQuery,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
 ) -> Response {
-    if let Err(refused) = mirror
-        .cfg
-        .require_auth
-        .check(method.as_str(), &uri, &headers)
-    {
-        return refused;
-    }
     let (pairs, q) = parse_params(query.as_deref());
     let q = match q {
         Ok(q) => q,
@@ -216,19 +236,10 @@ async fn list_images(
         .find(|(k, _)| k == "as_of")
         .map_or(mirror.cfg.as_of.clone(), |(_, v)| v.clone());
     let m = mirror.clone();
-    // Loading a catalog reads the database: keep it off the async workers.
-    let catalog = match tokio::task::spawn_blocking(move || m.catalog(&project_id, &as_of)).await {
-        Ok(Ok(c)) => c,
-        Ok(Err(response)) => return *response,
-        Err(e) => {
-            return error_response(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "ModelArts.0001",
-                format!("internal error: {e}"),
-            )
-        }
-    };
-    apiserver::json_response(catalog.page_body(&q, &mirror.cfg.paging))
+    match blocking(move || m.catalog(&project_id, &as_of)).await {
+        Ok(catalog) => apiserver::json_response(catalog.page_body(&q, &mirror.cfg.paging)),
+        Err(response) => response,
+    }
 }
 
 fn internal_error(e: Error) -> Box<Response> {
@@ -316,27 +327,14 @@ async fn search_images(
     State(mirror): State<Arc<Mirror>>,
     UrlPath(project_id): UrlPath<String>,
     RawQuery(query): RawQuery,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
 ) -> Response {
-    if let Err(refused) = mirror
-        .cfg
-        .require_auth
-        .check(method.as_str(), &uri, &headers)
-    {
-        return refused;
-    }
     // Form encoding: `+` is a space here (`q=mindspore+2.2`, as browsers and HTML forms send
     // it); a literal plus comes as %2B. (The list endpoint keeps `+` literal: SDK clients send
     // spaces as %20 and sign exactly what they send.)
     let form = query.as_deref().unwrap_or("").replace('+', "%20");
     let params = crate::api::sign::parse_query(&form);
-    let m = mirror.clone();
-    // A search may open (or catch up) the index: keep it off the async workers.
-    match tokio::task::spawn_blocking(move || m.search(&project_id, &params)).await {
-        Ok(Ok(hits)) => apiserver::json_response(serde_json::to_string(&hits).unwrap_or_default()),
-        Ok(Err(response)) => *response,
-        Err(e) => *internal_error(Error::internal(format!("internal error: {e}"))),
+    match blocking(move || mirror.search(&project_id, &params)).await {
+        Ok(hits) => apiserver::json_response(serde_json::to_string(&hits).unwrap_or_default()),
+        Err(response) => response,
     }
 }

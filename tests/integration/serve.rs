@@ -89,8 +89,11 @@ fn serve_requires_credentials_when_told() {
         ],
         &[],
     );
-    let (status, body) = server.request("GET", "/v1/p1/images");
-    assert_eq!(status, 401, "{body}");
+    for path in ["/v1/p1/images", "/v1/p1/images/search?q=pytorch"] {
+        let (status, body) = server.request("GET", path);
+        assert_eq!(status, 401, "{path}: {body}");
+        assert!(body.contains("APIGW.0301"), "{body}");
+    }
     let copy = Env::new();
     assert_ok(&copy.sync_env(&server, &[], &[("MACAT_AUTH_TOKEN", token)]));
     assert_eq!(copy.export_bytes(), source.export_bytes());
