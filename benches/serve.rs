@@ -90,36 +90,16 @@ fn main() {
         println!("# macat serve under load: {n}-image mirror ({total} BUILD_IN), {CLIENTS} clients, {PAGE}-image pages");
         println!("\nfirst request (loads the catalog): {:.0} ms", warm.elapsed().as_secs_f64() * 1000.0);
         let pages = total.div_ceil(PAGE);
-        let start = Instant::now();
-        let tasks: Vec<_> = (0..CLIENTS)
-            .map(|c| {
-                let http = http.clone();
-                let base = base.clone();
-                tokio::spawn(async move {
-                    let mut lat = Vec::new();
-                    // Each client walks the whole listing, starting at a different page.
-                    for k in 0..pages {
-                        let page = (k + c as u64 * pages / CLIENTS as u64) % pages;
-                        let t = Instant::now();
-                        let resp = http
-                            .get(format!("{base}?limit={PAGE}&offset={}", page * PAGE))
-                            .send()
-                            .await
-                            .unwrap();
-                        assert!(resp.status().is_success());
-                        let body = resp.bytes().await.unwrap();
-                        assert!(body.len() > 2);
-                        lat.push(t.elapsed());
-                    }
-                    lat
+        // Each client walks the whole listing, starting at a different page.
+        let (all, wall) = load(&http, |c| {
+            (0..pages)
+                .map(|k| {
+                    let page = (k + c as u64 * pages / CLIENTS as u64) % pages;
+                    format!("{base}?limit={PAGE}&offset={}", page * PAGE)
                 })
-            })
-            .collect();
-        let mut all = Vec::new();
-        for t in tasks {
-            all.extend(t.await.unwrap());
-        }
-        let wall = start.elapsed();
+                .collect()
+        })
+        .await;
         (all, wall, search_load(&http, &server.1).await)
     });
     let mut sorted = latencies;
@@ -181,24 +161,37 @@ async fn search_load(http: &reqwest::Client, url: &str) -> (Vec<Duration>, Durat
         .await
         .unwrap();
     assert!(first.status().is_success());
+    load(http, |c| {
+        (0..SEARCHES_PER_CLIENT)
+            .map(|k| {
+                let q = QUERIES[(c + k) % QUERIES.len()];
+                let url = reqwest::Url::parse_with_params(&base, &[("q", q)]).unwrap();
+                url.to_string()
+            })
+            .collect()
+    })
+    .await
+}
+
+/// [`CLIENTS`] clients at once, client `c` requesting `urls(c)` in turn; every answer must be a
+/// 200 with something in it (`[]` is nothing). Returns each request's latency and the wall time.
+async fn load(
+    http: &reqwest::Client,
+    urls: impl Fn(usize) -> Vec<String>,
+) -> (Vec<Duration>, Duration) {
     let start = Instant::now();
     let tasks: Vec<_> = (0..CLIENTS)
         .map(|c| {
             let http = http.clone();
-            let base = base.clone();
+            let urls = urls(c);
             tokio::spawn(async move {
                 let mut lat = Vec::new();
-                for k in 0..SEARCHES_PER_CLIENT {
-                    let q = QUERIES[(c + k) % QUERIES.len()];
+                for url in urls {
                     let t = Instant::now();
-                    let resp = http.get(&base).query(&[("q", q)]).send().await.unwrap();
-                    assert!(resp.status().is_success(), "{q}");
+                    let resp = http.get(&url).send().await.unwrap();
+                    assert!(resp.status().is_success(), "{url}");
                     let body = resp.bytes().await.unwrap();
-                    assert!(
-                        body.len() > 2,
-                        "{q} found nothing: {}",
-                        String::from_utf8_lossy(&body)
-                    );
+                    assert!(body.len() > 2, "{url}: {}", String::from_utf8_lossy(&body));
                     lat.push(t.elapsed());
                 }
                 lat
