@@ -560,9 +560,11 @@ pub struct Feeder {
     tx: std::sync::mpsc::SyncSender<Feed>,
 }
 
-/// Versions waiting to be indexed: when the index falls behind, the walk waits for it rather
-/// than holding the whole catalog in memory.
-const FEED_QUEUE: usize = 1024;
+/// Versions waiting to be indexed (about 12 MB of them): when the index falls behind, the walk
+/// waits for it rather than holding the whole catalog in memory. A longer queue lets a walk
+/// that outpaces the index commit sooner (1,024: a first sync at concurrency 8 took 0.1 s
+/// longer; BENCHMARKS.md, "Sync").
+const FEED_QUEUE: usize = 8192;
 
 impl FirstBuild {
     /// Starts building the first index of the mirror at `db`.
