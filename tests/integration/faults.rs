@@ -133,27 +133,14 @@ fn a_catalog_changing_mid_walk_never_commits_a_torn_snapshot() {
                     ids.sort();
                     assert_eq!(ids, got.keys().map(String::as_str).collect::<Vec<_>>());
                     assert_ok(&env.run(&["reindex"]));
-                    let rebuilt = everything(&env);
-                    if rebuilt != inline {
-                        let lines = |v: &serde_json::Value| -> Vec<String> {
-                            v.as_array()
-                                .unwrap()
-                                .iter()
-                                .map(|h| h.to_string())
-                                .collect()
-                        };
-                        let (a, b) = (lines(&inline), lines(&rebuilt));
-                        let first = a.iter().zip(&b).position(|(x, y)| x != y);
-                        panic!(
-                            "advance after {n}, concurrency {concurrency}: the index built during \
-                             the sync has {} hits, a rebuild {}; first difference at {first:?}:\n\
-                             {:?}\n{:?}",
-                            a.len(),
-                            b.len(),
-                            first.map(|i| &a[i]),
-                            first.map(|i| &b[i]),
-                        );
-                    }
+                    assert_same_hits(
+                        &inline,
+                        &everything(&env),
+                        &format!(
+                            "advance after {n}, concurrency {concurrency}: the index built \
+                             during the sync against a rebuild"
+                        ),
+                    );
                 }
                 Some(4) => {
                     assert!(stderr(&out).contains("changed during"), "{}", stderr(&out));

@@ -238,23 +238,10 @@ fn search_endpoint_gives_the_hits_of_macat_search() {
                 "{flags:?}"
             );
         }
-        // Compared by line so that a difference shows as one hit, not two whole arrays.
-        let lines = |v: &Value| -> Vec<String> {
-            v.as_array()
-                .unwrap()
-                .iter()
-                .map(|h| h.to_string())
-                .collect()
-        };
-        let (got, want) = (lines(&got), lines(&want));
-        let first = got.iter().zip(&want).position(|(g, w)| g != w);
-        assert!(
-            got.len() == want.len() && first.is_none(),
-            "{query} {flags:?}: {} hits over HTTP, {} from macat search; first difference at {first:?}:\n{:?}\n{:?}",
-            got.len(),
-            want.len(),
-            first.map(|i| &got[i]),
-            first.map(|i| &want[i]),
+        assert_same_hits(
+            &got,
+            &want,
+            &format!("{query} {flags:?}, over HTTP against macat search"),
         );
     }
 }

@@ -337,3 +337,25 @@ pub fn three_day_mirror() -> (Sim, Env) {
     }
     (sim, env)
 }
+
+/// Asserts two JSON arrays of hits are equal; a difference is reported as the first hit that
+/// differs, with both counts (not as two whole arrays). `what` names the two sides.
+pub fn assert_same_hits(got: &Value, want: &Value, what: &str) {
+    let lines = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .expect("an array of hits")
+            .iter()
+            .map(|h| h.to_string())
+            .collect()
+    };
+    let (got, want) = (lines(got), lines(want));
+    let first = got.iter().zip(&want).position(|(g, w)| g != w);
+    assert!(
+        got.len() == want.len() && first.is_none(),
+        "{what}: {} hits against {}; first difference at {first:?}:\n{:?}\n{:?}",
+        got.len(),
+        want.len(),
+        first.map(|i| &got[i]),
+        first.map(|i| &want[i]),
+    );
+}
