@@ -56,6 +56,19 @@ pub struct RunInfo {
     pub error: Option<String>,
 }
 
+/// A scope from a row of (endpoint, project_id, workspace_id, type, namespace), `''` being no
+/// namespace.
+fn scope_key(r: &rusqlite::Row<'_>) -> rusqlite::Result<ScopeKey> {
+    let ns: String = r.get(4)?;
+    Ok(ScopeKey {
+        endpoint: r.get(0)?,
+        project_id: r.get(1)?,
+        workspace_id: r.get(2)?,
+        image_type: r.get(3)?,
+        namespace: (!ns.is_empty()).then_some(ns),
+    })
+}
+
 /// The error of a run whose sync process ended without committing or recording a failure
 /// (killed, or the machine went down).
 pub const ABANDONED: &str = "interrupted: the sync process ended before committing";
@@ -301,16 +314,7 @@ impl Store {
         for run in rows {
             let mut run = run?;
             run.scopes = scopes_of
-                .query_map([run.run_id], |r| {
-                    let ns: String = r.get(4)?;
-                    Ok(ScopeKey {
-                        endpoint: r.get(0)?,
-                        project_id: r.get(1)?,
-                        workspace_id: r.get(2)?,
-                        image_type: r.get(3)?,
-                        namespace: (!ns.is_empty()).then_some(ns),
-                    })
-                })?
+                .query_map([run.run_id], scope_key)?
                 .collect::<rusqlite::Result<_>>()?;
             out.push(run);
         }
@@ -474,16 +478,7 @@ impl Store {
         Ok(self.conn.query_row(
             "SELECT endpoint, project_id, workspace_id, type, namespace FROM scopes WHERE id = ?1",
             [scope_id],
-            |r| {
-                let ns: String = r.get(4)?;
-                Ok(ScopeKey {
-                    endpoint: r.get(0)?,
-                    project_id: r.get(1)?,
-                    workspace_id: r.get(2)?,
-                    image_type: r.get(3)?,
-                    namespace: (!ns.is_empty()).then_some(ns),
-                })
-            },
+            scope_key,
         )?)
     }
 
