@@ -6,7 +6,6 @@
 //! the long version tries every page of a small-page walk and 40 random kills:
 //! `cargo test --release --test integration -- --ignored crash_long`.
 
-use std::process::Stdio;
 use std::time::Duration;
 
 use rand::{Rng, SeedableRng};
@@ -24,21 +23,7 @@ fn crash_once(crash: &Crash) {
     let env = Env::new();
     assert_ok(&env.sync(&sim, &["--page-size", "10"]));
     sim.advance();
-    let mut cmd = macat_cmd();
-    cmd.current_dir(env.dir.path())
-        .arg("--db")
-        .arg(&env.db)
-        .args([
-            "sync",
-            "--endpoint",
-            &sim.url,
-            "--project-id",
-            "p1",
-            "--page-size",
-            "10",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
+    let mut cmd = env.sync_command(&sim, &["--page-size", "10"]);
     let mut expect_day = 1;
     match crash {
         Crash::At(point) => {

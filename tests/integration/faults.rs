@@ -271,19 +271,8 @@ fn wait_for_running_run(env: &Env) {
 
 /// Starts a sync (page size 10), waits until it walks, sends it SIGTERM; returns its output.
 fn terminate_mid_walk(env: &Env, sim: &Sim) -> std::process::Output {
-    let victim = macat_cmd()
-        .arg("--db")
-        .arg(&env.db)
-        .args([
-            "sync",
-            "--endpoint",
-            &sim.url,
-            "--project-id",
-            "p1",
-            "--page-size",
-            "10",
-        ])
-        .stdout(std::process::Stdio::null())
+    let victim = env
+        .sync_command(sim, &["--page-size", "10"])
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();

@@ -66,18 +66,22 @@ impl Env {
         self.run(&args)
     }
 
-    /// Starts `macat sync` against a simulator in the background (output discarded).
-    pub fn spawn_sync(&self, sim: &Sim, extra: &[&str]) -> std::process::Child {
-        macat_cmd()
-            .current_dir(self.dir.path())
+    /// `macat sync` against a simulator, not started, output discarded (set stderr to read it).
+    pub fn sync_command(&self, sim: &Sim, extra: &[&str]) -> Command {
+        let mut cmd = macat_cmd();
+        cmd.current_dir(self.dir.path())
             .arg("--db")
             .arg(&self.db)
             .args(["sync", "--endpoint", &sim.url, "--project-id", "p1"])
             .args(extra)
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap()
+            .stderr(Stdio::null());
+        cmd
+    }
+
+    /// Starts `macat sync` against a simulator in the background (output discarded).
+    pub fn spawn_sync(&self, sim: &Sim, extra: &[&str]) -> std::process::Child {
+        self.sync_command(sim, extra).spawn().unwrap()
     }
 
     /// `macat export --as-of WHEN` parsed, keyed by id.
