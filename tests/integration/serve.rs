@@ -16,14 +16,7 @@ fn sync_from_serve_reproduces_the_mirror_in_every_paging_dialect() {
     let want = source.export_bytes();
     for dialect in [
         vec![],
-        vec![
-            "--offset-mode",
-            "pages",
-            "--current-base",
-            "0",
-            "--size-mode",
-            "count",
-        ],
+        PAGES_FROM_0_SIZE_AS_COUNT.to_vec(),
         vec!["--offset-mode", "pages1", "--max-limit", "7"],
     ] {
         let server = Sim::serve(&source.db, &dialect, &[]);

@@ -141,6 +141,17 @@ pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
+/// Server flags for the paging dialect furthest from the default: `offset` counts pages from 0,
+/// `current` is 0-based and `size` is the number of records returned.
+pub const PAGES_FROM_0_SIZE_AS_COUNT: [&str; 6] = [
+    "--offset-mode",
+    "pages",
+    "--current-base",
+    "0",
+    "--size-mode",
+    "count",
+];
+
 /// A `macat simulate` child on 127.0.0.1:0, killed when dropped.
 pub struct Sim {
     child: Child,

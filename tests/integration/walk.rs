@@ -42,14 +42,7 @@ fn records_offsets_small_pages_concurrency_8() {
 #[test]
 fn page_offsets_from_0_with_current_0_and_size_as_count() {
     full_walk(
-        &[
-            "--offset-mode",
-            "pages",
-            "--current-base",
-            "0",
-            "--size-mode",
-            "count",
-        ],
+        &PAGES_FROM_0_SIZE_AS_COUNT,
         &["--page-size", "10", "--concurrency", "8"],
     );
 }
