@@ -7,9 +7,11 @@
 //! exponential from 200 ms, capped at 10 s, with jitter (a random 50–100% of the step), and each
 //! retry is logged as a warning naming the cause.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use rand::Rng;
+use tokio::sync::Semaphore;
 
 use crate::api::auth::Auth;
 use crate::api::types::{parse_page, ApiErrorBody, Page};
@@ -38,6 +40,9 @@ pub struct Client {
     http: reqwest::Client,
     cfg: ClientConfig,
     host: String,
+    /// Requests on the wire at once, across every client sharing it (see
+    /// [`Client::with_in_flight`]).
+    in_flight: Option<Arc<Semaphore>>,
 }
 
 enum Attempt {
@@ -72,7 +77,21 @@ impl Client {
             .user_agent(concat!("macat/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| Error::internal(format!("cannot build the HTTP client: {e}")))?;
-        Ok(Client { http, cfg, host })
+        Ok(Client {
+            http,
+            cfg,
+            host,
+            in_flight: None,
+        })
+    }
+
+    /// Lets at most `limit`'s permits of requests be on the wire at once, shared with every
+    /// client given the same semaphore. A permit is held while a request is sent and its body
+    /// read, not while the page is parsed or a retry waits: the next request goes out as soon
+    /// as a response is in.
+    pub fn with_in_flight(mut self, limit: Arc<Semaphore>) -> Client {
+        self.in_flight = Some(limit);
+        self
     }
 
     pub fn endpoint(&self) -> &str {
@@ -133,6 +152,14 @@ impl Client {
         path: &str,
         params: &[(String, String)],
     ) -> std::result::Result<Page, Attempt> {
+        // Signed once it may go: a signature is only good for minutes.
+        let permit =
+            match &self.in_flight {
+                Some(limit) => Some(limit.acquire().await.map_err(|_| {
+                    Attempt::Fatal(Error::internal("the request limiter was closed"))
+                })?),
+                None => None,
+            };
         let headers = self
             .cfg
             .auth
@@ -161,6 +188,7 @@ impl Client {
             ),
             retry_after: None,
         })?;
+        drop(permit);
         if status.is_success() {
             return parse_page(&body).map_err(|why| Attempt::Retry {
                 reason: format!("malformed page: {why}"),

@@ -16,10 +16,11 @@ pub mod walk;
 use std::future::Future;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 use serde::Serialize;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 use crate::api::client::{Client, ClientConfig};
 use crate::api::types::Item;
@@ -199,9 +200,7 @@ pub async fn run(
 
     let pages = AtomicU64::new(0);
     let walk = async {
-        for ((scope, client), scope_id) in targets.iter().zip(&scope_ids) {
-            walk::walk_scope(client, scope, *scope_id, &opts, &tx, &pages).await?;
-        }
+        walk_scopes(&targets, &scope_ids, &opts, &tx, &pages).await?;
         let pages = pages.load(Ordering::Relaxed);
         send(&tx, WriteMsg::Commit { pages }).await?;
         Ok::<u64, Error>(pages)
@@ -267,6 +266,60 @@ pub async fn run(
             })
         }
     }
+}
+
+/// Walks the scopes in order, each scope's walk starting while the previous one waits for its
+/// last answers and re-reads its first page (a walk's only round trips that leave requests
+/// unused). Their writes still reach the writer one scope after another: a scope's messages
+/// wait in a small queue of their own until the scopes before it have ended. The run's clients
+/// share one limit of `concurrency` requests on the wire.
+async fn walk_scopes(
+    targets: &[(ScopeKey, Client)],
+    scope_ids: &[i64],
+    opts: &SyncOptions,
+    tx: &mpsc::Sender<WriteMsg>,
+    pages: &AtomicU64,
+) -> Result<()> {
+    let limit = Arc::new(tokio::sync::Semaphore::new(opts.concurrency.max(1)));
+    let mut walks = Vec::new();
+    let mut queues = Vec::new();
+    let mut previous: Option<oneshot::Receiver<()>> = None;
+    for ((scope, client), scope_id) in targets.iter().zip(scope_ids) {
+        let client = client.clone().with_in_flight(limit.clone());
+        let (queue_tx, queue_rx) = mpsc::channel::<WriteMsg>(opts.concurrency.max(1) * 2);
+        let (all_sent, next) = oneshot::channel();
+        let after = previous.replace(next);
+        walks.push(async move {
+            if let Some(after) = after {
+                // Sent, or dropped because that walk is over: either way, go.
+                let _ = after.await;
+            }
+            let walked = walk::walk_scope(
+                &client,
+                scope,
+                *scope_id,
+                opts,
+                &queue_tx,
+                pages,
+                Some(all_sent),
+            )
+            .await;
+            // Closing the queue tells the writer's side that this scope is over.
+            drop(queue_tx);
+            walked
+        });
+        queues.push(queue_rx);
+    }
+    let forward = async {
+        for mut queue in queues {
+            while let Some(msg) = queue.recv().await {
+                send(tx, msg).await?;
+            }
+        }
+        Ok(())
+    };
+    futures::future::try_join(futures::future::try_join_all(walks), forward).await?;
+    Ok(())
 }
 
 pub(crate) async fn send(tx: &mpsc::Sender<WriteMsg>, msg: WriteMsg) -> Result<()> {

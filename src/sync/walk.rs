@@ -21,7 +21,7 @@ use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use futures::stream::{self, StreamExt};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 use super::{send, SyncOptions, WriteMsg, MAX_WALKS};
 use crate::api::client::Client;
@@ -47,10 +47,15 @@ struct Walk<'a> {
     pages: u64,
     fetched: &'a AtomicU64,
     problem: Option<String>,
+    /// Told once every page request of the walk is under way (see [`walk_scope`]).
+    all_sent: Option<oneshot::Sender<()>>,
 }
 
 /// Walks a scope until one walk is complete and consistent (at most [`MAX_WALKS`] times) and
-/// hands its images to the writer. Every page fetched is counted in `fetched`.
+/// hands its images to the writer. Every page fetched is counted in `fetched`. `all_sent` is
+/// told (or dropped) once the walk has no more pages to ask for, only the last answers and the
+/// final re-read of the first page: the next scope's walk starts then, on the requests this
+/// one no longer needs.
 pub(crate) async fn walk_scope(
     client: &Client,
     scope: &ScopeKey,
@@ -58,6 +63,7 @@ pub(crate) async fn walk_scope(
     opts: &SyncOptions,
     tx: &mpsc::Sender<WriteMsg>,
     fetched: &AtomicU64,
+    mut all_sent: Option<oneshot::Sender<()>>,
 ) -> Result<()> {
     send(tx, WriteMsg::StartScope(scope_id, scope.namespace.clone())).await?;
     let mut problems = Vec::new();
@@ -77,8 +83,10 @@ pub(crate) async fn walk_scope(
             pages: 0,
             fetched,
             problem: None,
+            all_sent: all_sent.take(),
         };
         walk.run().await?;
+        all_sent = walk.all_sent.take();
         match walk.problem {
             None => {
                 tracing::info!(
@@ -221,10 +229,14 @@ impl Walk<'_> {
             (page, offset)
         });
         // Each request runs as its own task, so parsing and hashing pages (the CPU part of a
-        // walk) spreads over the runtime's threads instead of queueing behind one another.
+        // walk) spreads over the runtime's threads instead of queueing behind one another. The
+        // client keeps `concurrency` requests on the wire; twice as many tasks let the next
+        // requests go out while answers wait to be parsed or written.
+        let ahead = self.opts.concurrency.max(1) * 2;
         let requests: Vec<_> = offsets
             .map(|(page, offset)| (page, self.params(offset), self.client.clone()))
             .collect();
+        let mut unanswered = requests.len();
         let mut fetched = stream::iter(requests)
             .map(|(page, params, client)| {
                 let mut task =
@@ -240,8 +252,19 @@ impl Walk<'_> {
                     (page, result)
                 }
             })
-            .buffer_unordered(self.opts.concurrency.max(1));
-        while let Some((page, result)) = fetched.next().await {
+            .buffer_unordered(ahead);
+        loop {
+            // The stream keeps `ahead` requests going: once no more than that are unanswered,
+            // every one of them has been sent.
+            if unanswered <= ahead {
+                if let Some(all_sent) = self.all_sent.take() {
+                    let _ = all_sent.send(());
+                }
+            }
+            let Some((page, result)) = fetched.next().await else {
+                break;
+            };
+            unanswered -= 1;
             let page_data = result?.page;
             self.count_page();
             if page_data.total != total {
