@@ -31,8 +31,8 @@ use tantivy::tokenizer::{
 pub const IDENT: &str = "macat_ident";
 pub const TEXT: &str = "macat_text";
 pub const ENUM: &str = "macat_enum";
-/// The hidden `aux` field's analysis: see [`AuxTokenizer`].
-pub const AUX: &str = "macat_aux";
+/// Tags and SWR paths: what they add to the name (see [`RestTokenizer`]).
+pub const REST: &str = "macat_rest";
 
 /// Terms longer than this (in bytes) are dropped: nobody searches for them, and tantivy limits
 /// term length.
@@ -408,54 +408,122 @@ impl Tokenizer for ImageTokenizer {
     }
 }
 
-/// Indexes the words of a tag, namespace or path that the image's name does not have (a word the
-/// name has is found there, and ranks by it; leaving it out of `aux` saves postings to visit).
-/// The value is `name` [`AUX_SEPARATOR`] `text`; the words are those of [`ident_analyzer`], at
-/// their positions in `text`. Running in the index writer's threads, it takes the work off the
-/// thread that builds documents, and a queued document holds two strings instead of tokens.
+/// Indexes a tag or an SWR path by what it adds to the image's name.
+///
+/// A tag is mostly the name again (`pytorch_2.1.0-...-snt9b` + `-20240606190017-7a9d3b5`), and
+/// a path is the tag behind a registry and a namespace: indexed whole, their words were most of
+/// what a sync's index build writes, and cutting them most of its work. The value is `name`
+/// [`BASE_SEPARATOR`] `text`. When the text holds the name between clean boundaries (see
+/// [`clean_occurrence`]), the stream is [`COVERS_BASE`] and then the terms of the text before
+/// and after the name, each part cut on its own; otherwise it is every term of the text. Cut
+/// apart at clean boundaries, the parts and the name have exactly the terms of the whole text,
+/// so, for any term `t`: the text has `t` exactly when this field has `t`, or has
+/// [`COVERS_BASE`] and the name has `t` (which is how `tag:` and `swr_path:` are searched, see
+/// `search::Compiler`). Phrases inside the name are found through the name, and phrases inside
+/// the part before or after it here; a phrase that runs from the name into the rest of a tag
+/// (`tag:"aarch64-20240606"`) is not found.
+///
+/// It runs in the index writer's threads, off the thread that builds documents.
 #[derive(Clone)]
-pub struct AuxTokenizer {
+pub struct RestTokenizer {
     ident: TextAnalyzer,
-    in_name: std::collections::HashSet<String>,
     kept: Vec<Token>,
 }
 
-/// Between the name and the text in an `aux` value.
-pub const AUX_SEPARATOR: char = '\u{1}';
+/// Between the name and the text in a value for [`RestTokenizer`].
+pub const BASE_SEPARATOR: char = '\u{1}';
 
-impl Default for AuxTokenizer {
+/// The term saying "and every term of the name" (never produced from text: the separator
+/// separates).
+pub const COVERS_BASE: &str = "\u{1}";
+
+/// The value [`RestTokenizer`] indexes for `text` beside `name` (and the index stores).
+pub fn with_base(name: &str, text: &str) -> String {
+    format!("{name}{BASE_SEPARATOR}{text}")
+}
+
+/// The text of a value made by [`with_base`] (the value itself when it has no name in front).
+pub fn without_base(value: &str) -> &str {
+    value
+        .split_once(BASE_SEPARATOR)
+        .map_or(value, |(_, text)| text)
+}
+
+/// Where `text` holds `name` so that cutting the text there changes no term: the characters
+/// around it separate words and join nothing (not a letter or digit, not `_` or `.`), a digit
+/// does not follow a name's last letter across one character (that would glue them, as in
+/// `cuda_10.2`), and no digit starts the name after a word before it.
+pub fn clean_occurrence(text: &str, name: &str) -> Option<usize> {
+    if name.is_empty() {
+        return None;
+    }
+    let separates = |c: char| !c.is_alphanumeric() && c != '_' && c != '.';
+    let first = name.chars().next()?;
+    let last = name.chars().next_back()?;
+    let letter = |c: char| c.is_alphanumeric() && !c.is_ascii_digit();
+    text.match_indices(name).map(|(at, _)| at).find(|&at| {
+        let before = text[..at].chars().next_back();
+        let mut after = text[at + name.len()..].chars();
+        let (next, then) = (after.next(), after.next());
+        before.is_none_or(separates)
+            && next.is_none_or(separates)
+            && !(before.is_some() && first.is_ascii_digit())
+            && !(letter(last) && then.is_some_and(|c| c.is_ascii_digit()))
+    })
+}
+
+impl Default for RestTokenizer {
     fn default() -> Self {
-        AuxTokenizer {
+        RestTokenizer {
             ident: ident_analyzer(),
-            in_name: Default::default(),
             kept: Vec::new(),
         }
     }
 }
 
-impl Tokenizer for AuxTokenizer {
+impl RestTokenizer {
+    /// Appends the terms of `value[from..to]`, positions moved by `shift`; returns the position
+    /// after the last.
+    fn cut(&mut self, value: &str, from: usize, to: usize, shift: usize) -> usize {
+        let mut end = shift;
+        let mut words = self.ident.token_stream(&value[from..to]);
+        while let Some(t) = words.next() {
+            let mut t = t.clone();
+            t.offset_from += from;
+            t.offset_to += from;
+            t.position += shift;
+            end = end.max(t.position + 1);
+            self.kept.push(t);
+        }
+        end
+    }
+}
+
+impl Tokenizer for RestTokenizer {
     type TokenStream<'a> = BufTokenStream<'a>;
 
     fn token_stream<'a>(&'a mut self, value: &'a str) -> BufTokenStream<'a> {
-        let (name, text, shift) = match value.split_once(AUX_SEPARATOR) {
-            Some((name, text)) => (name, text, name.len() + AUX_SEPARATOR.len_utf8()),
-            None => ("", value, 0),
+        let (name, start) = match value.split_once(BASE_SEPARATOR) {
+            Some((name, _)) => (name, name.len() + BASE_SEPARATOR.len_utf8()),
+            None => ("", 0),
         };
-        self.in_name.clear();
-        {
-            let mut words = self.ident.token_stream(name);
-            while let Some(t) = words.next() {
-                self.in_name.insert(t.text.clone());
-            }
-        }
         self.kept.clear();
-        let mut words = self.ident.token_stream(text);
-        while let Some(t) = words.next() {
-            if !self.in_name.contains(&t.text) {
-                let mut t = t.clone();
-                t.offset_from += shift;
-                t.offset_to += shift;
-                self.kept.push(t);
+        match clean_occurrence(&value[start..], name) {
+            Some(at) => {
+                let (at, after) = (start + at, start + at + name.len());
+                self.kept.push(Token {
+                    offset_from: at,
+                    offset_to: after,
+                    position: 0,
+                    text: COVERS_BASE.to_string(),
+                    position_length: 1,
+                });
+                let end = self.cut(value, start, at, 0);
+                // A gap where the name was: no phrase runs across it.
+                self.cut(value, after, value.len(), end + 1);
+            }
+            None => {
+                self.cut(value, start, value.len(), 0);
             }
         }
         BufTokenStream {
@@ -699,39 +767,118 @@ mod tests {
         out
     }
 
+    fn term_set(a: &mut TextAnalyzer, text: &str) -> std::collections::HashSet<String> {
+        terms(a, text).into_iter().map(|(_, t)| t).collect()
+    }
+
     #[test]
-    fn aux_keeps_the_words_of_the_text_the_name_lacks_at_their_positions() {
+    fn rest_cuts_the_text_around_the_name() {
         let mut ident = ident_analyzer();
-        let mut aux = TextAnalyzer::builder(AuxTokenizer::default()).build();
+        let mut rest = TextAnalyzer::builder(RestTokenizer::default()).build();
         let cases = [
             (
-                "pytorch_2.1.0-cann_8.0.rc1-py_3.9-euler_2.10.7-aarch64-snt9b",
-                "swr.cn-southwest-2.myhuaweicloud.com/atelier/pytorch_ascend:pytorch_2.1.0-cann_8.0.rc1-py_3.9-euler_2.10.7-aarch64-snt9b-20240606190017-7a9d3b5",
+                "pytorch_2.1.0-cann_8.0.rc1-py_3.9-euler_2.10.7-aarch64",
+                "swr.cn-southwest-2.myhuaweicloud.com/atelier/pytorch_ascend:",
+                "-20240606190017-7a9d3b5",
             ),
-            ("notebook2.0-mul-kernel-cpu-cp36", "5.0.1-release-v2-20220505"),
-            ("昇腾推理", "ml-infra/昇腾推理:v1"),
-            ("", "only_text-1.2"),
+            ("mindie_1.0.0-cuda_10.2", "", "-20240407042640-55b3582"),
+            ("昇腾推理", "ml-infra/", ":v1"),
         ];
-        for (name, text) in cases {
-            let in_name: std::collections::HashSet<String> = terms(&mut ident, name)
-                .into_iter()
-                .map(|(_, t)| t)
-                .collect();
-            let want: Vec<(usize, String)> = terms(&mut ident, text)
-                .into_iter()
-                .filter(|(_, t)| !in_name.contains(t))
-                .collect();
-            let value = format!("{name}{AUX_SEPARATOR}{text}");
-            assert_eq!(terms(&mut aux, &value), want, "{name} / {text}");
-            assert!(!want.is_empty(), "{name} / {text} checks nothing");
-            // Offsets point into the value, at the words of the text.
-            let mut s = aux.token_stream(&value);
-            while let Some(t) = s.next() {
-                assert!(t.offset_from > name.len() && t.offset_to <= value.len());
-            }
+        for (name, before, after) in cases {
+            let text = format!("{before}{name}{after}");
+            let mut want: Vec<(usize, String)> = vec![(0, COVERS_BASE.to_string())];
+            let left = terms(&mut ident, before);
+            let shift = left.iter().map(|(p, _)| p + 1).max().unwrap_or(0) + 1;
+            want.extend(left);
+            want.extend(
+                terms(&mut ident, after)
+                    .into_iter()
+                    .map(|(p, t)| (p + shift, t)),
+            );
+            let value = with_base(name, &text);
+            assert_eq!(terms(&mut rest, &value), want, "{name} / {text}");
+            assert!(want.len() > 2, "{name} / {text} checks nothing");
+            assert_eq!(without_base(&value), text);
+        }
+        // Where cutting would change a term, or the text does not hold the name: every word,
+        // without the marker.
+        for (name, text) in [
+            // `snt9b-2024...` glues `b` to the build stamp (`b20240606190017`).
+            (
+                "pytorch_2.1.0-snt9b",
+                "pytorch_2.1.0-snt9b-20240606190017-7a9d3b5",
+            ),
+            // `_` joins: `x_cann_8.0` is a term of the text.
+            ("cann_8.0", "x_cann_8.0"),
+            // A name starting with a version right after a word.
+            ("1.2-py", "cuda-1.2-py"),
+            (
+                "notebook2.0-mul-kernel-cpu-cp36",
+                "5.0.1-release-v2-20220505",
+            ),
+            ("", "only_text-1.2"),
+        ] {
+            let value = with_base(name, text);
+            assert_eq!(terms(&mut rest, &value), terms(&mut ident, text), "{name}");
         }
         // A value without a name is all text.
-        assert_eq!(terms(&mut aux, "cann_8.0"), terms(&mut ident, "cann_8.0"));
+        assert_eq!(terms(&mut rest, "cann_8.0"), terms(&mut ident, "cann_8.0"));
+        assert_eq!(without_base("cann_8.0"), "cann_8.0");
+    }
+
+    /// What `tag:` and `swr_path:` rely on: a term is in the text exactly when the field has it,
+    /// or the field covers the name and the name has it. Checked on every image of the fixture
+    /// catalogs and of a generated one.
+    #[test]
+    fn rest_and_name_together_have_exactly_the_terms_of_the_text() {
+        let mut ident = ident_analyzer();
+        let mut rest = TextAnalyzer::builder(RestTokenizer::default()).build();
+        let mut images: Vec<serde_json::Value> = crate::simulate::generate::generate(3000, 7);
+        for day in crate::simulate::FIXTURE_DAYS {
+            images.extend(serde_json::from_str::<Vec<serde_json::Value>>(day).unwrap());
+        }
+        // Names next to every kind of character a tag or path could put beside them.
+        for (name, text) in [
+            ("a-1", "x_a-1-2"),
+            ("py_3.9", "cuda10.py_3.9.1"),
+            ("snt9b", "x/snt9b-2"),
+            ("snt9b", "x/snt9b--2"),
+            ("v1", "1.v1:1"),
+            ("昇腾", "推理昇腾推理"),
+            ("昇腾", "a/昇腾/b"),
+            ("x86_64", "arm-x86_64_v2"),
+        ] {
+            images.push(serde_json::json!({"name": name, "tag": text}));
+        }
+        let (mut checked, mut covered) = (0, 0);
+        for image in &images {
+            let name = image["name"].as_str().unwrap_or("");
+            for key in ["tag", "swr_path"] {
+                let Some(text) = image[key].as_str() else {
+                    continue;
+                };
+                let field = term_set(&mut rest, &with_base(name, text));
+                let (in_text, in_name) = (term_set(&mut ident, text), term_set(&mut ident, name));
+                let covers = field.contains(COVERS_BASE);
+                covered += usize::from(covers);
+                for t in in_text.union(&in_name) {
+                    let found = field.contains(t) || (covers && in_name.contains(t));
+                    assert_eq!(
+                        found,
+                        in_text.contains(t),
+                        "{t:?} in {key} {text:?} of {name:?}"
+                    );
+                }
+                assert!(field
+                    .iter()
+                    .all(|t| t == COVERS_BASE || in_text.contains(t)));
+                checked += 1;
+            }
+        }
+        assert!(
+            checked > 6000 && covered > checked / 2,
+            "{covered} of {checked}"
+        );
     }
 
     fn at(a: &mut TextAnalyzer, text: &str, pos: usize) -> Vec<String> {

@@ -24,7 +24,7 @@ pub const LIVE: u64 = u64::MAX;
 
 /// The version of this schema and of the analysis behind it. An index written with another
 /// version is rebuilt (tokenization changes make old terms unreachable).
-pub const FORMAT: u32 = 4;
+pub const FORMAT: u32 = 5;
 
 /// A text field users can search: name in queries, its analysis, and its weight in ranking.
 #[derive(Debug, Clone, Copy)]
@@ -35,6 +35,10 @@ pub struct TextField {
     /// Added to a word's score when the word matches in this field (name/tag over description).
     pub weight: f32,
     pub role: Role,
+    /// Set for a field indexed by what it adds to the name ([`analyze::RestTokenizer`]): the
+    /// name field, looked up too (where this field holds [`analyze::COVERS_BASE`]) when the
+    /// field is asked for by name.
+    pub base: Option<Field>,
 }
 
 /// An enum-like field: the query name (`category`), and the field behind it.
@@ -55,7 +59,6 @@ pub struct Fields {
     pub name: Field,
     pub name_head: Field,
     pub name_rank: Field,
-    pub aux: Field,
     /// The whole name, lowercased: an exact-name match ranks first among equals.
     pub name_exact: Field,
     pub tag: Field,
@@ -78,9 +81,9 @@ pub struct Fields {
     pub enums: Vec<EnumField>,
 }
 
-/// Text fields: name, analysis, weight, and whether a word without `field:` is looked up in it.
-/// The weight orders attributes, as Meilisearch's attribute rule does: a word found in the name
-/// beats the same word found in the description.
+/// Text fields: name, analysis, weight, and how they are searched. The weight orders
+/// attributes, as Meilisearch's attribute rule does: a word found in the name beats the same
+/// word found in the description.
 const TEXT_FIELDS: &[(&str, Kind, f32, Role)] = &[
     // The first word of the name (`pytorch` of `pytorch_2.1.0-...`, `pytorch1.8` of
     // `pytorch1.8-cuda10.2-...`): what an image *is*, over what it is built on
@@ -88,25 +91,26 @@ const TEXT_FIELDS: &[(&str, Kind, f32, Role)] = &[
     (NAME_HEAD, Kind::Ident, 11.0, Role::Hidden),
     ("name", Kind::Ident, 10.0, Role::Default),
     ("show_name", Kind::Ident, 9.0, Role::Default),
-    // Tag, namespace and SWR path in one field for plain words: they repeat one another (the
-    // path holds the namespace, the repository and the tag), and one lookup is cheaper than
-    // three; terms the name has are left out (see `Fields::document`). Each is still a field
-    // of its own for `tag:`, `namespace:` and `swr_path:`.
-    (AUX, Kind::Ident, 8.0, Role::Hidden),
-    ("tag", Kind::Ident, 8.0, Role::Fielded),
-    ("namespace", Kind::Ident, 7.0, Role::Fielded),
-    ("swr_path", Kind::Ident, 6.0, Role::Fielded),
+    // Tag and SWR path hold the name again: they index what they add to it (see
+    // `analyze::RestTokenizer`), and a word of the name is found in the name.
+    ("tag", Kind::Ident, 8.0, Role::Secondary),
+    ("namespace", Kind::Ident, 7.0, Role::Secondary),
+    ("swr_path", Kind::Ident, 6.0, Role::Secondary),
     ("description", Kind::Text, 4.0, Role::Default),
 ];
+
+/// The fields indexed by what they add to the name.
+const BASED_ON_NAME: &[&str] = &["tag", "swr_path"];
 
 /// How a text field is searched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
-    /// Plain words and `field:` both look it up; it is stored for display.
+    /// Plain words and `field:` both look it up, typos included; it is stored for display.
     Default,
-    /// Only `field:` looks it up (plain words use [`AUX`]); stored.
-    Fielded,
-    /// Plain words look it up; not a field users name, not stored.
+    /// Plain words and `field:` both look it up; typos only when it is asked for by name
+    /// (build stamps, hashes and registry paths are not typed from memory); stored.
+    Secondary,
+    /// Plain words look it up, without typos; not a field users name, not stored.
     Hidden,
 }
 
@@ -135,9 +139,6 @@ pub fn settings() -> IndexSettings {
         ..IndexSettings::default()
     }
 }
-
-/// The hidden field holding tag, namespace and SWR path together.
-pub const AUX: &str = "aux";
 
 /// The hidden field holding the first word of the name.
 pub const NAME_HEAD: &str = "name_head";
@@ -182,7 +183,7 @@ pub fn schema() -> Schema {
     b.add_u64_field("valid_to", u64_opts);
     for (name, kind, _, role) in TEXT_FIELDS {
         let tokenizer = match kind {
-            _ if *name == AUX => analyze::AUX,
+            _ if BASED_ON_NAME.contains(name) => analyze::REST,
             Kind::Ident => analyze::IDENT,
             Kind::Text => analyze::TEXT,
         };
@@ -235,8 +236,8 @@ pub fn register_tokenizers(index: &Index) {
         .tokenizers()
         .register(analyze::ENUM, analyze::enum_analyzer());
     index.tokenizers().register(
-        analyze::AUX,
-        TextAnalyzer::builder(analyze::AuxTokenizer::default()).build(),
+        analyze::REST,
+        TextAnalyzer::builder(analyze::RestTokenizer::default()).build(),
     );
     index
         .fast_field_tokenizer()
@@ -246,15 +247,17 @@ pub fn register_tokenizers(index: &Index) {
 impl Fields {
     pub fn new(schema: &Schema) -> tantivy::Result<Fields> {
         let f = |n: &str| schema.get_field(n);
+        let name = f("name")?;
         let text = TEXT_FIELDS
             .iter()
-            .map(|(name, kind, weight, role)| {
+            .map(|(field_name, kind, weight, role)| {
                 Ok(TextField {
-                    name,
-                    field: f(name)?,
+                    name: field_name,
+                    field: f(field_name)?,
                     kind: *kind,
                     weight: *weight,
                     role: *role,
+                    base: BASED_ON_NAME.contains(field_name).then_some(name),
                 })
             })
             .collect::<tantivy::Result<Vec<_>>>()?;
@@ -273,10 +276,9 @@ impl Fields {
             image_id: f("image_id")?,
             valid_from: f("valid_from")?,
             valid_to: f("valid_to")?,
-            name: f("name")?,
+            name,
             name_head: f(NAME_HEAD)?,
             name_rank: f(NAME_RANK)?,
-            aux: f(AUX)?,
             name_exact: f("name_exact")?,
             tag: f("tag")?,
             show_name: f("show_name")?,
@@ -299,11 +301,7 @@ impl Fields {
 
     /// The fields a word without `field:` is looked up in.
     pub fn default_text(&self) -> Vec<TextField> {
-        self.text
-            .iter()
-            .filter(|t| t.role != Role::Fielded)
-            .copied()
-            .collect()
+        self.text.clone()
     }
 
     pub fn text_field(&self, name: &str) -> Option<TextField> {
@@ -336,11 +334,9 @@ impl Fields {
         text(self.name, &image.name);
         text(self.name_head, &image.name.as_deref().and_then(first_word));
         text(self.name_exact, &image.name);
-        text(self.tag, &image.tag);
         text(self.show_name, &image.show_name);
         text(self.show_name, &image.show_tag);
         text(self.description, &image.description);
-        text(self.swr_path, &image.swr_path);
         text(self.namespace, &image.namespace);
         text(self.arch, &image.arch);
         text(self.service_type, &image.service_type);
@@ -355,24 +351,10 @@ impl Fields {
         for d in image.dev_services.iter().flatten() {
             text(self.dev_service, &Some(d.clone()));
         }
-        // Tag, namespace and path hold mostly the name again: aux keeps only their other
-        // words (see `analyze::AuxTokenizer`, which reads the name before each value).
-        let name = image.name.as_deref().unwrap_or("");
-        // The path is `host/namespace/repository:tag`: when it holds the tag and the namespace,
-        // its words are theirs too, and reading it alone spares tokenizing them twice.
-        let path = image.swr_path.as_deref().unwrap_or("");
-        let in_path = |v: &Option<String>| v.as_deref().is_none_or(|v| path.contains(v));
-        let aux_values = if !path.is_empty() && in_path(&image.tag) && in_path(&image.namespace) {
-            [None, None, image.swr_path.as_ref()]
-        } else {
-            [
-                image.tag.as_ref(),
-                image.namespace.as_ref(),
-                image.swr_path.as_ref(),
-            ]
-        };
-        for value in aux_values.into_iter().flatten() {
-            doc.add_text(self.aux, format!("{name}{}{value}", analyze::AUX_SEPARATOR));
+        for (field, value) in [(self.tag, &image.tag), (self.swr_path, &image.swr_path)] {
+            if let Some(v) = value.as_deref().filter(|v| !v.is_empty()) {
+                doc.add_text(field, analyze::with_base(name, v));
+            }
         }
         doc
     }

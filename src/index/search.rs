@@ -14,7 +14,7 @@
 //!    [`PROXIMITY`] (`mindspore 2.0` ranks `mindspore_2.0.0-...` above an image whose only
 //!    `2.0` is its OS version);
 //! 4. attribute: each word adds the weight of the best field it matched in (first word of the
-//!    name 11 > name 10 > show_name 9 > tag, namespace or SWR path 8 > description 4);
+//!    name 11 > name 10 > show_name 9 > tag 8 > namespace 7 > SWR path 6 > description 4);
 //! 5. exactness: a one-term query equal to an image's whole name adds [`EXACT_NAME`];
 //! 6. equal scores: shorter names first, then by name (the order the index keeps documents in,
 //!    so ties cost nothing).
@@ -227,121 +227,26 @@ impl Compiler<'_> {
     /// searchable in it.
     fn word(&mut self, fields: &[TextField], text: &str, kind: TermKind) -> Option<Q> {
         let mut alternatives: Vec<Q> = Vec::new();
+        // One field asked for by name (`tag:`), not the fields of plain words.
+        let named = fields.len() == 1;
         for tf in fields {
-            let w = self.qa.word(tf.kind, text);
-            if w.terms.is_empty() {
-                continue;
-            }
-            let field = tf.field;
-            let exact = EXACT + tf.weight;
-            let terms = w.terms.clone();
-            for (_, t) in &terms {
-                self.marks.push((field, Mark::Exact(t.clone())));
-            }
-            match kind {
-                TermKind::Word if terms.len() == 1 => {
-                    let t = text_term(field, &terms[0].1);
-                    alternatives.push(konst(
-                        Box::new(TermQuery::new(t, IndexRecordOption::Basic)),
-                        exact,
-                    ));
-                    // Counted on the term as indexed: a stemmed description term
-                    // (`mindspor`) gets the budget of its own length.
-                    // Typos are looked for in what people type names from (name, show_name,
-                    // description), not in build stamps, hashes and registry paths (the
-                    // hidden fields), unless a field is asked for by name.
-                    let typo_field = fields.len() == 1 || tf.role != Role::Hidden;
-                    let budget = if w.letters_only && typo_field {
-                        typo_budget(w.chars.min(terms[0].1.chars().count()))
-                    } else {
-                        0
-                    };
-                    if budget > 0 {
-                        self.typos_possible = true;
-                    }
-                    for (d, tier) in [(1u8, ONE_TYPO), (2, TWO_TYPOS)] {
-                        if d <= budget && self.fuzzy {
-                            if let Ok(q) = self.typo_query(field, &terms[0].1, d) {
-                                alternatives.push(konst(q, tier + tf.weight));
-                                self.marks.push((field, Mark::Fuzzy(terms[0].1.clone(), d)));
-                            }
-                        }
-                    }
-                }
-                TermKind::Word | TermKind::Phrase => {
-                    // One term when the index holds the words glued (cheap, and the same
-                    // documents); a phrase otherwise.
-                    let glued = w.pair.as_ref().or(w.component.as_ref());
-                    if let Some(g) = glued {
-                        self.marks.push((field, Mark::Exact(g.clone())));
-                        alternatives.push(konst(
-                            Box::new(TermQuery::new(
-                                text_term(field, g),
-                                IndexRecordOption::Basic,
-                            )),
-                            exact,
-                        ));
-                    } else if let Some(whole) = &w.whole {
-                        // `snt9b`: the word itself, or a longer word it begins (`snt9b23`).
-                        self.marks.push((field, Mark::Exact(whole.clone())));
-                        self.marks.push((field, Mark::Prefix(whole.clone())));
-                        alternatives.push(konst(
-                            Box::new(TermQuery::new(
-                                text_term(field, whole),
-                                IndexRecordOption::Basic,
-                            )),
-                            exact + WHOLE_BONUS,
-                        ));
-                        alternatives.push(konst(
-                            Box::new(FuzzyTermQuery::new_prefix(text_term(field, whole), 0, true)),
-                            exact,
-                        ));
-                    } else {
-                        alternatives.push(konst(phrase(field, &terms), exact));
-                    }
-                    if kind == TermKind::Word && w.cjk && terms.len() > 1 {
-                        // Chinese words in any order, below the same words side by side.
-                        let all: Vec<(Occur, Q)> = terms
-                            .iter()
-                            .map(|(_, t)| {
-                                let q: Q = Box::new(TermQuery::new(
-                                    text_term(field, t),
-                                    IndexRecordOption::Basic,
-                                ));
-                                (Occur::Must, q)
-                            })
-                            .collect();
-                        alternatives.push(konst(Box::new(BooleanQuery::new(all)), exact - 1.0));
-                    }
-                }
-                TermKind::Prefix => {
-                    let (_, last) = terms.last().cloned().expect("terms are not empty");
-                    self.marks.push((field, Mark::Prefix(last.clone())));
-                    let glued = w.pair.as_ref().or(w.component.as_ref());
-                    if terms.len() == 1 || glued.is_some() {
-                        let p = glued.unwrap_or(&last);
-                        self.marks.push((field, Mark::Prefix(p.clone())));
-                        alternatives.push(konst(
-                            Box::new(FuzzyTermQuery::new_prefix(text_term(field, p), 0, true)),
-                            exact,
-                        ));
-                    } else {
-                        let mut with_offsets: Vec<(usize, Term)> = terms
-                            .iter()
-                            .map(|(o, t)| (*o, text_term(field, t)))
-                            .collect();
-                        with_offsets.sort_by_key(|(o, _)| *o);
-                        let mut q = PhrasePrefixQuery::new_with_offset(with_offsets);
-                        q.set_max_expansions(1000);
-                        alternatives.push(konst(Box::new(q), exact));
-                    }
-                    if let Some(whole) = &w.whole {
-                        self.marks.push((field, Mark::Prefix(whole.clone())));
-                        alternatives.push(konst(
-                            Box::new(FuzzyTermQuery::new_prefix(text_term(field, whole), 0, true)),
-                            exact + WHOLE_BONUS,
-                        ));
-                    }
+            alternatives.extend(self.alternatives(tf, tf.field, text, kind, named));
+            if let (Some(base), true) = (tf.base, named) {
+                // The words a tag or path shares with the name are indexed in the name: found
+                // there, in documents whose field says it holds the whole name.
+                let covers: Q = Box::new(ConstScoreQuery::new(
+                    Box::new(TermQuery::new(
+                        text_term(tf.field, analyze::COVERS_BASE),
+                        IndexRecordOption::Basic,
+                    )),
+                    0.0,
+                ));
+                for q in self.alternatives(tf, base, text, kind, named) {
+                    let both: Q = Box::new(BooleanQuery::new(vec![
+                        (Occur::Must, q),
+                        (Occur::Must, covers.box_clone()),
+                    ]));
+                    alternatives.push(both);
                 }
             }
         }
@@ -350,6 +255,136 @@ impl Compiler<'_> {
             1 => alternatives.pop(),
             _ => Some(Box::new(DisjunctionMaxQuery::new(alternatives))),
         }
+    }
+
+    /// The alternatives for one word in one field, looked up in `field`: the field itself, or
+    /// the name for the words a tag or path shares with it (marks still go to the field).
+    fn alternatives(
+        &mut self,
+        tf: &TextField,
+        field: Field,
+        text: &str,
+        kind: TermKind,
+        named: bool,
+    ) -> Vec<Q> {
+        let mut alternatives: Vec<Q> = Vec::new();
+        let w = self.qa.word(tf.kind, text);
+        if w.terms.is_empty() {
+            return alternatives;
+        }
+        let exact = EXACT + tf.weight;
+        let terms = w.terms.clone();
+        for (_, t) in &terms {
+            self.marks.push((tf.field, Mark::Exact(t.clone())));
+        }
+        match kind {
+            TermKind::Word if terms.len() == 1 => {
+                let t = text_term(field, &terms[0].1);
+                alternatives.push(konst(
+                    Box::new(TermQuery::new(t, IndexRecordOption::Basic)),
+                    exact,
+                ));
+                // Counted on the term as indexed: a stemmed description term
+                // (`mindspor`) gets the budget of its own length.
+                // Typos are looked for in what people type names from (name, show_name,
+                // description), not in build stamps, hashes and registry paths (tag,
+                // namespace, path), unless a field is asked for by name.
+                let typo_field = named || tf.role == Role::Default;
+                let budget = if w.letters_only && typo_field {
+                    typo_budget(w.chars.min(terms[0].1.chars().count()))
+                } else {
+                    0
+                };
+                if budget > 0 {
+                    self.typos_possible = true;
+                }
+                for (d, tier) in [(1u8, ONE_TYPO), (2, TWO_TYPOS)] {
+                    if d <= budget && self.fuzzy {
+                        if let Ok(q) = self.typo_query(field, &terms[0].1, d) {
+                            alternatives.push(konst(q, tier + tf.weight));
+                            self.marks
+                                .push((tf.field, Mark::Fuzzy(terms[0].1.clone(), d)));
+                        }
+                    }
+                }
+            }
+            TermKind::Word | TermKind::Phrase => {
+                // One term when the index holds the words glued (cheap, and the same
+                // documents); a phrase otherwise.
+                let glued = w.pair.as_ref().or(w.component.as_ref());
+                if let Some(g) = glued {
+                    self.marks.push((tf.field, Mark::Exact(g.clone())));
+                    alternatives.push(konst(
+                        Box::new(TermQuery::new(
+                            text_term(field, g),
+                            IndexRecordOption::Basic,
+                        )),
+                        exact,
+                    ));
+                } else if let Some(whole) = &w.whole {
+                    // `snt9b`: the word itself, or a longer word it begins (`snt9b23`).
+                    self.marks.push((tf.field, Mark::Exact(whole.clone())));
+                    self.marks.push((tf.field, Mark::Prefix(whole.clone())));
+                    alternatives.push(konst(
+                        Box::new(TermQuery::new(
+                            text_term(field, whole),
+                            IndexRecordOption::Basic,
+                        )),
+                        exact + WHOLE_BONUS,
+                    ));
+                    alternatives.push(konst(
+                        Box::new(FuzzyTermQuery::new_prefix(text_term(field, whole), 0, true)),
+                        exact,
+                    ));
+                } else {
+                    alternatives.push(konst(phrase(field, &terms), exact));
+                }
+                if kind == TermKind::Word && w.cjk && terms.len() > 1 {
+                    // Chinese words in any order, below the same words side by side.
+                    let all: Vec<(Occur, Q)> = terms
+                        .iter()
+                        .map(|(_, t)| {
+                            let q: Q = Box::new(TermQuery::new(
+                                text_term(field, t),
+                                IndexRecordOption::Basic,
+                            ));
+                            (Occur::Must, q)
+                        })
+                        .collect();
+                    alternatives.push(konst(Box::new(BooleanQuery::new(all)), exact - 1.0));
+                }
+            }
+            TermKind::Prefix => {
+                let (_, last) = terms.last().cloned().expect("terms are not empty");
+                self.marks.push((tf.field, Mark::Prefix(last.clone())));
+                let glued = w.pair.as_ref().or(w.component.as_ref());
+                if terms.len() == 1 || glued.is_some() {
+                    let p = glued.unwrap_or(&last);
+                    self.marks.push((tf.field, Mark::Prefix(p.clone())));
+                    alternatives.push(konst(
+                        Box::new(FuzzyTermQuery::new_prefix(text_term(field, p), 0, true)),
+                        exact,
+                    ));
+                } else {
+                    let mut with_offsets: Vec<(usize, Term)> = terms
+                        .iter()
+                        .map(|(o, t)| (*o, text_term(field, t)))
+                        .collect();
+                    with_offsets.sort_by_key(|(o, _)| *o);
+                    let mut q = PhrasePrefixQuery::new_with_offset(with_offsets);
+                    q.set_max_expansions(1000);
+                    alternatives.push(konst(Box::new(q), exact));
+                }
+                if let Some(whole) = &w.whole {
+                    self.marks.push((tf.field, Mark::Prefix(whole.clone())));
+                    alternatives.push(konst(
+                        Box::new(FuzzyTermQuery::new_prefix(text_term(field, whole), 0, true)),
+                        exact + WHOLE_BONUS,
+                    ));
+                }
+            }
+        }
+        alternatives
     }
 
     fn enum_term(&mut self, name: &str, value: &str) -> Result<Q> {
@@ -724,14 +759,15 @@ impl SearchIndex {
                 hits.push(Hit {
                     id,
                     name: first_str(&doc, f.name),
-                    tag: first_str(&doc, f.tag),
+                    tag: first_str(&doc, f.tag).map(|v| analyze::without_base(&v).to_string()),
                     score: (f64::from(score) * 1000.0).round() / 1000.0,
                     description: first_str(&doc, f.description),
                     arch: first_str(&doc, f.arch),
                     image_type: first_str(&doc, f.image_type),
                     service_type: first_str(&doc, f.service_type),
                     status: first_str(&doc, f.status),
-                    swr_path: first_str(&doc, f.swr_path),
+                    swr_path: first_str(&doc, f.swr_path)
+                        .map(|v| analyze::without_base(&v).to_string()),
                     namespace: first_str(&doc, f.namespace),
                     live: valid_from <= run && valid_to.is_none_or(|t| t > run),
                     valid_from,
@@ -810,8 +846,7 @@ impl SearchIndex {
                 .collect()
         };
         let (name_marks, desc_marks) = (marks_of(f.name), marks_of(f.description));
-        let mut tag_marks = marks_of(f.tag);
-        tag_marks.extend(marks_of(f.aux));
+        let tag_marks = marks_of(f.tag);
         let mut ident = analyze::ident_analyzer();
         let mut text = analyze::text_analyzer();
         for h in hits {

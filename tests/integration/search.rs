@@ -42,6 +42,63 @@ fn ids(hits: &[Value]) -> Vec<String> {
         .collect()
 }
 
+/// `tag:` and `swr_path:` find exactly the images whose tag or path has the word, though the
+/// index keeps only what those add to the name: compared, word by word, with the analysis of
+/// the whole text. The words come from names (found through the name), from build stamps,
+/// hashes, registries and namespaces (kept in the field), and from names whose tag glues a
+/// build stamp to them (`...-snt9b-2026...`, indexed whole).
+#[test]
+fn fielded_tag_and_path_find_exactly_the_images_whose_text_has_the_word() {
+    use tantivy::tokenizer::TokenStream;
+    let env = three_days();
+    let text = std::fs::read_to_string(repo().join("data/catalog-day3.json")).unwrap();
+    let catalog: Vec<Value> = serde_json::from_str(&text).unwrap();
+    let mut ident = macat::index::analyze::ident_analyzer();
+    // A word of several segments (`snt9b`) also finds the longer words it begins (`snt9b23`).
+    let mut has = |text: &str, word: &str| {
+        let glued =
+            word.contains(|c: char| c.is_ascii_digit()) && word.contains(char::is_alphabetic);
+        let mut words = ident.token_stream(text);
+        let mut found = false;
+        while let Some(t) = words.next() {
+            found |= t.text == word || (glued && t.text.starts_with(word));
+        }
+        found
+    };
+    let cases = [
+        ("tag", "pytorch"),
+        ("tag", "aarch64"),
+        ("tag", "snt9b"),
+        ("tag", "8.3"),
+        ("tag", "ubuntu"),
+        ("tag", "20230404095316"),
+        ("tag", "7fcd503"),
+        ("swr_path", "pytorch"),
+        ("swr_path", "myhuaweicloud"),
+        ("swr_path", "atelier"),
+        ("swr_path", "x86"),
+        ("swr_path", "2.7.1"),
+        ("swr_path", "0688ab8"),
+    ];
+    for (field, word) in cases {
+        let want: std::collections::BTreeSet<String> = catalog
+            .iter()
+            .filter(|i| i["workspace_id"] == "0")
+            .filter(|i| i[field].as_str().is_some_and(|t| has(t, word)))
+            .map(|i| i["id"].as_str().unwrap().to_string())
+            .collect();
+        assert!(!want.is_empty(), "{field}:{word} checks nothing");
+        let found = hits(&env, &[&format!("{field}:{word}"), "--limit", "1000"]);
+        // Exact matches only (score of at least 1000): the typo pass adds look-alikes.
+        let got: std::collections::BTreeSet<String> = found
+            .iter()
+            .filter(|h| h["score"].as_f64().unwrap() >= 1000.0)
+            .map(|h| h["id"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(got, want, "{field}:{word}");
+    }
+}
+
 /// The relevance set (`tests/fixtures/relevance.json`): for each query, the ids that must be
 /// among the first five hits. Reports recall@5 and MRR (reciprocal rank of the first must-have
 /// hit, averaged over queries).
