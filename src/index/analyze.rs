@@ -449,27 +449,37 @@ pub fn without_base(value: &str) -> &str {
         .map_or(value, |(_, text)| text)
 }
 
-/// Where `text` holds `name` so that cutting the text there changes no term: the characters
-/// around it separate words and join nothing (not a letter or digit, not `_` or `.`), a digit
-/// does not follow a name's last letter across one character (that would glue them, as in
-/// `cuda_10.2`), and no digit starts the name after a word before it.
-pub fn clean_occurrence(text: &str, name: &str) -> Option<usize> {
+/// Where `text` holds `name` so that cutting the text around it changes no term: the characters
+/// around it separate words and join nothing (not a letter or digit, not `_` or `.`), and no
+/// digit starts the name after a word before it (that would glue them, as in `cuda_10.2`).
+/// Returns the offset, and where the text after the name is to be cut from: the name's end,
+/// or the start of its last word when a version follows that word's last letters across one
+/// character (`snt9b-2024...` glues `b` and `2024...`: the part after is cut with the word).
+pub fn clean_occurrence(text: &str, name: &str) -> Option<(usize, usize)> {
     if name.is_empty() {
         return None;
     }
-    let separates = |c: char| !c.is_alphanumeric() && c != '_' && c != '.';
+    let separates = |c: char| class(c) == Class::Sep && c != '_' && c != '.';
     let first = name.chars().next()?;
     let last = name.chars().next_back()?;
-    let letter = |c: char| c.is_alphanumeric() && !c.is_ascii_digit();
-    text.match_indices(name).map(|(at, _)| at).find(|&at| {
+    let at = text.match_indices(name).map(|(at, _)| at).find(|&at| {
         let before = text[..at].chars().next_back();
-        let mut after = text[at + name.len()..].chars();
-        let (next, then) = (after.next(), after.next());
+        let next = text[at + name.len()..].chars().next();
         before.is_none_or(separates)
             && next.is_none_or(separates)
             && !(before.is_some() && first.is_ascii_digit())
-            && !(letter(last) && then.is_some_and(|c| c.is_ascii_digit()))
-    })
+    })?;
+    let mut after = text[at + name.len()..].chars().skip(1);
+    let glued = class(last) == Class::Letter && after.next().is_some_and(|c| c.is_ascii_digit());
+    let cut_from = if glued {
+        match pieces(name).last() {
+            Some(Piece::Word { from, .. }) => at + from,
+            _ => return None,
+        }
+    } else {
+        at + name.len()
+    };
+    Some((at, cut_from))
 }
 
 impl Default for RestTokenizer {
@@ -509,8 +519,8 @@ impl Tokenizer for RestTokenizer {
         };
         self.kept.clear();
         match clean_occurrence(&value[start..], name) {
-            Some(at) => {
-                let (at, after) = (start + at, start + at + name.len());
+            Some((at, cut_from)) => {
+                let (at, after, cut_from) = (start + at, start + at + name.len(), start + cut_from);
                 self.kept.push(Token {
                     offset_from: at,
                     offset_to: after,
@@ -520,7 +530,15 @@ impl Tokenizer for RestTokenizer {
                 });
                 let end = self.cut(value, start, at, 0);
                 // A gap where the name was: no phrase runs across it.
-                self.cut(value, after, value.len(), end + 1);
+                let first_after = self.kept.len();
+                self.cut(value, cut_from, value.len(), end + 1);
+                // The name's last word, when cut with the rest for what glues to it, is the
+                // name's: only the terms that reach past it are kept.
+                if cut_from < after {
+                    let mut rest = self.kept.split_off(first_after);
+                    rest.retain(|t| t.offset_to > after);
+                    self.kept.append(&mut rest);
+                }
             }
             None => {
                 self.cut(value, start, value.len(), 0);
@@ -800,14 +818,21 @@ mod tests {
             assert!(want.len() > 2, "{name} / {text} checks nothing");
             assert_eq!(without_base(&value), text);
         }
-        // Where cutting would change a term, or the text does not hold the name: every word,
-        // without the marker.
-        for (name, text) in [
-            // `snt9b-2024...` glues `b` to the build stamp (`b20240606190017`).
-            (
+        // A version glued to the name's last letters (`b20240606190017`) is kept, the name's
+        // last word (`snt9b`) is not.
+        let glued = terms(
+            &mut rest,
+            &with_base(
                 "pytorch_2.1.0-snt9b",
                 "pytorch_2.1.0-snt9b-20240606190017-7a9d3b5",
             ),
+        );
+        let glued: Vec<&str> = glued.iter().map(|(_, t)| t.as_str()).collect();
+        assert!(glued.contains(&COVERS_BASE) && glued.contains(&"b20240606190017"));
+        assert!(!glued.contains(&"snt9b") && !glued.contains(&"pytorch"));
+        // Where cutting would change a term, or the text does not hold the name: every word,
+        // without the marker.
+        for (name, text) in [
             // `_` joins: `x_cann_8.0` is a term of the text.
             ("cann_8.0", "x_cann_8.0"),
             // A name starting with a version right after a word.
@@ -827,10 +852,10 @@ mod tests {
     }
 
     /// What `tag:` and `swr_path:` rely on: a term is in the text exactly when the field has it,
-    /// or the field covers the name and the name has it. Checked on every image of the fixture
-    /// catalogs and of a generated one.
+    /// or the field covers its base (the name of a tag, the tag of a path) and the base has it.
+    /// Checked on every image of the fixture catalogs and of a generated one.
     #[test]
-    fn rest_and_name_together_have_exactly_the_terms_of_the_text() {
+    fn rest_and_base_together_have_exactly_the_terms_of_the_text() {
         let mut ident = ident_analyzer();
         let mut rest = TextAnalyzer::builder(RestTokenizer::default()).build();
         let mut images: Vec<serde_json::Value> = crate::simulate::generate::generate(3000, 7);
@@ -852,21 +877,21 @@ mod tests {
         }
         let (mut checked, mut covered) = (0, 0);
         for image in &images {
-            let name = image["name"].as_str().unwrap_or("");
-            for key in ["tag", "swr_path"] {
+            for (key, base) in [("tag", "name"), ("swr_path", "tag")] {
                 let Some(text) = image[key].as_str() else {
                     continue;
                 };
-                let field = term_set(&mut rest, &with_base(name, text));
-                let (in_text, in_name) = (term_set(&mut ident, text), term_set(&mut ident, name));
+                let base = image[base].as_str().unwrap_or("");
+                let field = term_set(&mut rest, &with_base(base, text));
+                let (in_text, in_base) = (term_set(&mut ident, text), term_set(&mut ident, base));
                 let covers = field.contains(COVERS_BASE);
                 covered += usize::from(covers);
-                for t in in_text.union(&in_name) {
-                    let found = field.contains(t) || (covers && in_name.contains(t));
+                for t in in_text.union(&in_base) {
+                    let found = field.contains(t) || (covers && in_base.contains(t));
                     assert_eq!(
                         found,
                         in_text.contains(t),
-                        "{t:?} in {key} {text:?} of {name:?}"
+                        "{t:?} in {key} {text:?} of {base:?}"
                     );
                 }
                 assert!(field

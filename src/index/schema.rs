@@ -35,9 +35,9 @@ pub struct TextField {
     /// Added to a word's score when the word matches in this field (name/tag over description).
     pub weight: f32,
     pub role: Role,
-    /// Set for a field indexed by what it adds to the name ([`analyze::RestTokenizer`]): the
-    /// name field, looked up too (where this field holds [`analyze::COVERS_BASE`]) when the
-    /// field is asked for by name.
+    /// Set for a field indexed by what it adds to another ([`analyze::RestTokenizer`]): that
+    /// field (the tag's is the name, the path's the tag), looked up too where this field holds
+    /// [`analyze::COVERS_BASE`] when the field is asked for by name.
     pub base: Option<Field>,
 }
 
@@ -99,8 +99,13 @@ const TEXT_FIELDS: &[(&str, Kind, f32, Role)] = &[
     ("description", Kind::Text, 4.0, Role::Default),
 ];
 
-/// The fields indexed by what they add to the name.
-const BASED_ON_NAME: &[&str] = &["tag", "swr_path"];
+/// The fields indexed by what they add to another: (field, base). A tag holds the name, and a
+/// path holds the tag.
+const BASES: &[(&str, &str)] = &[("tag", "name"), ("swr_path", "tag")];
+
+fn base_of(field: &str) -> Option<&'static str> {
+    BASES.iter().find(|(f, _)| *f == field).map(|(_, b)| *b)
+}
 
 /// How a text field is searched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -183,7 +188,7 @@ pub fn schema() -> Schema {
     b.add_u64_field("valid_to", u64_opts);
     for (name, kind, _, role) in TEXT_FIELDS {
         let tokenizer = match kind {
-            _ if BASED_ON_NAME.contains(name) => analyze::REST,
+            _ if base_of(name).is_some() => analyze::REST,
             Kind::Ident => analyze::IDENT,
             Kind::Text => analyze::TEXT,
         };
@@ -247,7 +252,6 @@ pub fn register_tokenizers(index: &Index) {
 impl Fields {
     pub fn new(schema: &Schema) -> tantivy::Result<Fields> {
         let f = |n: &str| schema.get_field(n);
-        let name = f("name")?;
         let text = TEXT_FIELDS
             .iter()
             .map(|(field_name, kind, weight, role)| {
@@ -257,7 +261,7 @@ impl Fields {
                     kind: *kind,
                     weight: *weight,
                     role: *role,
-                    base: BASED_ON_NAME.contains(field_name).then_some(name),
+                    base: base_of(field_name).map(f).transpose()?,
                 })
             })
             .collect::<tantivy::Result<Vec<_>>>()?;
@@ -276,7 +280,7 @@ impl Fields {
             image_id: f("image_id")?,
             valid_from: f("valid_from")?,
             valid_to: f("valid_to")?,
-            name,
+            name: f("name")?,
             name_head: f(NAME_HEAD)?,
             name_rank: f(NAME_RANK)?,
             name_exact: f("name_exact")?,
@@ -351,9 +355,13 @@ impl Fields {
         for d in image.dev_services.iter().flatten() {
             text(self.dev_service, &Some(d.clone()));
         }
-        for (field, value) in [(self.tag, &image.tag), (self.swr_path, &image.swr_path)] {
+        let tag = image.tag.as_deref().unwrap_or("");
+        for (field, base, value) in [
+            (self.tag, name, &image.tag),
+            (self.swr_path, tag, &image.swr_path),
+        ] {
             if let Some(v) = value.as_deref().filter(|v| !v.is_empty()) {
-                doc.add_text(field, analyze::with_base(name, v));
+                doc.add_text(field, analyze::with_base(base, v));
             }
         }
         doc

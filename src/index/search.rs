@@ -231,22 +231,34 @@ impl Compiler<'_> {
         let named = fields.len() == 1;
         for tf in fields {
             alternatives.extend(self.alternatives(tf, tf.field, text, kind, named));
-            if let (Some(base), true) = (tf.base, named) {
-                // The words a tag or path shares with the name are indexed in the name: found
-                // there, in documents whose field says it holds the whole name.
-                let covers: Q = Box::new(ConstScoreQuery::new(
-                    Box::new(TermQuery::new(
-                        text_term(tf.field, analyze::COVERS_BASE),
-                        IndexRecordOption::Basic,
+            if !named {
+                // Plain words look up the name anyway, and rank higher there.
+                continue;
+            }
+            // The words a path shares with its tag are indexed in the tag, and those a tag
+            // shares with the name in the name: found there, in documents whose fields say
+            // they hold the whole of it (every field on the way).
+            let mut covers: Vec<(Occur, Q)> = Vec::new();
+            let mut from = *tf;
+            while let Some(base) = from.base {
+                covers.push((
+                    Occur::Must,
+                    Box::new(ConstScoreQuery::new(
+                        Box::new(TermQuery::new(
+                            text_term(from.field, analyze::COVERS_BASE),
+                            IndexRecordOption::Basic,
+                        )),
+                        0.0,
                     )),
-                    0.0,
                 ));
                 for q in self.alternatives(tf, base, text, kind, named) {
-                    let both: Q = Box::new(BooleanQuery::new(vec![
-                        (Occur::Must, q),
-                        (Occur::Must, covers.box_clone()),
-                    ]));
-                    alternatives.push(both);
+                    let mut all = vec![(Occur::Must, q)];
+                    all.extend(covers.iter().map(|(o, c)| (*o, c.box_clone())));
+                    alternatives.push(Box::new(BooleanQuery::new(all)));
+                }
+                match self.f.text.iter().find(|t| t.field == base) {
+                    Some(next) => from = *next,
+                    None => break,
                 }
             }
         }
@@ -258,7 +270,7 @@ impl Compiler<'_> {
     }
 
     /// The alternatives for one word in one field, looked up in `field`: the field itself, or
-    /// the name for the words a tag or path shares with it (marks still go to the field).
+    /// the field a tag or path holds (marks still go to the field).
     fn alternatives(
         &mut self,
         tf: &TextField,
