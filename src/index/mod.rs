@@ -493,6 +493,14 @@ impl NewIndex {
         Ok(())
     }
 
+    /// Writes the documents added so far to segments (committed, without a payload).
+    fn flush(&mut self) -> Result<()> {
+        self.writer
+            .commit()
+            .map(drop)
+            .map_err(|e| tantivy_err("cannot write the index in", self.tmp.path(), e))
+    }
+
     /// Forgets every document of a scope added so far.
     fn drop_scope(&mut self, scope_id: i64) {
         self.writer.delete_term(Term::from_field_u64(
@@ -586,10 +594,14 @@ impl FirstBuild {
                         Feed::DropScope(scope_id) => new.drop_scope(scope_id),
                     }
                 }
-                match failed {
-                    Some(e) => Err(e),
-                    None => Ok(new),
+                if let Some(e) = failed {
+                    return Err(e);
                 }
+                // The run is committing: the segments are written meanwhile, and committed
+                // here (without the run's payload, in the build's own directory); `finish`
+                // commits again with it, which writes no segment.
+                new.flush()?;
+                Ok(new)
             })
             .map_err(|e| Error::internal(format!("cannot start the index builder: {e}")))?;
         Ok((

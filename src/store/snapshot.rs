@@ -220,6 +220,9 @@ impl<'c> SnapshotWriter<'c> {
 
     /// Commits the snapshot and marks the run committed. Returns the run's totals.
     pub fn commit(mut self, pages: u64) -> Result<Counts> {
+        // The sink has heard of every version: told now (dropped), it finishes its work while
+        // the transaction commits.
+        self.sink = None;
         let t = self.totals;
         self.conn.execute(
             "UPDATE runs SET status = 'committed', finished_at = ?2, pages = ?3, seen = ?4,
