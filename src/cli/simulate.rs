@@ -22,7 +22,8 @@ pub struct SimulateArgs {
     /// Serve only this project id (others get 404) [default: any]
     #[arg(long, value_name = "ID")]
     pub project_id: Option<String>,
-    /// Delay before each response
+    /// Each image request is answered this long after it came in (the simulator's own work
+    /// included)
     #[arg(long, default_value_t = 0)]
     pub latency_ms: u64,
     /// Fraction of requests that fail (500, 502/503 HTML, cut-off body, malformed page)
