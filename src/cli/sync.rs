@@ -179,8 +179,10 @@ pub(crate) fn summary(r: &SyncReport) -> String {
     )
 }
 
-/// The progress bar shown on a terminal (never when stderr is redirected, or with -q).
-struct Bar(ProgressBar);
+/// The progress bar shown on a terminal (never when stderr is redirected, or with -q), of the
+/// scope whose walk started last (the next scope's walk starts during the previous one's last
+/// answers, which no longer move the bar).
+struct Bar(ProgressBar, std::sync::Mutex<Option<ScopeKey>>);
 
 impl Bar {
     fn new() -> Bar {
@@ -190,22 +192,32 @@ impl Bar {
                 .unwrap_or_else(|_| ProgressStyle::default_bar())
                 .progress_chars("=> "),
         );
-        Bar(bar)
+        Bar(bar, Default::default())
+    }
+
+    fn shows(&self, scope: &ScopeKey) -> bool {
+        let current = self.1.lock().unwrap_or_else(|p| p.into_inner());
+        current.as_ref() == Some(scope)
     }
 }
 
 impl Progress for Bar {
     fn walk_started(&self, scope: &ScopeKey) {
+        *self.1.lock().unwrap_or_else(|p| p.into_inner()) = Some(scope.clone());
         self.0.set_position(0);
         self.0.set_length(0);
         self.0
             .set_message(format!("{} {}", scope.project_id, scope.image_type));
     }
-    fn total(&self, total: u64) {
-        self.0.set_length(total);
+    fn total(&self, scope: &ScopeKey, total: u64) {
+        if self.shows(scope) {
+            self.0.set_length(total);
+        }
     }
-    fn page(&self, records: u64) {
-        self.0.inc(records);
+    fn page(&self, scope: &ScopeKey, records: u64) {
+        if self.shows(scope) {
+            self.0.inc(records);
+        }
     }
     fn finish(&self) {
         self.0.finish_and_clear();

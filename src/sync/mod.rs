@@ -81,9 +81,9 @@ pub trait Progress: Send + Sync {
     /// A walk of `scope` started (again, after a catalog change).
     fn walk_started(&self, scope: &ScopeKey);
     /// The scope holds `total` images.
-    fn total(&self, total: u64);
-    /// A page of `records` images arrived.
-    fn page(&self, records: u64);
+    fn total(&self, scope: &ScopeKey, total: u64);
+    /// A page of `records` images of the scope arrived.
+    fn page(&self, scope: &ScopeKey, records: u64);
     /// The run ended (committed or not).
     fn finish(&self);
 }

@@ -141,7 +141,7 @@ impl Walk<'_> {
 
     fn progress(&self, records: usize) {
         if let Some(p) = &self.opts.progress {
-            p.page(records as u64);
+            p.page(self.scope, records as u64);
         }
     }
 
@@ -176,7 +176,7 @@ impl Walk<'_> {
         self.count_page();
         let total = first.total;
         if let Some(p) = &self.opts.progress {
-            p.total(total);
+            p.total(self.scope, total);
         }
         let n = first.items.len() as u64;
         let fingerprint: Vec<(String, [u8; 16])> = first
