@@ -110,12 +110,12 @@ fn base_of(field: &str) -> Option<&'static str> {
 /// How a text field is searched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
-    /// Plain words and `field:` both look it up, typos included; it is stored for display.
+    /// Plain words and `field:` both look it up, typos included.
     Default,
     /// Plain words and `field:` both look it up; typos only when it is asked for by name
-    /// (build stamps, hashes and registry paths are not typed from memory); stored.
+    /// (build stamps, hashes and registry paths are not typed from memory).
     Secondary,
-    /// Plain words look it up, without typos; not a field users name, not stored.
+    /// Plain words look it up, without typos; not a field users name.
     Hidden,
 }
 
@@ -148,6 +148,20 @@ pub fn settings() -> IndexSettings {
 /// The hidden field holding the first word of the name.
 pub const NAME_HEAD: &str = "name_head";
 
+/// The text and enum fields a hit shows, read back from the index's document store (the others
+/// are only searched: storing them cost every build).
+const SHOWN: &[&str] = &[
+    "name",
+    "tag",
+    "namespace",
+    "swr_path",
+    "description",
+    "arch",
+    "type",
+    "service_type",
+    "status",
+];
+
 /// Enum fields: (query name, schema name).
 const ENUM_FIELDS: &[(&str, &str)] = &[
     ("arch", "arch"),
@@ -179,14 +193,15 @@ pub fn schema() -> Schema {
         .set_indexed()
         .set_fast()
         .set_stored();
-    b.add_u64_field("version_id", u64_opts.clone());
+    // Only looked up, to replace a version's document when the version ends.
+    b.add_u64_field("version_id", NumericOptions::default().set_indexed());
     // Indexed too: `serve` searches the scopes of one project, and a first build whose walk
     // starts a scope over deletes what it indexed of that scope.
     b.add_u64_field("scope_id", u64_opts.clone());
     b.add_text_field("image_id", STRING | STORED);
     b.add_u64_field("valid_from", u64_opts.clone());
     b.add_u64_field("valid_to", u64_opts);
-    for (name, kind, _, role) in TEXT_FIELDS {
+    for (name, kind, _, _) in TEXT_FIELDS {
         let tokenizer = match kind {
             _ if base_of(name).is_some() => analyze::REST,
             Kind::Ident => analyze::IDENT,
@@ -197,10 +212,10 @@ pub fn schema() -> Schema {
                 .set_tokenizer(tokenizer)
                 .set_index_option(IndexRecordOption::WithFreqsAndPositions),
         );
-        let opts = if *role == Role::Hidden {
-            opts
-        } else {
+        let opts = if SHOWN.contains(name) {
             opts.set_stored()
+        } else {
+            opts
         };
         b.add_text_field(name, opts);
     }
@@ -222,8 +237,12 @@ pub fn schema() -> Schema {
                     .set_index_option(IndexRecordOption::Basic)
                     .set_fieldnorms(false),
             )
-            .set_fast(analyze::ENUM)
-            .set_stored();
+            .set_fast(analyze::ENUM);
+        let opts = if SHOWN.contains(name) {
+            opts.set_stored()
+        } else {
+            opts
+        };
         b.add_text_field(name, opts);
     }
     b.build()
