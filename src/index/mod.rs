@@ -559,13 +559,16 @@ pub struct FirstBuild {
 
 /// What a sync's snapshot writer tells the [`FirstBuild`].
 enum Feed {
-    Add(IndexedVersion),
+    Add(Vec<IndexedVersion>),
     DropScope(i64),
 }
 
 /// The sending end of a [`FirstBuild`]; dropping it ends the build's input.
 pub struct Feeder {
     tx: std::sync::mpsc::SyncSender<Feed>,
+    /// Versions not sent yet: they go in batches of [`FEED_BATCH`], not one message (and one
+    /// wake-up of the index thread) each.
+    batch: Vec<IndexedVersion>,
 }
 
 /// Versions waiting to be indexed (about 12 MB of them): when the index falls behind, the walk
@@ -573,16 +576,32 @@ pub struct Feeder {
 /// that outpaces the index commit sooner (1,024: a first sync at concurrency 8 took 0.1 s
 /// longer; BENCHMARKS.md, "Sync").
 const FEED_QUEUE: usize = 8192;
+const FEED_BATCH: usize = 128;
 
 impl FirstBuild {
     /// Starts building the first index of the mirror at `db`.
     pub fn start(db: &Path) -> Result<(FirstBuild, Feeder)> {
         let dir = index_dir(db);
-        let mut new = NewIndex::beside(&dir)?;
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Feed>(FEED_QUEUE);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Feed>(FEED_QUEUE / FEED_BATCH);
+        let (ready_tx, ready_rx) = std::sync::mpsc::sync_channel::<Result<()>>(1);
+        let in_dir = dir.clone();
         let worker = std::thread::Builder::new()
             .name("first-index".into())
             .spawn(move || {
+                // The walk comes first: its requests wait on nothing but the network when the
+                // index uses the CPU the walk leaves. The index writer's threads are started
+                // here and take this thread's priority.
+                lower_priority();
+                let mut new = match NewIndex::beside(&in_dir) {
+                    Ok(new) => {
+                        let _ = ready_tx.send(Ok(()));
+                        new
+                    }
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                        return Err(Error::internal("the index builder did not start"));
+                    }
+                };
                 let mut failed = None;
                 for feed in rx {
                     // After a failure the rest is only drained, so the walk never blocks.
@@ -590,7 +609,9 @@ impl FirstBuild {
                         continue;
                     }
                     match feed {
-                        Feed::Add(v) => failed = new.add(&v).err(),
+                        Feed::Add(batch) => {
+                            failed = batch.iter().find_map(|v| new.add(v).err());
+                        }
                         Feed::DropScope(scope_id) => new.drop_scope(scope_id),
                     }
                 }
@@ -604,12 +625,22 @@ impl FirstBuild {
                 Ok(new)
             })
             .map_err(|e| Error::internal(format!("cannot start the index builder: {e}")))?;
+        let ready = ready_rx
+            .recv()
+            .unwrap_or_else(|_| Err(Error::internal("the index builder stopped")));
+        if let Err(e) = ready {
+            let _ = worker.join();
+            return Err(e);
+        }
         Ok((
             FirstBuild {
                 dir,
                 worker: Some(worker),
             },
-            Feeder { tx },
+            Feeder {
+                tx,
+                batch: Vec::with_capacity(FEED_BATCH),
+            },
         ))
     }
 
@@ -643,14 +674,43 @@ impl Drop for FirstBuild {
     }
 }
 
+impl Feeder {
+    fn send_batch(&mut self) {
+        if !self.batch.is_empty() {
+            let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(FEED_BATCH));
+            // A builder that stopped (it failed) is caught up by the next command instead.
+            let _ = self.tx.send(Feed::Add(batch));
+        }
+    }
+}
+
 impl crate::store::snapshot::VersionSink for Feeder {
     fn added(&mut self, v: IndexedVersion) {
-        // A builder that stopped (it failed) is caught up by the next command instead.
-        let _ = self.tx.send(Feed::Add(v));
+        self.batch.push(v);
+        if self.batch.len() >= FEED_BATCH {
+            self.send_batch();
+        }
     }
 
     fn scope_restarted(&mut self, scope_id: i64) {
+        // The scope's versions not sent yet are dropped with those sent.
+        self.batch.retain(|v| v.scope_id != scope_id);
         let _ = self.tx.send(Feed::DropScope(scope_id));
+    }
+}
+
+impl Drop for Feeder {
+    /// The end of the input: what is left goes first.
+    fn drop(&mut self) {
+        self.send_batch();
+    }
+}
+
+/// Makes the calling thread, and the threads it starts, the last to get the CPU (nice 19).
+fn lower_priority() {
+    #[cfg(unix)]
+    if let Err(e) = rustix::process::setpriority_process(None, 19) {
+        tracing::debug!("cannot lower the index builder's priority: {e}");
     }
 }
 
