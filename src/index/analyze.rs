@@ -31,7 +31,7 @@ use tantivy::tokenizer::{
 pub const IDENT: &str = "macat_ident";
 pub const TEXT: &str = "macat_text";
 pub const ENUM: &str = "macat_enum";
-/// Tags and SWR paths: what they add to the name (see [`RestTokenizer`]).
+/// Tags and SWR paths: what they add to the name and to the tag (see [`RestTokenizer`]).
 pub const REST: &str = "macat_rest";
 
 /// Terms longer than this (in bytes) are dropped: nobody searches for them, and tantivy limits
@@ -408,18 +408,19 @@ impl Tokenizer for ImageTokenizer {
     }
 }
 
-/// Indexes a tag or an SWR path by what it adds to the image's name.
+/// Indexes a text by what it adds to another it holds, its *base*: a tag by what it adds to the
+/// image's name, an SWR path by what it adds to the tag.
 ///
 /// A tag is mostly the name again (`pytorch_2.1.0-...-snt9b` + `-20240606190017-7a9d3b5`), and
 /// a path is the tag behind a registry and a namespace: indexed whole, their words were most of
-/// what a sync's index build writes, and cutting them most of its work. The value is `name`
-/// [`BASE_SEPARATOR`] `text`. When the text holds the name between clean boundaries (see
+/// what a sync's index build writes, and cutting them most of its work. The value is `base`
+/// [`BASE_SEPARATOR`] `text`. When the text holds the base between clean boundaries (see
 /// [`clean_occurrence`]), the stream is [`COVERS_BASE`] and then the terms of the text before
-/// and after the name, each part cut on its own; otherwise it is every term of the text. Cut
-/// apart at clean boundaries, the parts and the name have exactly the terms of the whole text,
+/// and after the base, each part cut on its own; otherwise it is every term of the text. Cut
+/// apart at clean boundaries, the parts and the base have exactly the terms of the whole text,
 /// so, for any term `t`: the text has `t` exactly when this field has `t`, or has
-/// [`COVERS_BASE`] and the name has `t` (which is how `tag:` and `swr_path:` are searched, see
-/// `search::Compiler`). Phrases inside the name are found through the name, and phrases inside
+/// [`COVERS_BASE`] and the base has `t` (which is how `tag:` and `swr_path:` are searched, see
+/// `search::Compiler`). Phrases inside the base are found through the base, and phrases inside
 /// the part before or after it here; a phrase that runs from the name into the rest of a tag
 /// (`tag:"aarch64-20240606"`) is not found.
 ///
@@ -433,11 +434,11 @@ pub struct RestTokenizer {
 /// Between the name and the text in a value for [`RestTokenizer`].
 pub const BASE_SEPARATOR: char = '\u{1}';
 
-/// The term saying "and every term of the name" (never produced from text: the separator
+/// The term saying "and every term of the base" (never produced from text: the separator
 /// separates).
 pub const COVERS_BASE: &str = "\u{1}";
 
-/// The value [`RestTokenizer`] indexes for `text` beside `name` (and the index stores).
+/// The value [`RestTokenizer`] indexes for `text` beside its base `name` (and the index stores).
 pub fn with_base(name: &str, text: &str) -> String {
     format!("{name}{BASE_SEPARATOR}{text}")
 }

@@ -576,6 +576,8 @@ pub struct Feeder {
 /// that outpaces the index commit sooner (1,024: a first sync at concurrency 8 took 0.1 s
 /// longer; BENCHMARKS.md, "Sync").
 const FEED_QUEUE: usize = 8192;
+
+/// Versions handed to the index thread at once.
 const FEED_BATCH: usize = 128;
 
 impl FirstBuild {

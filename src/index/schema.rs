@@ -91,8 +91,8 @@ const TEXT_FIELDS: &[(&str, Kind, f32, Role)] = &[
     (NAME_HEAD, Kind::Ident, 11.0, Role::Hidden),
     ("name", Kind::Ident, 10.0, Role::Default),
     ("show_name", Kind::Ident, 9.0, Role::Default),
-    // Tag and SWR path hold the name again: they index what they add to it (see
-    // `analyze::RestTokenizer`), and a word of the name is found in the name.
+    // A tag holds the name again, and an SWR path the tag: they index what they add (see
+    // `BASES` and `analyze::RestTokenizer`); a word of the name is found in the name.
     ("tag", Kind::Ident, 8.0, Role::Secondary),
     ("namespace", Kind::Ident, 7.0, Role::Secondary),
     ("swr_path", Kind::Ident, 6.0, Role::Secondary),
