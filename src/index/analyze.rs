@@ -432,7 +432,7 @@ pub struct RestTokenizer {
 }
 
 /// Between the name and the text in a value for [`RestTokenizer`].
-pub const BASE_SEPARATOR: char = '\u{1}';
+const BASE_SEPARATOR: char = '\u{1}';
 
 /// The term saying "and every term of the base" (never produced from text: the separator
 /// separates).
@@ -456,7 +456,7 @@ pub fn without_base(value: &str) -> &str {
 /// Returns the offset, and where the text after the name is to be cut from: the name's end,
 /// or the start of its last word when a version follows that word's last letters across one
 /// character (`snt9b-2024...` glues `b` and `2024...`: the part after is cut with the word).
-pub fn clean_occurrence(text: &str, name: &str) -> Option<(usize, usize)> {
+fn clean_occurrence(text: &str, name: &str) -> Option<(usize, usize)> {
     if name.is_empty() {
         return None;
     }
