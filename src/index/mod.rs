@@ -571,11 +571,11 @@ pub struct Feeder {
     batch: Vec<IndexedVersion>,
 }
 
-/// Versions waiting to be indexed (about 12 MB of them): when the index falls behind, the walk
-/// waits for it rather than holding the whole catalog in memory. A longer queue lets a walk
-/// that outpaces the index commit sooner (1,024: a first sync at concurrency 8 took 0.1 s
-/// longer; BENCHMARKS.md, "Sync").
-const FEED_QUEUE: usize = 8192;
+/// Versions waiting to be indexed (about 6 MB of them): when the index falls behind, the walk
+/// waits for it rather than holding the whole catalog in memory. Since the index is built at
+/// low priority it does fall behind: 8,192 took a zero-latency first sync of 100,000 images up
+/// to 186 MiB (4,096: 164-166 MiB), at the same speed (BENCHMARKS.md, "Sync").
+const FEED_QUEUE: usize = 4096;
 
 /// Versions handed to the index thread at once.
 const FEED_BATCH: usize = 128;
