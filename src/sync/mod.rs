@@ -97,6 +97,18 @@ pub struct SyncOptions {
     pub progress: Option<std::sync::Arc<dyn Progress>>,
 }
 
+impl SyncOptions {
+    /// Requests on the wire at once (at least one).
+    fn in_flight(&self) -> usize {
+        self.concurrency.max(1)
+    }
+
+    /// Pages a stage of the walk may hold ahead of the next: twice the requests in flight.
+    fn ahead(&self) -> usize {
+        self.in_flight() * 2
+    }
+}
+
 /// The outcome of a run (`--format json` prints it as is).
 #[derive(Debug, Clone, Serialize)]
 pub struct SyncReport {
@@ -192,7 +204,7 @@ pub async fn run(
         (None, None)
     };
 
-    let (tx, rx) = mpsc::channel::<WriteMsg>(opts.concurrency.max(1) * 2);
+    let (tx, rx) = mpsc::channel::<WriteMsg>(opts.ahead());
     let writer = std::thread::spawn(move || {
         let result = write_snapshot(&store, run_id, rx, feeder);
         (store, result)
@@ -280,13 +292,13 @@ async fn walk_scopes(
     tx: &mpsc::Sender<WriteMsg>,
     pages: &AtomicU64,
 ) -> Result<()> {
-    let limit = Arc::new(tokio::sync::Semaphore::new(opts.concurrency.max(1)));
+    let limit = Arc::new(tokio::sync::Semaphore::new(opts.in_flight()));
     let mut walks = Vec::new();
     let mut queues = Vec::new();
     let mut previous: Option<oneshot::Receiver<()>> = None;
     for ((scope, client), scope_id) in targets.iter().zip(scope_ids) {
         let client = client.clone().with_in_flight(limit.clone());
-        let (queue_tx, queue_rx) = mpsc::channel::<WriteMsg>(opts.concurrency.max(1) * 2);
+        let (queue_tx, queue_rx) = mpsc::channel::<WriteMsg>(opts.ahead());
         let (all_sent, next) = oneshot::channel();
         let after = previous.replace(next);
         walks.push(async move {
@@ -294,16 +306,8 @@ async fn walk_scopes(
                 // Sent, or dropped because that walk is over: either way, go.
                 let _ = after.await;
             }
-            let walked = walk::walk_scope(
-                &client,
-                scope,
-                *scope_id,
-                opts,
-                &queue_tx,
-                pages,
-                Some(all_sent),
-            )
-            .await;
+            let walked =
+                walk::walk_scope(&client, scope, *scope_id, opts, &queue_tx, pages, all_sent).await;
             // Closing the queue tells the writer's side that this scope is over.
             drop(queue_tx);
             walked

@@ -63,8 +63,9 @@ pub(crate) async fn walk_scope(
     opts: &SyncOptions,
     tx: &mpsc::Sender<WriteMsg>,
     fetched: &AtomicU64,
-    mut all_sent: Option<oneshot::Sender<()>>,
+    all_sent: oneshot::Sender<()>,
 ) -> Result<()> {
+    let mut all_sent = Some(all_sent);
     send(tx, WriteMsg::StartScope(scope_id, scope.namespace.clone())).await?;
     let mut problems = Vec::new();
     for attempt in 1..=MAX_WALKS {
@@ -232,7 +233,7 @@ impl Walk<'_> {
         // walk) spreads over the runtime's threads instead of queueing behind one another. The
         // client keeps `concurrency` requests on the wire; twice as many tasks let the next
         // requests go out while answers wait to be parsed or written.
-        let ahead = self.opts.concurrency.max(1) * 2;
+        let ahead = self.opts.ahead();
         let requests: Vec<_> = offsets
             .map(|(page, offset)| (page, self.params(offset), self.client.clone()))
             .collect();
