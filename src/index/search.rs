@@ -31,7 +31,7 @@ use tantivy::query::{
 use tantivy::schema::{Field, IndexRecordOption, Value};
 use tantivy::{DocAddress, Score, Searcher, TantivyDocument, Term};
 
-use super::analyze::{self, Kind, QueryAnalyzer};
+use super::analyze::{self, Kind, QueryAnalyzer, QueryWord};
 use super::query::{self, Expr, TermKind};
 use super::schema::{Fields, Role, TextField, LIVE, NAME_HEAD};
 use super::SearchIndex;
@@ -230,7 +230,11 @@ impl Compiler<'_> {
         // One field asked for by name (`tag:`), not the fields of plain words.
         let named = fields.len() == 1;
         for tf in fields {
-            alternatives.extend(self.alternatives(tf, tf.field, text, kind, named));
+            let w = self.qa.word(tf.kind, text);
+            if w.terms.is_empty() {
+                continue;
+            }
+            alternatives.extend(self.alternatives(tf, tf.field, &w, kind, named));
             if !named {
                 // Plain words look up the name anyway, and rank higher there.
                 continue;
@@ -239,6 +243,8 @@ impl Compiler<'_> {
             // shares with the name in the name: found there, in documents whose fields say
             // they hold the whole of it (every field on the way).
             let mut covers: Vec<(Occur, Q)> = Vec::new();
+            // The words are marked in the field already.
+            let marked = self.marks.len();
             let mut from = *tf;
             while let Some(base) = from.base {
                 covers.push((
@@ -251,7 +257,7 @@ impl Compiler<'_> {
                         0.0,
                     )),
                 ));
-                for q in self.alternatives(tf, base, text, kind, named) {
+                for q in self.alternatives(tf, base, &w, kind, named) {
                     let mut all = vec![(Occur::Must, q)];
                     all.extend(covers.iter().map(|(o, c)| (*o, c.box_clone())));
                     alternatives.push(Box::new(BooleanQuery::new(all)));
@@ -261,6 +267,7 @@ impl Compiler<'_> {
                     None => break,
                 }
             }
+            self.marks.truncate(marked);
         }
         match alternatives.len() {
             0 => None,
@@ -269,21 +276,17 @@ impl Compiler<'_> {
         }
     }
 
-    /// The alternatives for one word in one field, looked up in `field`: the field itself, or
-    /// the field a tag or path holds (marks still go to the field).
+    /// The alternatives for the word `w` (not empty) in one field, looked up in `field`: the
+    /// field itself, or the field a tag or path holds (marks still go to the field).
     fn alternatives(
         &mut self,
         tf: &TextField,
         field: Field,
-        text: &str,
+        w: &QueryWord,
         kind: TermKind,
         named: bool,
     ) -> Vec<Q> {
         let mut alternatives: Vec<Q> = Vec::new();
-        let w = self.qa.word(tf.kind, text);
-        if w.terms.is_empty() {
-            return alternatives;
-        }
         let exact = EXACT + tf.weight;
         let terms = w.terms.clone();
         for (_, t) in &terms {
