@@ -22,6 +22,10 @@ const DEMO_IMAGE: &str = "mindspore1.8.0-cann5.1.2-py3.7-euler2.8.3";
 
 /// The mirror is temporary unless the global `--db PATH` names a new file to keep.
 #[derive(Debug, Args)]
+#[command(after_help = super::man::examples(&[
+    ("the tour, in a temporary mirror", "macat demo"),
+    ("the tour, keeping the mirror to explore afterwards", "macat demo --db demo.db"),
+]))]
 pub struct DemoArgs {}
 
 pub fn run(g: &GlobalArgs, _args: DemoArgs) -> Result<()> {

@@ -19,6 +19,11 @@ use crate::store::{rfc3339_ms, RunPoint, Store};
 use crate::when::When;
 
 #[derive(Debug, Args)]
+#[command(after_help = super::man::examples(&[
+    ("what the latest sync changed", "macat diff"),
+    ("between any two runs, for a script", "macat diff --from run:1 --to run:3 --format json"),
+    ("one change a line, as CSV", "macat diff --from run:1 --format csv"),
+]))]
 pub struct DiffArgs {
     /// The earlier point in time [default: the committed run before --to]
     #[arg(long, value_name = "WHEN")]

@@ -9,6 +9,10 @@ use crate::store::Store;
 use crate::when::When;
 
 #[derive(Debug, Args)]
+#[command(after_help = super::man::examples(&[
+    ("the catalog now, one object a line as the API returned it, sorted by id", "macat export > catalog.ndjson"),
+    ("the catalog as run 1 saw it, as CSV", "macat export --as-of run:1 --format csv > catalog-run1.csv"),
+]))]
 pub struct ExportArgs {
     /// Point in time: YYYY-MM-DD, RFC 3339, run:N, latest, or a duration ago (36h, 7d)
     #[arg(long, value_name = "WHEN", default_value = "latest")]

@@ -16,6 +16,10 @@ use crate::store::history::{Candidate, Event, HistoryEntry, Lookup};
 use crate::store::{rfc3339_ms, ScopeKey, Store};
 
 #[derive(Debug, Args)]
+#[command(after_help = super::man::examples(&[
+    ("by any name the image had (this one was renamed on day 2)", "macat history mindstudio5.0.rc1-ascendsnt9-cann5.1.0-euler2.8.3-aarch64"),
+    ("oldest first, every change field by field, for a script", "macat history 2097c2e8 --format json"),
+]))]
 pub struct HistoryArgs {
     /// The image: an id, a name it had, name:tag, or a unique id prefix
     #[arg(value_name = "IMAGE")]

@@ -16,6 +16,11 @@ use crate::store::{LiveImage, Store};
 use crate::when::When;
 
 #[derive(Debug, Args)]
+#[command(after_help = super::man::examples(&[
+    ("the dedicated images, most recently updated first", "macat list --type DEDICATED --sort-key update_at"),
+    ("the API's own filters, sorting and paging", "macat list --name mindspore --sort-key name,tag --sort-dir ASC --limit 20"),
+    ("the catalog as run 1 saw it, as CSV", "macat list --as-of run:1 --format csv"),
+]))]
 pub struct ListArgs {
     /// Image name: a case-insensitive part of it, or all of it with --name-fuzzy-match false
     #[arg(long, value_name = "NAME")]

@@ -9,6 +9,7 @@ mod diff;
 mod export;
 mod history;
 mod list;
+mod man;
 mod reindex;
 mod runs;
 mod search;
@@ -30,7 +31,19 @@ use crate::error::{Error, Result};
     name = "macat",
     version,
     about = "An offline, searchable, versioned mirror of the Huawei Cloud ModelArts image catalog",
-    propagate_version = true
+    long_about = "An offline, searchable, versioned mirror of the Huawei Cloud ModelArts image catalog.\n\n\
+        `macat sync` walks every page of the images API (GET /v1/{project_id}/images) into a local \
+        SQLite database, one atomic snapshot per run, and keeps every version of every image. The \
+        other commands read the mirror offline, at any point in time: --as-of, --from and --to take \
+        YYYY-MM-DD (the end of that day, UTC), an RFC 3339 date-time, run:N, latest, or a duration \
+        ago (36h, 7d).",
+    subcommand_value_name = "COMMAND",
+    propagate_version = true,
+    after_help = man::examples(&[
+        ("the whole job on the built-in simulator: three days synced, read back", "macat demo"),
+        ("mirror a region (signed by $HUAWEICLOUD_SDK_AK/SK)", "macat sync --region cn-north-4 --project-id PROJECT_ID"),
+        ("search the mirror, offline", "macat search pytorch 1.8"),
+    ])
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -39,26 +52,29 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// The heading of the flags every command accepts, apart from each command's own in its help.
+const GLOBAL: &str = "Global options";
+
 /// Flags every command accepts, before or after its name.
 #[derive(Debug, Args, Clone)]
 pub struct GlobalArgs {
     /// The mirror database [default: $MACAT_DB, else <XDG data dir>/macat/catalog.db]
-    #[arg(long, global = true, value_name = "PATH")]
+    #[arg(long, global = true, value_name = "PATH", help_heading = GLOBAL)]
     pub db: Option<PathBuf>,
     /// Configuration file [default: $MACAT_CONFIG, else <XDG config dir>/macat/config.toml]
-    #[arg(long, global = true, value_name = "PATH")]
+    #[arg(long, global = true, value_name = "PATH", help_heading = GLOBAL)]
     pub config: Option<PathBuf>,
     /// Profile of the configuration file to use
-    #[arg(long, global = true, value_name = "NAME")]
+    #[arg(long, global = true, value_name = "NAME", help_heading = GLOBAL)]
     pub profile: Option<String>,
     /// More detail on stderr (-v: progress of the walk, -vv: every request)
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, help_heading = GLOBAL)]
     pub verbose: u8,
     /// Only errors on stderr
-    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    #[arg(short, long, global = true, conflicts_with = "verbose", help_heading = GLOBAL)]
     pub quiet: bool,
     /// When to use colour
-    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, help_heading = GLOBAL)]
     pub color: ColorChoice,
 }
 
@@ -151,6 +167,8 @@ pub enum Command {
     Demo(demo::DemoArgs),
     /// Shell completions
     Completions(completions::CompletionsArgs),
+    /// The manual page, in roff (all commands)
+    Man(man::ManArgs),
 }
 
 /// Output formats of read commands.
@@ -183,6 +201,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Serve(a) => serve::run(&g, a),
         Command::Demo(a) => demo::run(&g, a),
         Command::Completions(a) => completions::run(&g, a),
+        Command::Man(a) => man::run(&g, a),
     }
 }
 

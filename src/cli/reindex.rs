@@ -9,6 +9,10 @@ use crate::index::{index_dir, SearchIndex};
 use crate::store::Store;
 
 #[derive(Debug, Args)]
+#[command(after_help = super::man::examples(&[
+    ("rebuild the search index beside the mirror", "macat reindex"),
+    ("what it did, as JSON", "macat reindex --format json"),
+]))]
 pub struct ReindexArgs {
     /// `json` prints one summary object on stdout
     #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]

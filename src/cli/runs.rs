@@ -9,6 +9,10 @@ use crate::store::{RunInfo, Store};
 use crate::sync::lock::SyncLock;
 
 #[derive(Debug, Args)]
+#[command(after_help = super::man::examples(&[
+    ("newest first, fitted to the terminal", "macat runs"),
+    ("for scripts: status, counts and scopes of every run", "macat runs --format json"),
+]))]
 pub struct RunsArgs {
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Table)]

@@ -10,13 +10,18 @@ use crate::store::Store;
 use crate::when::When;
 
 #[derive(Debug, Args)]
+#[command(after_help = super::man::examples(&[
+    ("words, every one must match; versions match by prefix (1.8 finds 1.8.0)", "macat search pytorch 1.8"),
+    ("fields, any case; NOT as -word", "macat search 'arch:aarch64 type:build_in -cuda'"),
+    ("every image of run 1 on x86_64, for a script", "macat search '*' --as-of run:1 --arch x86_64 --format json"),
+]))]
 pub struct SearchArgs {
     /// What to look for: words, "phrases", field:value, AND/OR/NOT (or -word), prefix*, or *
     /// for every image. Typos are tolerated. Several arguments are joined with spaces.
     #[arg(required = true, value_name = "QUERY")]
     pub query: Vec<String>,
     /// Most hits to show
-    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    #[arg(long, value_name = "N", default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=10_000))]
     pub limit: u64,
     /// Only this architecture (x86_64, aarch64; any case)
     #[arg(long, value_name = "A")]

@@ -11,9 +11,14 @@ use crate::error::Result;
 use crate::serve::{self, Mirror, ServeConfig};
 
 #[derive(Debug, Args)]
+#[command(after_help = super::man::examples(&[
+    ("the mirror on loopback, for clients of the images API", "macat serve"),
+    ("to the network, answering only the tokens listed in tok.txt", "macat serve --listen 0.0.0.0:8080 --require-auth token --token-file tok.txt"),
+    ("the catalog as run 1 saw it, unless a request asks for as_of", "macat serve --as-of run:1"),
+]))]
 pub struct ServeArgs {
     /// Address to listen on (loopback unless you name another address)
-    #[arg(long, default_value = "127.0.0.1:8080")]
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
     /// The point in time served when a request has no `as_of` parameter
     #[arg(long, value_name = "WHEN", default_value = "latest")]

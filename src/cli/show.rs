@@ -15,6 +15,10 @@ use crate::store::Store;
 use crate::when::When;
 
 #[derive(Debug, Args)]
+#[command(after_help = super::man::examples(&[
+    ("an image by a unique prefix of its id", "macat show 2097c2e8"),
+    ("by name, as it was at run 1, exactly as the API returned it", "macat show mindspore1.7.0-py3.7-ubuntu18.04 --as-of run:1 --format json"),
+]))]
 pub struct ShowArgs {
     /// The image: an id, a name, name:tag, or a unique id prefix
     #[arg(value_name = "IMAGE")]

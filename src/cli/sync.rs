@@ -16,6 +16,11 @@ use crate::store::ScopeKey;
 use crate::sync::{Progress, ScopeTarget, SyncOptions, SyncReport};
 
 #[derive(Debug, Args)]
+#[command(after_help = super::man::examples(&[
+    ("a region, both image types, signed by $HUAWEICLOUD_SDK_AK/SK", "macat sync --region cn-north-4 --project-id PROJECT_ID"),
+    ("from cron: only errors on stderr, one JSON summary on stdout", "macat sync --region cn-north-4 --project-id PROJECT_ID --format json -q"),
+    ("from a macat serve (another mirror) or a macat simulate", "macat sync --endpoint http://127.0.0.1:8080 --project-id PROJECT_ID"),
+]))]
 pub struct SyncArgs {
     /// API base URL, e.g. https://modelarts.cn-north-4.myhuaweicloud.com
     #[arg(long, value_name = "URL", conflicts_with = "region")]
@@ -36,16 +41,16 @@ pub struct SyncArgs {
     #[arg(long, value_name = "NS")]
     pub namespace: Option<String>,
     /// Records asked for per page (servers may return fewer)
-    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    #[arg(long, value_name = "N", default_value_t = 200, value_parser = clap::value_parser!(u64).range(1..=10_000))]
     pub page_size: u64,
     /// Pages fetched at once after the first
-    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..=64))]
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..=64))]
     pub concurrency: u64,
     /// Seconds before one request times out
-    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    #[arg(long, value_name = "SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub timeout: u64,
     /// Retries of each request after its first attempt
-    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(0..=50))]
+    #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u32).range(0..=50))]
     pub retries: u32,
     /// A file holding an IAM token, sent as X-Auth-Token ($MACAT_AUTH_TOKEN holds one directly)
     #[arg(long, value_name = "PATH")]

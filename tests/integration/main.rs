@@ -7,6 +7,7 @@ mod auth;
 mod bad_input;
 mod crash;
 mod faults;
+mod help;
 mod history;
 mod points;
 mod schema;
