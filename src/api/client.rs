@@ -15,7 +15,7 @@ use tokio::sync::Semaphore;
 
 use crate::api::auth::Auth;
 use crate::api::types::{parse_page, ApiErrorBody, Page};
-use crate::error::{Error, Rejection, Result};
+use crate::error::{Error, Rejection, RequestError, Result};
 
 /// Everything a client needs to reach one project's catalog.
 #[derive(Clone)]
@@ -45,11 +45,11 @@ pub struct Client {
     in_flight: Option<Arc<Semaphore>>,
 }
 
+/// How one attempt ended, when it did not bring a page.
 enum Attempt {
-    Retry {
-        reason: String,
-        retry_after: Option<Duration>,
-    },
+    /// The request failed; [`RequestError::is_retryable`] says whether to send it again.
+    Failed(RequestError),
+    /// Nothing to do with the request (the limiter closed).
     Fatal(Error),
 }
 
@@ -122,20 +122,21 @@ impl Client {
                     })
                 }
                 Err(Attempt::Fatal(e)) => return Err(e),
-                Err(Attempt::Retry {
-                    reason,
-                    retry_after,
-                }) => {
-                    if attempt > self.cfg.retries {
-                        return Err(Error::GaveUp(format!(
-                            "gave up on {url} after {attempt} attempts: {reason}"
-                        )));
-                    }
-                    let wait = retry_after
+                Err(Attempt::Failed(RequestError::Rejected(r))) => return Err(Error::Rejected(r)),
+                Err(Attempt::Failed(e)) if !e.is_retryable() || attempt > self.cfg.retries => {
+                    return Err(Error::Request {
+                        url,
+                        attempts: attempt,
+                        source: e,
+                    });
+                }
+                Err(Attempt::Failed(e)) => {
+                    let wait = e
+                        .retry_after()
                         .map(|d| d.min(RETRY_AFTER_CAP))
                         .unwrap_or_else(|| backoff(attempt));
                     tracing::warn!(
-                        "{reason}; retrying in {} ms (attempt {}/{}) [{url}]",
+                        "{e}; retrying in {} ms (attempt {}/{}) [{url}]",
                         wait.as_millis(),
                         attempt + 1,
                         self.cfg.retries + 1
@@ -169,9 +170,11 @@ impl Client {
             req = req.header(k, v);
         }
         tracing::debug!("GET {url}");
-        let resp = req.send().await.map_err(|e| Attempt::Retry {
-            reason: describe_transport(&e),
-            retry_after: None,
+        let resp = req.send().await.map_err(|e| {
+            Attempt::Failed(RequestError::Transport {
+                reason: describe_transport(&e),
+                source: e,
+            })
         })?;
         let status = resp.status();
         let retry_after = resp
@@ -180,20 +183,19 @@ impl Client {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(Duration::from_secs);
-        let body = resp.bytes().await.map_err(|e| Attempt::Retry {
-            reason: format!(
-                "HTTP {}: reading the body failed: {}",
-                status.as_u16(),
-                describe_transport(&e)
-            ),
-            retry_after: None,
+        let body = resp.bytes().await.map_err(|e| {
+            Attempt::Failed(RequestError::Transport {
+                reason: format!(
+                    "HTTP {}: reading the body failed: {}",
+                    status.as_u16(),
+                    describe_transport(&e)
+                ),
+                source: e,
+            })
         })?;
         drop(permit);
         if status.is_success() {
-            return parse_page(&body).map_err(|why| Attempt::Retry {
-                reason: format!("malformed page: {why}"),
-                retry_after: None,
-            });
+            return parse_page(&body).map_err(|why| Attempt::Failed(RequestError::Malformed(why)));
         }
         let api: Option<ApiErrorBody> = serde_json::from_slice(&body).ok();
         let (code, msg) = api
@@ -207,16 +209,17 @@ impl Client {
             if let Some(m) = &msg {
                 reason.push_str(&format!(": {}", crate::output::truncate(m, 200)));
             }
-            return Err(Attempt::Retry {
+            return Err(Attempt::Failed(RequestError::Status {
+                status: status.as_u16(),
                 reason,
                 retry_after: if status.as_u16() == 429 {
                     retry_after
                 } else {
                     None
                 },
-            });
+            }));
         }
-        Err(Attempt::Fatal(Error::Rejected(Rejection {
+        Err(Attempt::Failed(RequestError::Rejected(Rejection {
             status: status.as_u16(),
             // Kept as sent (only shortened): they are escaped where they are displayed.
             error_code: code.map(|c| crate::output::truncate(&c, 100)),

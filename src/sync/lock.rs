@@ -29,7 +29,7 @@ impl SyncLock {
         let path = Self::path_for(db);
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
-                .map_err(|e| Error::usage(format!("cannot create {}: {e}", dir.display())))?;
+                .map_err(|e| Error::bad_path(format!("cannot create {}", dir.display()), e))?;
         }
         let mut file = OpenOptions::new()
             .read(true)
@@ -37,7 +37,7 @@ impl SyncLock {
             .create(true)
             .truncate(false)
             .open(&path)
-            .map_err(|e| Error::usage(format!("cannot open the lock {}: {e}", path.display())))?;
+            .map_err(|e| Error::bad_path(format!("cannot open the lock {}", path.display()), e))?;
         match file.try_lock() {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => {
@@ -55,10 +55,7 @@ impl SyncLock {
                 )));
             }
             Err(TryLockError::Error(e)) => {
-                return Err(Error::internal(format!(
-                    "cannot lock {}: {e}",
-                    path.display()
-                )))
+                return Err(Error::io(format!("cannot lock {}", path.display()), e))
             }
         }
         let stamp = format!(
@@ -66,10 +63,14 @@ impl SyncLock {
             std::process::id(),
             chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
         );
-        file.set_len(0)?;
-        file.seek(SeekFrom::Start(0))?;
-        file.write_all(stamp.as_bytes())?;
-        file.flush()?;
+        let write = |file: &mut File| {
+            file.set_len(0)?;
+            file.seek(SeekFrom::Start(0))?;
+            file.write_all(stamp.as_bytes())?;
+            file.flush()
+        };
+        write(&mut file)
+            .map_err(|e| Error::io(format!("cannot write the lock {}", path.display()), e))?;
         Ok(SyncLock { _file: file, path })
     }
 
