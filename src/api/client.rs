@@ -181,8 +181,7 @@ impl Client {
             .headers()
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
+            .and_then(|v| retry_after(v, std::time::SystemTime::now()));
         let body = resp.bytes().await.map_err(|e| {
             Attempt::Failed(RequestError::Transport {
                 reason: format!(
@@ -229,6 +228,17 @@ impl Client {
     }
 }
 
+/// A `Retry-After` value (RFC 9110 §10.2.3): seconds, or an HTTP-date, which is how long from
+/// `now` (a date in the past means at once).
+fn retry_after(value: &str, now: std::time::SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
 fn backoff(attempt: u32) -> Duration {
     let step = BACKOFF_BASE
         .saturating_mul(1u32 << attempt.saturating_sub(1).min(16))
@@ -267,5 +277,33 @@ mod tests {
             assert!(d >= BACKOFF_BASE / 2);
         }
         assert!(backoff(10) >= BACKOFF_CAP / 2);
+    }
+
+    #[test]
+    fn retry_after_reads_seconds_and_http_dates() {
+        let now = httpdate::parse_http_date("Sun, 06 Dec 2026 03:00:00 GMT").unwrap();
+        assert_eq!(retry_after("7", now), Some(Duration::from_secs(7)));
+        assert_eq!(retry_after(" 0 ", now), Some(Duration::ZERO));
+        assert_eq!(
+            retry_after("Sun, 06 Dec 2026 03:01:30 GMT", now),
+            Some(Duration::from_secs(90))
+        );
+        // The two obsolete forms RFC 9110 still asks a recipient to accept.
+        assert_eq!(
+            retry_after("Sunday, 06-Dec-26 03:00:05 GMT", now),
+            Some(Duration::from_secs(5))
+        );
+        assert_eq!(
+            retry_after("Sun Dec  6 03:00:02 2026", now),
+            Some(Duration::from_secs(2))
+        );
+        // A date already past: retry at once.
+        assert_eq!(
+            retry_after("Sun, 06 Dec 2026 02:59:00 GMT", now),
+            Some(Duration::ZERO)
+        );
+        for bad in ["", "-1", "1.5", "soon", "Sun, 06 Dec 2026 25:00:00 GMT"] {
+            assert_eq!(retry_after(bad, now), None, "{bad:?}");
+        }
     }
 }
