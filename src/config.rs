@@ -123,7 +123,7 @@ pub fn load(config: Option<&Path>, profile: Option<&str>) -> Result<Loaded> {
     let file = match &path {
         Some(p) if p.exists() => {
             let text = std::fs::read_to_string(p).map_err(|e| {
-                Error::usage(format!("cannot read the config {}: {e}", p.display()))
+                Error::bad_path(format!("cannot read the config {}", p.display()), e)
             })?;
             toml::from_str::<ConfigFile>(&text).map_err(|e| {
                 Error::usage(format!(
@@ -313,7 +313,7 @@ fn warn_if_shared(path: &Path) {
 
 fn read_secret_file(path: &Path) -> Result<String> {
     let text = std::fs::read_to_string(path)
-        .map_err(|e| Error::usage(format!("cannot read {}: {e}", path.display())))?;
+        .map_err(|e| Error::bad_path(format!("cannot read {}", path.display()), e))?;
     warn_if_shared(path);
     Ok(text)
 }
