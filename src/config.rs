@@ -29,6 +29,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use etcetera::BaseStrategy;
 use serde::Deserialize;
 
 use crate::api::auth::{Auth, Secret};
@@ -82,26 +83,23 @@ fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
+/// `~` or `~/...` as the home directory; anything else as is.
 fn expand_home(p: &Path) -> PathBuf {
-    match (p.strip_prefix("~"), std::env::var_os("HOME")) {
-        (Ok(rest), Some(home)) => PathBuf::from(home).join(rest),
+    match (p.strip_prefix("~"), etcetera::home_dir()) {
+        (Ok(rest), Ok(home)) => home.join(rest),
         _ => p.to_path_buf(),
     }
 }
 
-fn xdg_dir(var: &str, fallback: &[&str]) -> Option<PathBuf> {
-    std::env::var_os(var)
-        .filter(|p| !p.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("HOME")
-                .map(|h| fallback.iter().fold(PathBuf::from(h), |p, s| p.join(s)))
-        })
+/// The XDG base directories (`$XDG_DATA_HOME`, else `~/.local/share`; `$XDG_CONFIG_HOME`, else
+/// `~/.config`) on every platform, as documented; `None` without a home directory.
+fn xdg() -> Option<impl BaseStrategy> {
+    etcetera::base_strategy::Xdg::new().ok()
 }
 
 /// The default mirror path: `<XDG data dir>/macat/catalog.db`.
 pub fn default_db() -> Option<PathBuf> {
-    xdg_dir("XDG_DATA_HOME", &[".local", "share"]).map(|d| d.join("macat").join("catalog.db"))
+    xdg().map(|d| d.data_dir().join("macat").join("catalog.db"))
 }
 
 /// The selected profile (empty when there is no configuration file).
@@ -119,15 +117,13 @@ pub fn load(config: Option<&Path>, profile: Option<&str>) -> Result<Loaded> {
         .or_else(|| env("MACAT_CONFIG").map(PathBuf::from));
     let path = match &explicit {
         Some(p) => Some(expand_home(p)),
-        None => {
-            xdg_dir("XDG_CONFIG_HOME", &[".config"]).map(|d| d.join("macat").join("config.toml"))
-        }
+        None => xdg().map(|d| d.config_dir().join("macat").join("config.toml")),
     };
     let profile_name = profile.map(str::to_string).or_else(|| env("MACAT_PROFILE"));
     let file = match &path {
         Some(p) if p.exists() => {
             let text = std::fs::read_to_string(p).map_err(|e| {
-                Error::usage(format!("cannot read the config {}: {e}", p.display()))
+                Error::bad_path(format!("cannot read the config {}", p.display()), e)
             })?;
             toml::from_str::<ConfigFile>(&text).map_err(|e| {
                 Error::usage(format!(
@@ -317,7 +313,7 @@ fn warn_if_shared(path: &Path) {
 
 fn read_secret_file(path: &Path) -> Result<String> {
     let text = std::fs::read_to_string(path)
-        .map_err(|e| Error::usage(format!("cannot read {}: {e}", path.display())))?;
+        .map_err(|e| Error::bad_path(format!("cannot read {}", path.display()), e))?;
     warn_if_shared(path);
     Ok(text)
 }
