@@ -120,14 +120,30 @@ pub fn run(g: &GlobalArgs, _args: DemoArgs) -> Result<()> {
         println!("  run:{} -> {n} images", run.run_id);
     }
     if let (Some(last), Some(first)) = (runs.first(), runs.last()) {
-        let (from, to) = (format!("run:{}", first.run_id), format!("run:{}", last.run_id));
+        let (from, to) = (
+            format!("run:{}", first.run_id),
+            format!("run:{}", last.run_id),
+        );
         println!("\n$ macat diff --from {from} --to {to}");
         let format = super::diff::DiffFormat::Text;
-        super::diff::run(&s, DiffArgs { from: Some(from), to: Some(to), format })?;
+        super::diff::run(
+            &s,
+            DiffArgs {
+                from: Some(from),
+                to: Some(to),
+                format,
+            },
+        )?;
     }
     println!("\n$ macat history {DEMO_IMAGE}");
     let image = DEMO_IMAGE.to_string();
-    super::history::run(&s, HistoryArgs { image, format: Table })?;
+    super::history::run(
+        &s,
+        HistoryArgs {
+            image,
+            format: Table,
+        },
+    )?;
     demo_searches(&s)?;
     if g.db.is_none() {
         println!("\n(the mirror was temporary; pass --db PATH to keep it)");

@@ -174,7 +174,7 @@ impl Tabular<Hit> for Hits {
     fn columns(&self) -> Vec<Column<'_>> {
         let mut cols = vec![
             Column::flex("NAME", 16),
-            Column::flex("TAG", 12),
+            Column::flex("TAG", 12).gives_first(20),
             Column::fixed("ARCH").optional(2),
             Column::fixed("SERVICE").optional(3),
         ];

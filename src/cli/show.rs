@@ -94,7 +94,11 @@ impl Tabular<str> for Object {
         self.0.keys().cloned().collect()
     }
     fn csv_rows(&self, _raw: &str) -> Result<Vec<Vec<String>>> {
-        Ok(vec![self.0.values().map(|v| output::csv_cell(Some(v))).collect()])
+        Ok(vec![self
+            .0
+            .values()
+            .map(|v| output::csv_cell(Some(v)))
+            .collect()])
     }
     fn json(&self, raw: &str) -> Result<String> {
         Ok(raw.to_string())

@@ -152,7 +152,7 @@ pub struct Emitter<'s, R: ?Sized, T: Tabular<R>, W: Write> {
 
 enum Out<W: Write> {
     Text(W),
-    Csv(Csv<W>),
+    Csv(Box<Csv<W>>),
 }
 
 impl<'s, R: ?Sized, T: Tabular<R>, W: Write> Emitter<'s, R, T, W> {
@@ -164,7 +164,7 @@ impl<'s, R: ?Sized, T: Tabular<R>, W: Write> Emitter<'s, R, T, W> {
             Format::Csv => {
                 let mut w = Csv::new(out);
                 w.row(sheet.csv_headers())?;
-                Out::Csv(w)
+                Out::Csv(Box::new(w))
             }
             Format::Json if sheet.json_layout() == JsonLayout::Compact => {
                 out.write_all(b"[")?;

@@ -21,6 +21,8 @@ pub struct Column<'a> {
     pub drop: u8,
     /// A shortened cell continues on the next lines instead of being cut.
     pub wrap: bool,
+    /// A flexible column that gives way first, down to this width, before the others do.
+    pub first: Option<usize>,
     /// The widest the column is drawn on a terminal; its cells show a window around their
     /// first highlight (a snippet) rather than their beginning.
     pub snippet: Option<usize>,
@@ -34,6 +36,7 @@ impl<'a> Column<'a> {
             min: None,
             drop: 0,
             wrap: false,
+            first: None,
             snippet: None,
         }
     }
@@ -59,6 +62,14 @@ impl<'a> Column<'a> {
         Column {
             snippet: Some(max),
             ..Column::flex(header, min)
+        }
+    }
+
+    /// Makes the column give way first, down to `width`, before the other columns shorten.
+    pub fn gives_first(self, width: usize) -> Self {
+        Column {
+            first: Some(width),
+            ..self
         }
     }
 
@@ -100,15 +111,20 @@ impl<'a> Table<'a> {
     }
 
     /// The table in lines of at most `width` display columns (when given), highlights in colour
-    /// when `color`. The widest flexible column is shortened first (cut values end in `…`);
-    /// when every flexible column is at its minimum, optional columns are left out; if even
+    /// when `color`. The widest flexible column is shortened first (cut values end in `…`;
+    /// columns that [give way first](Column::gives_first) before the others); when every
+    /// flexible column is at its minimum, optional columns are left out; if even
     /// that is not enough, lines are cut.
     pub fn render(mut self, width: Option<usize>, color: bool) -> String {
         let natural: Vec<usize> = (0..self.cols.len())
             .map(|i| {
                 let c = &self.cols[i];
                 let cells = self.rows.iter().filter_map(|r| r.get(i)).map(Styled::width);
-                let header = if self.header { display_width(c.header) } else { 0 };
+                let header = if self.header {
+                    display_width(c.header)
+                } else {
+                    0
+                };
                 let w = cells.chain([header]).max().unwrap_or(0);
                 match (c.snippet, width) {
                     (Some(cap), Some(_)) => w.min(cap.max(header)),
@@ -180,11 +196,15 @@ fn fit(cols: &[Column], natural: &[usize], width: Option<usize>) -> (Vec<usize>,
             shown.iter().map(|&i| w[i]).sum::<usize>() + 2 * shown.len().saturating_sub(1)
         };
         while total(&widths) > limit {
-            let shrinkable = shown
-                .iter()
-                .copied()
-                .filter(|&i| cols[i].min.is_some_and(|m| widths[i] > m.max(1)))
-                .max_by_key(|&i| (widths[i], i));
+            let widest = |floor: &dyn Fn(&Column) -> Option<usize>| {
+                shown
+                    .iter()
+                    .copied()
+                    .filter(|&i| floor(&cols[i]).is_some_and(|m| widths[i] > m.max(1)))
+                    .max_by_key(|&i| (widths[i], i))
+            };
+            let first = |c: &Column| c.first.zip(c.min).map(|(f, m)| f.max(m));
+            let shrinkable = widest(&first).or_else(|| widest(&|c: &Column| c.min));
             match shrinkable {
                 Some(i) => widths[i] -= 1,
                 None => break,
@@ -312,6 +332,9 @@ mod tests {
         assert!(text.contains("\x1b[1;33mneedle\x1b[0m"), "{text}");
         assert!(text.contains("\x1b[1;33mname\x1b[0m"), "{text}");
         // floors hold even when the line cannot fit; the cut line closes its highlight
-        assert_eq!(cut_line("\x1b[1;33mabcdef\x1b[0m", 4), "\x1b[1;33mabc\x1b[0m…");
+        assert_eq!(
+            cut_line("\x1b[1;33mabcdef\x1b[0m", 4),
+            "\x1b[1;33mabc\x1b[0m…"
+        );
     }
 }
