@@ -1,7 +1,9 @@
 //! The command line: clap types and one file per subcommand (its `Args` and `run`).
 //!
 //! Nothing here holds logic beyond wiring: each subcommand turns its flags into the options of
-//! one core operation, calls it, and renders the result.
+//! one core operation, calls it, and hands the result to [`crate::output::emit`] (it describes
+//! its records once, as an [`crate::output::Tabular`]). [`run`] gives every command one
+//! `Session`: the configuration read at most once and the mirror opened at most once.
 
 mod completions;
 mod demo;

@@ -224,3 +224,59 @@ impl<'s, R: ?Sized, T: Tabular<R>, W: Write> Emitter<'s, R, T, W> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Words(JsonLayout);
+
+    impl Tabular<str> for Words {
+        fn csv_headers(&self) -> Vec<String> {
+            vec!["word".into()]
+        }
+        fn csv_rows(&self, w: &str) -> Result<Vec<Vec<String>>> {
+            Ok(vec![vec![w.to_string()], vec![w.to_uppercase()]])
+        }
+        fn json(&self, w: &str) -> Result<String> {
+            to_json(w)
+        }
+        fn json_layout(&self) -> JsonLayout {
+            self.0
+        }
+    }
+
+    fn written(layout: JsonLayout, format: Format, words: &[&str]) -> String {
+        let mut out = Vec::new();
+        let sheet = Words(layout);
+        let mut e = Emitter::new(&sheet, format, &mut out).unwrap();
+        for w in words {
+            e.push(w).unwrap();
+        }
+        e.finish().unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn json_layouts_are_exact() {
+        let compact = JsonLayout::Compact;
+        assert_eq!(
+            written(compact, Format::Json, &["a", "b"]),
+            serde_json::to_string(&["a", "b"]).unwrap() + "\n"
+        );
+        assert_eq!(written(compact, Format::Json, &[]), "[]\n");
+        let lines = JsonLayout::Lines { empty: "[\n]\n" };
+        assert_eq!(
+            written(lines, Format::Json, &["a", "b"]),
+            "[\n\"a\",\n\"b\"\n]\n"
+        );
+        assert_eq!(written(lines, Format::Json, &[]), "[\n]\n");
+        assert_eq!(
+            written(compact, Format::Ndjson, &["a", "b"]),
+            "\"a\"\n\"b\"\n"
+        );
+        assert_eq!(written(JsonLayout::Single, Format::Json, &["a"]), "\"a\"\n");
+        assert_eq!(written(compact, Format::Csv, &["a"]), "word\na\nA\n");
+        assert!(Emitter::new(&Words(compact), Format::Table, Vec::new()).is_err());
+    }
+}
