@@ -13,7 +13,8 @@
 //! - [`simulate`]: the axum simulator with fixture days and fault injection.
 //! - [`serve`]: the mirror served read-only as the same API.
 //! - [`when`]: points in time (`--as-of`, `--from`, `--to`).
-//! - [`output`]: terminal-safe rendering: tables that fit the terminal, human sizes and times.
+//! - [`output`]: terminal-safe rendering: one pipeline (`Tabular` + `emit`) for table, JSON,
+//!   ndjson and CSV; one table engine that fits the terminal; human sizes and times.
 //! - [`error`]: the error type and its exit codes.
 //!
 //! Dependencies point one way: `cli` -> `sync`/`store`/`index`/`simulate` -> `api`/`catalog`.

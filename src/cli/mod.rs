@@ -1,7 +1,9 @@
 //! The command line: clap types and one file per subcommand (its `Args` and `run`).
 //!
 //! Nothing here holds logic beyond wiring: each subcommand turns its flags into the options of
-//! one core operation, calls it, and renders the result.
+//! one core operation, calls it, and hands the result to [`crate::output::emit`] (it describes
+//! its records once, as an [`crate::output::Tabular`]). [`run`] gives every command one
+//! `Session`: the configuration read at most once and the mirror opened at most once.
 
 mod completions;
 mod demo;
@@ -19,12 +21,14 @@ mod show;
 mod simulate;
 mod sync;
 
+use std::cell::OnceCell;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::error::{Error, Result};
+use crate::store::Store;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -86,24 +90,8 @@ pub enum ColorChoice {
 }
 
 impl GlobalArgs {
-    /// The configuration file's selected profile (empty without a file).
-    pub fn config(&self) -> Result<crate::config::Loaded> {
-        crate::config::load(self.config.as_deref(), self.profile.as_deref())
-    }
-
     /// The mirror's path: `--db`, else `$MACAT_DB`, else the profile's `db`, else
     /// `<XDG data dir>/macat/catalog.db`.
-    pub fn db_path(&self) -> Result<PathBuf> {
-        if let Some(p) = &self.db {
-            return Ok(p.clone());
-        }
-        if let Some(p) = std::env::var_os("MACAT_DB").filter(|p| !p.is_empty()) {
-            return Ok(PathBuf::from(p));
-        }
-        self.db_path_with(&self.config()?)
-    }
-
-    /// [`db_path`](Self::db_path) with the configuration already loaded.
     pub fn db_path_with(&self, loaded: &crate::config::Loaded) -> Result<PathBuf> {
         if let Some(p) = &self.db {
             return Ok(p.clone());
@@ -171,37 +159,84 @@ pub enum Command {
     Man(man::ManArgs),
 }
 
-/// Output formats of read commands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    Table,
-    Json,
-    Ndjson,
-    Csv,
+pub use crate::output::Format;
+
+/// What one command runs with: the global flags, the configuration (read at most once) and the
+/// mirror (opened at most once, by the first read that needs it, so that bad flags are still
+/// reported before a missing mirror).
+pub(crate) struct Session {
+    pub g: GlobalArgs,
+    config: OnceCell<crate::config::Loaded>,
+    store: OnceCell<Store>,
+}
+
+impl Session {
+    fn new(g: GlobalArgs) -> Session {
+        Session {
+            g,
+            config: OnceCell::new(),
+            store: OnceCell::new(),
+        }
+    }
+
+    /// The configuration file's selected profile (empty without a file).
+    pub fn config(&self) -> Result<&crate::config::Loaded> {
+        if let Some(c) = self.config.get() {
+            return Ok(c);
+        }
+        let loaded = crate::config::load(self.g.config.as_deref(), self.g.profile.as_deref())?;
+        Ok(self.config.get_or_init(|| loaded))
+    }
+
+    /// The mirror's path (see [`GlobalArgs::db_path_with`]); the configuration is read only when
+    /// neither `--db` nor `$MACAT_DB` names it.
+    pub fn db_path(&self) -> Result<PathBuf> {
+        if let Some(p) = &self.g.db {
+            return Ok(p.clone());
+        }
+        if let Some(p) = std::env::var_os("MACAT_DB").filter(|p| !p.is_empty()) {
+            return Ok(PathBuf::from(p));
+        }
+        self.g.db_path_with(self.config()?)
+    }
+
+    /// The mirror, which must exist (read commands never create it).
+    pub fn store(&self) -> Result<&Store> {
+        if let Some(s) = self.store.get() {
+            return Ok(s);
+        }
+        let store = Store::open_existing(&self.db_path()?)?;
+        Ok(self.store.get_or_init(|| store))
+    }
+
+    /// Where tables go: stdout, coloured as `--color` says.
+    pub fn screen(&self) -> crate::output::Screen {
+        crate::output::Screen::stdout(self.g.color_stdout())
+    }
 }
 
 /// Runs the parsed command.
 pub fn run(cli: Cli) -> Result<()> {
-    let g = cli.global;
+    let s = Session::new(cli.global);
     // A configuration named explicitly must be valid whichever command runs.
-    if g.config.is_some() || g.profile.is_some() {
-        g.config()?;
+    if s.g.config.is_some() || s.g.profile.is_some() {
+        s.config()?;
     }
     match cli.command {
-        Command::Sync(a) => sync::run(&g, a),
-        Command::Search(a) => search::run(&g, a),
-        Command::Runs(a) => runs::run(&g, a),
-        Command::List(a) => list::run(&g, a),
-        Command::Show(a) => show::run(&g, a),
-        Command::History(a) => history::run(&g, a),
-        Command::Diff(a) => diff::run(&g, a),
-        Command::Export(a) => export::run(&g, a),
-        Command::Reindex(a) => reindex::run(&g, a),
-        Command::Simulate(a) => simulate::run(&g, a),
-        Command::Serve(a) => serve::run(&g, a),
-        Command::Demo(a) => demo::run(&g, a),
-        Command::Completions(a) => completions::run(&g, a),
-        Command::Man(a) => man::run(&g, a),
+        Command::Sync(a) => sync::run(&s, a),
+        Command::Search(a) => search::run(&s, a),
+        Command::Runs(a) => runs::run(&s, a),
+        Command::List(a) => list::run(&s, a),
+        Command::Show(a) => show::run(&s, a),
+        Command::History(a) => history::run(&s, a),
+        Command::Diff(a) => diff::run(&s, a),
+        Command::Export(a) => export::run(&s, a),
+        Command::Reindex(a) => reindex::run(&s, a),
+        Command::Simulate(a) => simulate::run(&s.g, a),
+        Command::Serve(a) => serve::run(&s, a),
+        Command::Demo(a) => demo::run(&s.g, a),
+        Command::Completions(a) => completions::run(&s.g, a),
+        Command::Man(a) => man::run(&s.g, a),
     }
 }
 

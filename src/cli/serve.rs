@@ -6,7 +6,7 @@ use std::sync::Arc;
 use clap::Args;
 
 use super::server_flags::{listen_and_serve, AuthFlags, PagingFlags};
-use super::GlobalArgs;
+use super::Session;
 use crate::error::Result;
 use crate::serve::{self, Mirror, ServeConfig};
 
@@ -29,9 +29,9 @@ pub struct ServeArgs {
     pub paging: PagingFlags,
 }
 
-pub fn run(g: &GlobalArgs, args: ServeArgs) -> Result<()> {
+pub fn run(s: &Session, args: ServeArgs) -> Result<()> {
     let mirror = Arc::new(Mirror::open(ServeConfig {
-        db: g.db_path()?,
+        db: s.db_path()?,
         as_of: args.as_of.clone(),
         require_auth: args.auth.require_auth()?,
         paging: args.paging.paging(),

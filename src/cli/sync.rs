@@ -8,7 +8,7 @@ use std::time::Duration;
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::GlobalArgs;
+use super::Session;
 use crate::api::client::ClientConfig;
 use crate::config::{self, SyncFlags};
 use crate::error::{Error, Result};
@@ -78,8 +78,9 @@ pub enum SummaryFormat {
     Json,
 }
 
-pub fn run(g: &GlobalArgs, args: SyncArgs) -> Result<()> {
-    let loaded = g.config()?;
+pub fn run(s: &Session, args: SyncArgs) -> Result<()> {
+    let g = &s.g;
+    let loaded = s.config()?;
     let flags = SyncFlags {
         endpoint: args.endpoint.clone(),
         region: args.region.clone(),
@@ -97,7 +98,7 @@ pub fn run(g: &GlobalArgs, args: SyncArgs) -> Result<()> {
         token_file: args.token_file.clone(),
         insecure_http: args.insecure_http,
     };
-    let targets = config::resolve_targets(&flags, &loaded)?;
+    let targets = config::resolve_targets(&flags, loaded)?;
     let scopes = targets
         .into_iter()
         .flat_map(|t| {
@@ -123,7 +124,7 @@ pub fn run(g: &GlobalArgs, args: SyncArgs) -> Result<()> {
         concurrency: args.concurrency as usize,
         progress: show_bar.then(|| Arc::new(Bar::new()) as Arc<dyn Progress>),
     };
-    let db = g.db_path_with(&loaded)?;
+    let db = g.db_path_with(loaded)?;
     let rt = super::runtime()?;
     let interrupt = {
         let _in_runtime = rt.enter();
