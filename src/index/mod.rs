@@ -30,7 +30,9 @@
 pub mod analyze;
 mod build;
 mod commit;
+mod compile;
 mod first_build;
+mod highlight;
 mod open;
 pub mod query;
 pub mod schema;
