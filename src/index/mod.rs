@@ -51,7 +51,7 @@ use commit::Payload;
 use schema::Fields;
 
 pub use first_build::{Feeder, FirstBuild};
-pub use open::{update, update_after_sync};
+pub use open::update;
 pub use search::{Hit, SearchOptions};
 
 /// The index directory of the mirror at `db`: `<db>.index`.

@@ -114,17 +114,10 @@ impl SearchIndex {
     }
 }
 
-/// Brings the index of `store` level with the database; for the end of a sync.
+/// Brings the index of `store` level with the database; for the end of a sync, which owns
+/// that upkeep ([`crate::sync::run`]).
 pub fn update(store: &Store) -> Result<IndexReport> {
     SearchIndex::open(store).map(|ix| ix.report)
-}
-
-/// Updates the index of the mirror at `db` after a committed run. The run stays committed
-/// whatever happens here: an index left behind is caught up by the next command that opens it.
-pub fn update_after_sync(db: &Path) -> Result<IndexReport> {
-    let store = Store::open_existing(db)?;
-    store.set_cache_mib(4)?;
-    update(&store)
 }
 
 /// Whether the index describes an earlier point of this database's history.
