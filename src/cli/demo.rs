@@ -170,15 +170,17 @@ fn demo_searches(g: &GlobalArgs, store: &Store) -> Result<()> {
             shown.push_str(" --include-removed");
         }
         println!("\n{shown}");
-        let hits = index.search(&crate::index::SearchOptions {
-            query: query.to_string(),
-            limit: 3,
-            filters: filters.iter().map(|(f, v)| (*f, v.to_string())).collect(),
-            run: None,
-            include_removed: *include_removed,
-            scopes: None,
-            highlight: g.color_stdout() || crate::output::stdout_is_terminal(),
-        })?;
+        let mut req = crate::index::SearchRequest::new(query)
+            .and_then(|r| r.with_limit(3))
+            .map_err(|e| Error::internal(e.to_string()))?
+            .with_include_removed(*include_removed)
+            .with_highlight(g.color_stdout() || crate::output::stdout_is_terminal());
+        for (flag, value) in filters.iter() {
+            req = req
+                .with_filter(flag, value)
+                .map_err(|e| Error::internal(e.to_string()))?;
+        }
+        let hits = index.search(&req)?;
         print!(
             "{}",
             super::search::hits_table(&hits, *include_removed, fit, g.color_stdout())

@@ -33,8 +33,8 @@ use tantivy::Term;
 use super::analyze::{self, Kind, QueryAnalyzer, QueryWord};
 use super::highlight::Mark;
 use super::query::{self, Expr, TermKind};
+use super::request::SearchRequest;
 use super::schema::{Fields, Role, TextField, NAME_HEAD};
-use super::search::SearchOptions;
 use super::SearchIndex;
 use crate::error::{Error, Result};
 
@@ -539,9 +539,9 @@ impl SearchIndex {
 
     /// The filter flags, as one query that does not score. (The point in time is checked by
     /// the collector on the run-range fast fields, which is cheaper than intersecting postings.)
-    pub(super) fn filter(&self, opts: &SearchOptions) -> Result<Option<Q>> {
+    pub(super) fn filter(&self, opts: &SearchRequest) -> Result<Option<Q>> {
         let mut filters: Vec<(Occur, Q)> = Vec::new();
-        if let Some(scopes) = &opts.scopes {
+        if let Some(scopes) = opts.scopes() {
             let any: Vec<(Occur, Q)> = scopes
                 .iter()
                 .map(|&id| {
@@ -553,7 +553,7 @@ impl SearchIndex {
             filters.push((Occur::Must, Box::new(BooleanQuery::new(any))));
         }
         let mut c = Compiler::new(&self.fields, false);
-        for (name, value) in &opts.filters {
+        for (name, value) in opts.filters() {
             let q = c.enum_term(name, value).map_err(|_| {
                 Error::usage(format!("--{}: needs a value", name.replace('_', "-")))
             })?;

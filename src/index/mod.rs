@@ -24,6 +24,7 @@
 //! - [`build`]: a full build in a temporary directory, the swap, abandoned builds;
 //! - [`first_build`]: the first index, built during a new mirror's first sync;
 //! - [`schema`], [`analyze`]: the documents and their words; [`query`]: the query language;
+//! - [`request`]: one search request, checked once, whoever asks it;
 //! - [`compile`]: a parsed query as a tantivy query (ranking tiers); [`search`]: running it,
 //!   collecting and ordering the hits; [`highlight`]: which words of a hit matched.
 
@@ -35,6 +36,7 @@ mod first_build;
 mod highlight;
 mod open;
 pub mod query;
+pub mod request;
 pub mod schema;
 pub mod search;
 
@@ -52,7 +54,8 @@ use schema::Fields;
 
 pub use first_build::{Feeder, FirstBuild};
 pub use open::update;
-pub use search::{Hit, SearchOptions};
+pub use request::{Invalid, SearchRequest};
+pub use search::Hit;
 
 /// The index directory of the mirror at `db`: `<db>.index`.
 pub fn index_dir(db: &Path) -> PathBuf {

@@ -13,37 +13,10 @@ use tantivy::{DocAddress, Score, Searcher, TantivyDocument};
 
 use super::analyze;
 use super::compile::Compiler;
-use super::query;
+use super::request::SearchRequest;
 use super::schema::LIVE;
 use super::SearchIndex;
 use crate::error::{Error, Result};
-
-/// The enum fields searches can be filtered on (the names `field:value` and the filter flags use).
-pub const FILTERS: [&str; 6] = [
-    "arch",
-    "service_type",
-    "type",
-    "status",
-    "dev_service",
-    "category",
-];
-
-/// What to search for.
-#[derive(Debug, Clone)]
-pub struct SearchOptions {
-    pub query: String,
-    pub limit: usize,
-    /// Filters on enum fields: (query field name, value), e.g. ("arch", "aarch64").
-    pub filters: Vec<(&'static str, String)>,
-    /// The point in time: a committed run. `None` means the run the index reflects (latest).
-    pub run: Option<i64>,
-    /// Also find versions no longer in the catalog at that point.
-    pub include_removed: bool,
-    /// Only these scopes (e.g. those of one project); `None` means every scope.
-    pub scopes: Option<Vec<i64>>,
-    /// Fill [`Hit::highlights`] (for a terminal; scripts do not need them).
-    pub highlight: bool,
-}
 
 /// Byte ranges of matched words in a hit's fields, for highlighting.
 #[derive(Debug, Clone, Default)]
@@ -93,18 +66,23 @@ fn first_u64(doc: &TantivyDocument, field: Field) -> u64 {
 
 impl SearchIndex {
     /// Runs a search. A malformed query or filter is a usage error (exit 2).
-    pub fn search(&self, opts: &SearchOptions) -> Result<Vec<Hit>> {
-        let expr = query::parse(&opts.query).map_err(|e| Error::usage(e.to_string()))?;
-        let limit = opts.limit.max(1);
+    pub fn search(&self, opts: &SearchRequest) -> Result<Vec<Hit>> {
+        if opts.unresolved() {
+            return Err(Error::internal(
+                "the search's point in time was not resolved against the mirror",
+            ));
+        }
+        let expr = opts.expr();
+        let limit = opts.limit().max(1);
         let filter = self.filter(opts)?;
         // Typos rank below every exact match, so they are looked for only when the exact
         // matches do not fill the page; the hits they add come after the exact ones.
         let mut c = Compiler::new(&self.fields, false);
-        let exact = self.compile(&mut c, &expr, &opts.query, &filter)?;
+        let exact = self.compile(&mut c, expr, opts.query(), &filter)?;
         let mut hits = self.collect(&*exact, limit, opts)?;
         if hits.len() < limit && c.typos_possible {
             let mut fuzzy = Compiler::new(&self.fields, true);
-            let q = self.compile(&mut fuzzy, &expr, &opts.query, &filter)?;
+            let q = self.compile(&mut fuzzy, expr, opts.query(), &filter)?;
             // The exact hits match again here: fetch enough to fill the page past them.
             let more = self.collect(&*q, limit + hits.len(), opts)?;
             let seen: HashSet<(u64, String)> =
@@ -116,7 +94,7 @@ impl SearchIndex {
             );
             c = fuzzy;
         }
-        if opts.highlight {
+        if opts.highlight() {
             self.highlight_hits(&c, &mut hits);
         }
         Ok(hits)
@@ -124,11 +102,11 @@ impl SearchIndex {
 
     /// The best `limit` hits of a query, one per image (a search with history can match several
     /// versions of one image: the best one stands for it).
-    fn collect(&self, query: &dyn Query, limit: usize, opts: &SearchOptions) -> Result<Vec<Hit>> {
+    fn collect(&self, query: &dyn Query, limit: usize, opts: &SearchRequest) -> Result<Vec<Hit>> {
         let f = &self.fields;
-        let run = opts.run.unwrap_or(self.payload.run_id);
+        let run = opts.run().unwrap_or(self.payload.run_id);
         let searcher = self.reader.searcher();
-        let mut want = if opts.include_removed {
+        let mut want = if opts.include_removed() {
             limit * 4 + 16
         } else {
             limit
@@ -136,7 +114,7 @@ impl SearchIndex {
         let mut hits: Vec<Hit>;
         loop {
             let top = self
-                .top(&searcher, query, want, run, opts.include_removed)
+                .top(&searcher, query, want, run, opts.include_removed())
                 .map_err(|e| Error::internal(format!("search failed: {e}")))?;
             let fetched = top.len();
             hits = Vec::with_capacity(fetched.min(limit));
