@@ -18,33 +18,11 @@ pub(super) enum Mark {
     Fuzzy(String, u8),
 }
 
+/// Whether `a` and `b` are at most `max` edits apart, a transposition counting as one (the
+/// optimal string alignment distance). Words whose lengths
+/// differ by more than `max` are not compared.
 fn osa_within(a: &str, b: &str, max: usize) -> bool {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
-    if a.len().abs_diff(b.len()) > max {
-        return false;
-    }
-    let (n, m) = (a.len(), b.len());
-    let mut d = vec![vec![0usize; m + 1]; n + 1];
-    for (i, row) in d.iter_mut().enumerate() {
-        row[0] = i;
-    }
-    for (j, cell) in d[0].iter_mut().enumerate() {
-        *cell = j;
-    }
-    for i in 1..=n {
-        for j in 1..=m {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut v = (d[i - 1][j] + 1)
-                .min(d[i][j - 1] + 1)
-                .min(d[i - 1][j - 1] + cost);
-            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                v = v.min(d[i - 2][j - 2] + 1);
-            }
-            d[i][j] = v;
-        }
-    }
-    d[n][m] <= max
+    a.chars().count().abs_diff(b.chars().count()) <= max && strsim::osa_distance(a, b) <= max
 }
 
 impl Mark {
