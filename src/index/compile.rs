@@ -113,8 +113,6 @@ impl Query for SharedAutomaton {
 
 type Q = Box<dyn Query>;
 
-/// A document as the collector ranks it.
-
 /// Every document, scoring 1. (A bare `AllQuery` beside a filter is dropped from the
 /// intersection, score and all, so `*` would score 1 alone but 0 with a filter.)
 fn every() -> Q {

@@ -19,8 +19,8 @@ pub(super) enum Mark {
 }
 
 /// Whether `a` and `b` are at most `max` edits apart, a transposition counting as one (the
-/// optimal string alignment distance). Words whose lengths
-/// differ by more than `max` are not compared.
+/// optimal string alignment distance). Words whose lengths differ by more than `max` are not
+/// compared.
 fn osa_within(a: &str, b: &str, max: usize) -> bool {
     a.chars().count().abs_diff(b.chars().count()) <= max && strsim::osa_distance(a, b) <= max
 }
