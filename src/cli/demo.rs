@@ -85,7 +85,7 @@ pub fn run(g: &GlobalArgs, _args: DemoArgs) -> Result<()> {
                 progress: None,
             };
             let report = crate::sync::run(&db, opts, std::future::pending()).await?;
-            super::sync::update_index(&db, report.run_id);
+            super::sync::warn_index(&report);
             println!("catalog of {date}: $ macat sync --endpoint {base} --project-id demo-project --page-size 50");
             println!("  {}", super::sync::summary(&report));
         }

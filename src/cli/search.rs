@@ -1,13 +1,12 @@
-//! `macat search`: flags -> [`crate::index::SearchOptions`] -> hits -> a table or JSON.
+//! `macat search`: flags -> [`crate::index::SearchRequest`] -> hits -> a table or JSON.
 
 use clap::{Args, ValueEnum};
 
 use super::{Format, Session};
 use crate::error::{Error, Result};
-use crate::index::{Hit, SearchIndex, SearchOptions};
+use crate::index::{Hit, Invalid, SearchIndex, SearchRequest};
 use crate::output::styled::{snippet, Styled};
 use crate::output::{Column, Screen, Tabular};
-use crate::when::When;
 
 #[derive(Debug, Args)]
 #[command(after_help = super::man::examples(&[
@@ -73,45 +72,45 @@ impl Category {
 }
 
 impl SearchArgs {
-    fn filters(&self) -> Vec<(&'static str, String)> {
-        let mut out = Vec::new();
-        let mut add = |name: &'static str, v: &Option<String>| {
-            if let Some(v) = v {
-                out.push((name, v.clone()));
+    /// The request the flags ask for (the point in time is read, not resolved yet).
+    fn request(&self, highlight: bool) -> std::result::Result<SearchRequest, Invalid> {
+        let mut req = SearchRequest::new(&self.query.join(" "))?
+            .with_limit(self.limit)?
+            .with_include_removed(self.include_removed)
+            .with_highlight(highlight);
+        let category = self.category.map(|c| c.as_str().to_string());
+        for (name, value) in [
+            ("arch", &self.arch),
+            ("service_type", &self.service_type),
+            ("type", &self.image_type),
+            ("status", &self.status),
+            ("dev_service", &self.dev_service),
+            ("category", &category),
+        ] {
+            if let Some(v) = value {
+                req = req.with_filter(name, v)?;
             }
-        };
-        add("arch", &self.arch);
-        add("service_type", &self.service_type);
-        add("type", &self.image_type);
-        add("status", &self.status);
-        add("dev_service", &self.dev_service);
-        add("category", &self.category.map(|c| c.as_str().to_string()));
-        out
+        }
+        if let Some(w) = &self.as_of {
+            req = req.with_as_of(w, chrono::Utc::now())?;
+        }
+        Ok(req)
     }
 }
 
 pub fn run(s: &Session, args: SearchArgs) -> Result<()> {
     let g = &s.g;
-    let query = args.query.join(" ");
+    // Matches are shown by colour, and on a terminal the snippet is cut around them.
+    let highlight =
+        args.format == Format::Table && (g.color_stdout() || crate::output::stdout_is_terminal());
     // A malformed query is reported before anything is opened.
-    crate::index::query::parse(&query).map_err(|e| Error::usage(e.to_string()))?;
+    let mut req = args
+        .request(highlight)
+        .map_err(|e| Error::usage(e.to_string()))?;
     let store = s.store()?;
-    let run = match &args.as_of {
-        Some(w) => Some(store.resolve(&When::parse(w, chrono::Utc::now())?)?.run_id),
-        None => None,
-    };
+    req.resolve(store)?;
     let index = SearchIndex::open(store)?;
-    let hits = index.search(&SearchOptions {
-        query,
-        limit: args.limit as usize,
-        filters: args.filters(),
-        run,
-        include_removed: args.include_removed,
-        scopes: None,
-        // Matches are shown by colour, and on a terminal the snippet is cut around them.
-        highlight: args.format == Format::Table
-            && (g.color_stdout() || crate::output::stdout_is_terminal()),
-    })?;
+    let hits = index.search(&req)?;
     if args.format == Format::Table && hits.is_empty() {
         if !g.quiet {
             eprintln!("no images match");

@@ -142,7 +142,7 @@ pub fn run(s: &Session, args: SyncArgs) -> Result<()> {
             return Err(failed.error);
         }
     };
-    update_index(&db, report.run_id);
+    warn_index(&report);
     match args.format {
         SummaryFormat::Json => {
             let line =
@@ -158,14 +158,11 @@ pub fn run(s: &Session, args: SyncArgs) -> Result<()> {
     Ok(())
 }
 
-/// Brings the search index level with the run just committed. A failure is only a warning: the
-/// run is committed, and the next command that opens the index catches up.
-pub(crate) fn update_index(db: &std::path::Path, run_id: i64) {
-    if let Err(e) = crate::index::update_after_sync(db) {
-        tracing::warn!(
-            "run {run_id} is committed, but updating the search index failed ({e}); \
-             the next search catches up"
-        );
+/// A committed run whose index update failed is only a warning: the next command that opens
+/// the index catches up.
+pub(crate) fn warn_index(report: &SyncReport) {
+    if let Some(warning) = report.index_warning() {
+        tracing::warn!("{warning}");
     }
 }
 

@@ -22,7 +22,7 @@ use crate::api::types::Item;
 use crate::apiserver::{self, error_response, parse_params, unknown_project, Catalog, RequireAuth};
 use crate::catalog::Paging;
 use crate::error::{Error, Result};
-use crate::index::{Hit, SearchIndex, SearchOptions};
+use crate::index::{Hit, Invalid, SearchIndex, SearchRequest};
 use crate::store::Store;
 use crate::when::When;
 
@@ -95,10 +95,7 @@ impl Mirror {
                 msg,
             ))
         };
-        let req = SearchRequest::parse(params, &self.cfg.as_of).map_err(bad)?;
-        crate::index::query::parse(&req.query).map_err(|e| bad(e.to_string()))?;
-        let when = When::parse(&req.as_of, chrono::Utc::now())
-            .map_err(|e| bad(format!("invalid parameter `as_of`: {e}")))?;
+        let mut req = search_request(params, &self.cfg.as_of).map_err(bad)?;
         let store = self.store();
         let scopes = store
             .scope_ids_of_project(project_id)
@@ -106,26 +103,17 @@ impl Mirror {
         if scopes.is_empty() {
             return Err(Box::new(unknown_project(project_id)));
         }
-        let run = store.resolve(&when).map_err(|e| match e {
-            Error::Usage(m) => bad(format!("invalid parameter `as_of`: {m}")),
+        req.resolve(&store).map_err(|e| match e {
+            Error::Usage(m) => bad(Invalid::AsOf(m).as_parameter()),
             other => internal_error(other),
         })?;
+        let req = req.with_scopes(scopes);
         let index = self.search_index(&store).map_err(internal_error)?;
         drop(store);
-        index
-            .search(&SearchOptions {
-                query: req.query,
-                limit: req.limit,
-                filters: req.filters,
-                run: Some(run.run_id),
-                include_removed: req.include_removed,
-                scopes: Some(scopes),
-                highlight: false,
-            })
-            .map_err(|e| match e {
-                Error::Usage(m) => bad(m),
-                other => internal_error(other),
-            })
+        index.search(&req).map_err(|e| match e {
+            Error::Usage(m) => bad(m),
+            other => internal_error(other),
+        })
     }
 
     /// The catalog of a project at a point in time, or the error response.
@@ -250,77 +238,47 @@ fn internal_error(e: Error) -> Box<Response> {
     ))
 }
 
-/// The parameters of a search request: those of `macat search`, named as its flags are with
-/// `_` for `-` (`q`, `limit`, `as_of`, `include_removed`, and the filters).
-struct SearchRequest {
-    query: String,
-    limit: usize,
-    filters: Vec<(&'static str, String)>,
-    as_of: String,
-    include_removed: bool,
-}
-
-impl SearchRequest {
-    fn parse(
-        params: &[(String, String)],
-        default_as_of: &str,
-    ) -> std::result::Result<SearchRequest, String> {
-        // The last value of a repeated parameter wins, as in the list endpoint.
-        let get = |name: &str| {
-            params
-                .iter()
-                .rev()
-                .find(|(k, _)| k == name)
-                .map(|(_, v)| v.as_str())
-        };
-        let query = match get("q") {
-            Some(q) if !q.trim().is_empty() => q.to_string(),
-            _ => return Err("parameter `q` is required: what to search for".into()),
-        };
-        let limit = match get("limit") {
-            None => 20,
-            Some(v) => match v.parse::<usize>() {
-                Ok(n) if (1..=10_000).contains(&n) => n,
-                _ => {
-                    return Err(format!(
-                        "invalid parameter `limit`: {v:?} (a number from 1 to 10000)"
-                    ))
-                }
-            },
-        };
-        let include_removed = match get("include_removed") {
-            None => false,
-            Some(v) if v.eq_ignore_ascii_case("true") => true,
-            Some(v) if v.eq_ignore_ascii_case("false") => false,
-            Some(v) => {
-                return Err(format!(
-                    "invalid parameter `include_removed`: {v:?} (true or false)"
-                ))
-            }
-        };
-        let mut filters = Vec::new();
-        for name in crate::index::search::FILTERS {
+/// The search a request's parameters ask for: those of `macat search`, named as its flags are
+/// with `_` for `-` (`q`, `limit`, `as_of`, `include_removed`, and the filters), checked by
+/// [`SearchRequest`]. The last value of a repeated parameter wins, as in the list endpoint.
+fn search_request(
+    params: &[(String, String)],
+    default_as_of: &str,
+) -> std::result::Result<SearchRequest, String> {
+    let get = |name: &str| {
+        params
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let query = match get("q") {
+        Some(q) if !q.trim().is_empty() => q,
+        _ => return Err("parameter `q` is required: what to search for".into()),
+    };
+    let include_removed = match get("include_removed") {
+        None => false,
+        Some(v) if v.eq_ignore_ascii_case("true") => true,
+        Some(v) if v.eq_ignore_ascii_case("false") => false,
+        Some(v) => {
+            return Err(format!(
+                "invalid parameter `include_removed`: {v:?} (true or false)"
+            ))
+        }
+    };
+    let checked = || -> std::result::Result<SearchRequest, Invalid> {
+        let mut req = SearchRequest::new(query)?.with_include_removed(include_removed);
+        if let Some(limit) = get("limit") {
+            req = req.with_limit_text(limit)?;
+        }
+        for name in crate::index::request::FILTERS {
             if let Some(v) = get(name) {
-                if name == "category"
-                    && !["CPU", "GPU", "ASCEND"]
-                        .iter()
-                        .any(|c| c.eq_ignore_ascii_case(v))
-                {
-                    return Err(format!(
-                        "invalid parameter `category`: {v:?} (CPU, GPU or ASCEND)"
-                    ));
-                }
-                filters.push((name, v.to_string()));
+                req = req.with_filter(name, v)?;
             }
         }
-        Ok(SearchRequest {
-            query,
-            limit,
-            filters,
-            as_of: get("as_of").unwrap_or(default_as_of).to_string(),
-            include_removed,
-        })
-    }
+        req.with_as_of(get("as_of").unwrap_or(default_as_of), chrono::Utc::now())
+    };
+    checked().map_err(|e| e.as_parameter())
 }
 
 async fn search_images(
