@@ -15,6 +15,7 @@
 //! - [`when`]: points in time (`--as-of`, `--from`, `--to`).
 //! - [`output`]: terminal-safe rendering: tables that fit the terminal, human sizes and times.
 //! - [`error`]: the error type and its exit codes.
+//! - [`crash`]: what a panic shows (one line) and where its report goes.
 //!
 //! Dependencies point one way: `cli` -> `sync`/`store`/`index`/`simulate` -> `api`/`catalog`.
 
@@ -23,6 +24,7 @@ pub mod apiserver;
 pub mod catalog;
 pub mod cli;
 pub mod config;
+pub mod crash;
 pub mod error;
 pub mod failpoint;
 pub mod index;

@@ -3,6 +3,8 @@
 //! Nothing here holds logic beyond wiring: each subcommand turns its flags into the options of
 //! one core operation, calls it, and renders the result.
 
+mod backup;
+mod check;
 mod completions;
 mod demo;
 mod diff;
@@ -143,6 +145,10 @@ pub enum Command {
     Export(export::ExportArgs),
     /// Rebuild the search index from the database
     Reindex(reindex::ReindexArgs),
+    /// Is the mirror whole? Schema, SQLite's page check, the history's invariants, the index
+    Check(check::CheckArgs),
+    /// A consistent, checked copy of the mirror, safe while syncs and servers run
+    Backup(backup::BackupArgs),
     /// The mirror, read-only, as the same API (GET /v1/{project_id}/images), for offline clients
     Serve(serve::ServeArgs),
     /// A local, faithful ModelArts images API (fixture catalog, fault injection)
@@ -164,6 +170,7 @@ pub enum Format {
 
 /// Runs the parsed command.
 pub fn run(cli: Cli) -> Result<()> {
+    crate::failpoint::panic_at("command");
     let g = cli.global;
     // A configuration named explicitly must be valid whichever command runs.
     if g.config.is_some() || g.profile.is_some() {
@@ -179,6 +186,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Diff(a) => diff::run(&g, a),
         Command::Export(a) => export::run(&g, a),
         Command::Reindex(a) => reindex::run(&g, a),
+        Command::Check(a) => check::run(&g, a),
+        Command::Backup(a) => backup::run(&g, a),
         Command::Simulate(a) => simulate::run(&g, a),
         Command::Serve(a) => serve::run(&g, a),
         Command::Demo(a) => demo::run(&g, a),
