@@ -9,6 +9,7 @@ mod crash;
 mod faults;
 mod history;
 mod points;
+mod reliability;
 mod schema;
 mod search;
 mod security;
