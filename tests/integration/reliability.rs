@@ -298,3 +298,136 @@ fn a_panic_prints_one_line_and_writes_a_report() {
     assert!(report.contains("command: runs"), "{report}");
     assert!(report.contains("backtrace:"), "{report}");
 }
+
+/// The server's resident memory, from /proc (Linux), in KiB.
+fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+#[test]
+fn serve_under_abuse_keeps_answering_with_bounded_pages() {
+    let sim = Sim::start(&["--generate", "6000", "--seed", "5"], &[]);
+    let env = Env::new();
+    assert_ok(&env.sync(&sim, &["--page-size", "500"]));
+    drop(sim);
+    // A listing without `type` is the built-in images, as the API answers.
+    let want: std::collections::BTreeSet<String> = env
+        .export("latest")
+        .into_iter()
+        .filter(|(_, v)| v["type"] == "BUILD_IN")
+        .map(|(id, _)| id)
+        .collect();
+    assert!(want.len() > 1000, "{}", want.len());
+    let server = Sim::serve(&env.db, &["--header-timeout", "2"], &[]);
+    let addr = server.url.trim_start_matches("http://").to_string();
+    let rss_start = rss_kib(server.pid());
+
+    // One answer holds at most 1,000 records, whatever `limit` asks; `total` is still the whole.
+    let (status, body) = server.get("/v1/p1/images?limit=999999999");
+    assert_eq!(status, 200);
+    let page: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(page["data"].as_array().unwrap().len(), 1000);
+    assert_eq!(page["total"].as_u64().unwrap() as usize, want.len());
+
+    // 500 connections that never send a byte.
+    let idle: Vec<std::net::TcpStream> = (0..500)
+        .map(|_| std::net::TcpStream::connect(&addr).unwrap())
+        .collect();
+
+    // 16 clients walk every page meanwhile; each must see the whole catalog.
+    let started = std::time::Instant::now();
+    let clients: Vec<_> = (0..16)
+        .map(|_| {
+            let url = server.url.clone();
+            let want = want.len();
+            std::thread::spawn(move || {
+                let client = Sim::at(&url);
+                let mut ids = std::collections::BTreeSet::new();
+                let mut latencies = Vec::new();
+                let mut offset = 0;
+                loop {
+                    let t = std::time::Instant::now();
+                    let (status, body) =
+                        client.get(&format!("/v1/p1/images?limit=100&offset={offset}"));
+                    latencies.push(t.elapsed());
+                    assert_eq!(status, 200, "{body}");
+                    let page: Value = serde_json::from_str(&body).unwrap();
+                    let data = page["data"].as_array().unwrap();
+                    for image in data {
+                        ids.insert(image["id"].as_str().unwrap().to_string());
+                    }
+                    offset += data.len();
+                    if data.is_empty() || offset >= want {
+                        break;
+                    }
+                }
+                (ids, latencies)
+            })
+        })
+        .collect();
+    let mut latencies = Vec::new();
+    for c in clients {
+        let (ids, l) = c.join().unwrap();
+        assert_eq!(ids, want);
+        latencies.extend(l);
+    }
+    let wall = started.elapsed();
+    latencies.sort();
+    let p = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
+    eprintln!(
+        "serve under abuse: 500 idle connections, 16 clients, {} requests in {wall:?}: \
+         p50 {:?}, p99 {:?}, max {:?}; RSS {:?} KiB at start, {:?} KiB after",
+        latencies.len(),
+        p(0.5),
+        p(0.99),
+        latencies.last().unwrap(),
+        rss_start,
+        rss_kib(server.pid())
+    );
+
+    // The idle connections were cut off by the header timeout: reading them ends.
+    for mut s in idle {
+        let mut buf = [0u8; 1];
+        match std::io::Read::read(&mut s, &mut buf) {
+            Ok(0) | Err(_) => {}
+            Ok(_) => panic!("an idle connection was sent data"),
+        }
+    }
+
+    // A client trickling its headers one line at a time is cut off too.
+    let mut slow = std::net::TcpStream::connect(&addr).unwrap();
+    slow.set_read_timeout(Some(std::time::Duration::from_millis(200)))
+        .unwrap();
+    std::io::Write::write_all(&mut slow, b"GET /v1/p1/images HTTP/1.1\r\n").unwrap();
+    let mut cut_off = false;
+    for i in 0..150 {
+        if std::io::Write::write_all(&mut slow, format!("X-Slow-{i}: 1\r\n").as_bytes()).is_err()
+        {
+            cut_off = true;
+            break;
+        }
+        let mut buf = [0u8; 512];
+        match std::io::Read::read(&mut slow, &mut buf) {
+            Ok(0) => {
+                cut_off = true;
+                break;
+            }
+            Ok(_) => {
+                // hyper may answer 408 before closing: what follows is the close.
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {}
+            Err(_) => {
+                cut_off = true;
+                break;
+            }
+        }
+    }
+    assert!(cut_off, "a client trickling headers for 30 s was never cut off");
+    // And the server still answers.
+    assert_eq!(server.get("/v1/p1/images?limit=1").0, 200);
+}
