@@ -318,3 +318,6 @@ impl RequireAuth {
         }
     }
 }
+
+#[cfg(test)]
+mod limits_tests;
