@@ -43,14 +43,28 @@ async fn a_request_past_the_limit_gets_503_at_once() {
             max_in_flight: 1,
             ..Limits::default()
         };
-        async move { serve_with(listener, router, async move { stop.notified().await }, limits).await }
+        async move {
+            serve_with(
+                listener,
+                router,
+                async move { stop.notified().await },
+                limits,
+            )
+            .await
+        }
     });
     let first = tokio::spawn(request(addr));
     entered.recv().await.unwrap();
     let refused = request(addr).await;
     assert!(refused.starts_with("HTTP/1.1 503"), "{refused}");
-    assert!(refused.contains("\"error_code\":\"ModelArts.0001\""), "{refused}");
-    assert!(refused.to_ascii_lowercase().contains("retry-after: 1"), "{refused}");
+    assert!(
+        refused.contains("\"error_code\":\"ModelArts.0001\""),
+        "{refused}"
+    );
+    assert!(
+        refused.to_ascii_lowercase().contains("retry-after: 1"),
+        "{refused}"
+    );
     release.notify_one();
     assert!(first.await.unwrap().ends_with("done"));
     // The permit came back with the answer.

@@ -252,9 +252,10 @@ fn busy() -> Response {
         "ModelArts.0001",
         "the server is busy: too many requests at once; retry shortly".into(),
     );
-    response
-        .headers_mut()
-        .insert(header::RETRY_AFTER, axum::http::HeaderValue::from_static("1"));
+    response.headers_mut().insert(
+        header::RETRY_AFTER,
+        axum::http::HeaderValue::from_static("1"),
+    );
     response
 }
 

@@ -38,9 +38,9 @@ pub fn run(g: &GlobalArgs, args: BackupArgs) -> Result<()> {
         SummaryFormat::Text => {
             if !g.quiet {
                 eprintln!(
-                    "backed up to {} ({}, {}) in {:.1} s; quick_check ok",
+                    "backed up to {} ({:.1} MiB, {}) in {:.1} s; quick_check ok",
                     crate::output::sanitize(&r.out.display().to_string()),
-                    crate::output::human_size(r.bytes as i64),
+                    r.bytes as f64 / (1024.0 * 1024.0),
                     r.run_id
                         .map_or("no committed run".into(), |id| format!("up to run {id}")),
                     r.duration_ms as f64 / 1000.0

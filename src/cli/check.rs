@@ -141,11 +141,7 @@ fn index_agrees(db: &Path, health: &DatabaseHealth) -> CheckResult {
             state.run_id
         ));
     }
-    let documents: i64 = metas
-        .segments
-        .iter()
-        .map(|s| i64::from(s.num_docs()))
-        .sum();
+    let documents: i64 = metas.segments.iter().map(|s| i64::from(s.num_docs())).sum();
     if let Some(versions) = health.versions.filter(|&v| v != documents) {
         return fail(format!(
             "the index holds {documents} documents for {versions} versions"
@@ -159,10 +155,7 @@ fn index_agrees(db: &Path, health: &DatabaseHealth) -> CheckResult {
             remedy: None,
         },
         Ok(bad) => {
-            let mut names: Vec<String> = bad
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect();
+            let mut names: Vec<String> = bad.iter().map(|p| p.display().to_string()).collect();
             names.sort();
             fail(format!(
                 "{} index file(s) fail their checksum: {}",

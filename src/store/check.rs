@@ -123,9 +123,12 @@ pub fn check_store(store: &Store, read_data: bool) -> DatabaseHealth {
         OUTSIDE_COMMITTED,
         |n| format!("{n} version(s) start or end in a run that is not committed"),
     ));
-    checks.push(invariant(conn, "changes_point_at_versions", DANGLING_CHANGES, |n| {
-        format!("{n} change row(s) have no version where they say the image started or ended")
-    }));
+    checks.push(invariant(
+        conn,
+        "changes_point_at_versions",
+        DANGLING_CHANGES,
+        |n| format!("{n} change row(s) have no version where they say the image started or ended"),
+    ));
     checks.push(run_counts(conn));
     let state = store.committed_state().ok().flatten();
     let versions = conn
@@ -259,11 +262,13 @@ fn run_counts(conn: &Connection) -> CheckResult {
     };
     let bad: Vec<i64> = rows
         .iter()
-        .filter(|[_, added, changed, removed, log_a, log_c, log_r, started, ended]| {
-            (added, changed, removed) != (log_a, log_c, log_r)
-                || *started != added + changed
-                || *ended != changed + removed
-        })
+        .filter(
+            |[_, added, changed, removed, log_a, log_c, log_r, started, ended]| {
+                (added, changed, removed) != (log_a, log_c, log_r)
+                    || *started != added + changed
+                    || *ended != changed + removed
+            },
+        )
         .map(|r| r[0])
         .collect();
     match bad.first() {

@@ -405,8 +405,7 @@ fn serve_under_abuse_keeps_answering_with_bounded_pages() {
     std::io::Write::write_all(&mut slow, b"GET /v1/p1/images HTTP/1.1\r\n").unwrap();
     let mut cut_off = false;
     for i in 0..150 {
-        if std::io::Write::write_all(&mut slow, format!("X-Slow-{i}: 1\r\n").as_bytes()).is_err()
-        {
+        if std::io::Write::write_all(&mut slow, format!("X-Slow-{i}: 1\r\n").as_bytes()).is_err() {
             cut_off = true;
             break;
         }
@@ -427,7 +426,10 @@ fn serve_under_abuse_keeps_answering_with_bounded_pages() {
             }
         }
     }
-    assert!(cut_off, "a client trickling headers for 30 s was never cut off");
+    assert!(
+        cut_off,
+        "a client trickling headers for 30 s was never cut off"
+    );
     // And the server still answers.
     assert_eq!(server.get("/v1/p1/images?limit=1").0, 200);
 }
