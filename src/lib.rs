@@ -16,6 +16,7 @@
 //! - [`output`]: terminal-safe rendering: one pipeline (`Tabular` + `emit`) for table, JSON,
 //!   ndjson and CSV; one table engine that fits the terminal; human sizes and times.
 //! - [`error`]: the error type and its exit codes.
+//! - [`crash`]: what a panic shows (one line) and where its report goes.
 //!
 //! Dependencies point one way: `cli` -> `sync`/`store`/`index`/`simulate` -> `api`/`catalog`.
 
@@ -24,6 +25,7 @@ pub mod apiserver;
 pub mod catalog;
 pub mod cli;
 pub mod config;
+pub mod crash;
 pub mod error;
 pub mod failpoint;
 pub mod index;

@@ -5,6 +5,8 @@
 //! its records once, as an [`crate::output::Tabular`]). [`run`] gives every command one
 //! `Session`: the configuration read at most once and the mirror opened at most once.
 
+mod backup;
+mod check;
 mod completions;
 mod demo;
 mod diff;
@@ -147,6 +149,10 @@ pub enum Command {
     Export(export::ExportArgs),
     /// Rebuild the search index from the database
     Reindex(reindex::ReindexArgs),
+    /// Is the mirror whole? Schema, SQLite's page check, the history's invariants, the index
+    Check(check::CheckArgs),
+    /// A consistent, checked copy of the mirror, safe while syncs and servers run
+    Backup(backup::BackupArgs),
     /// The mirror, read-only, as the same API (GET /v1/{project_id}/images), for offline clients
     Serve(serve::ServeArgs),
     /// A local, faithful ModelArts images API (fixture catalog, fault injection)
@@ -217,6 +223,7 @@ impl Session {
 
 /// Runs the parsed command.
 pub fn run(cli: Cli) -> Result<()> {
+    crate::failpoint::panic_at("command");
     let s = Session::new(cli.global);
     // A configuration named explicitly must be valid whichever command runs.
     if s.g.config.is_some() || s.g.profile.is_some() {
@@ -232,6 +239,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Diff(a) => diff::run(&s, a),
         Command::Export(a) => export::run(&s, a),
         Command::Reindex(a) => reindex::run(&s, a),
+        Command::Check(a) => check::run(&s, a),
+        Command::Backup(a) => backup::run(&s, a),
         Command::Simulate(a) => simulate::run(&s.g, a),
         Command::Serve(a) => serve::run(&s, a),
         Command::Demo(a) => demo::run(&s.g, a),

@@ -89,7 +89,7 @@ pub struct PagingFlags {
     /// What `size` reports: the page size asked for, or the records returned
     #[arg(long, value_name = "MODE", value_enum, default_value_t = SizeArg::Page)]
     pub size_mode: SizeArg,
-    /// The most records one page holds, whatever `limit` asks
+    /// The most records one page holds, whatever `limit` asks [serve: 1000 unless given]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub max_limit: Option<u64>,
 }

@@ -5,6 +5,8 @@
 //! runs, and answers point-in-time reads; [`snapshot`] writes one run's snapshot, [`diff`]
 //! compares two points in time and [`history`] follows one image across runs.
 
+pub mod backup;
+pub mod check;
 pub mod diff;
 pub mod feed;
 pub mod history;

@@ -10,6 +10,7 @@ mod faults;
 mod help;
 mod history;
 mod points;
+mod reliability;
 mod schema;
 mod search;
 mod security;
