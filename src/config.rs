@@ -248,6 +248,15 @@ fn resolve_one(flags: &SyncFlags, scope: &Settings, base: &Settings) -> Result<T
     };
     let namespace = pick(&flags.namespace, None, |s| &s.namespace);
     let auth = resolve_auth(flags, scope, base)?;
+    if matches!(auth, Auth::None) && !is_loopback(&endpoint) {
+        // The cloud answers 401 to every unsigned request: refuse before sending any.
+        return Err(Error::usage(format!(
+            "no credentials for {endpoint}: set HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK, \
+             pass --token-file (or set MACAT_AUTH_TOKEN), or set credentials_file in the config \
+             profile (only a loopback endpoint, such as `macat simulate` or `macat serve`, is \
+             asked without credentials)"
+        )));
+    }
     Ok(Target {
         endpoint,
         project_id,
@@ -364,6 +373,21 @@ fn credentials_from_file(path: &Path) -> Result<Auth> {
     }
 }
 
+/// Whether a URL's host is this machine (127.0.0.0/8, ::1 or `localhost`).
+fn url_is_loopback(url: &reqwest::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(a)) => a.is_loopback(),
+        Some(url::Host::Ipv6(a)) => a.is_loopback(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
+/// Whether an endpoint (checked by [`check_endpoint`]) is on this machine.
+pub fn is_loopback(endpoint: &str) -> bool {
+    reqwest::Url::parse(endpoint).is_ok_and(|u| url_is_loopback(&u))
+}
+
 /// Checks an endpoint: http(s) only, and plain http only to loopback unless allowed.
 pub fn check_endpoint(endpoint: &str, insecure_http: bool) -> Result<String> {
     let url = reqwest::Url::parse(endpoint)
@@ -371,13 +395,7 @@ pub fn check_endpoint(endpoint: &str, insecure_http: bool) -> Result<String> {
     match url.scheme() {
         "https" => {}
         "http" => {
-            let loopback = match url.host() {
-                Some(url::Host::Ipv4(a)) => a.is_loopback(),
-                Some(url::Host::Ipv6(a)) => a.is_loopback(),
-                Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-                None => false,
-            };
-            if !loopback && !insecure_http {
+            if !url_is_loopback(&url) && !insecure_http {
                 return Err(Error::usage(format!(
                     "refusing plain http:// to {endpoint}: use https://, or pass --insecure-http"
                 )));
