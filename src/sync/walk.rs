@@ -16,6 +16,11 @@
 //! page is checked: same `total`, the record count it must have, no id seen before. At the end
 //! the distinct ids must number `total`, and the first page, read again, must be unchanged. Any
 //! failed check means the catalog moved under the walk: the scope is walked again.
+//!
+//! A scope whose first page holds all of `total` records (real catalogs are small) is complete
+//! and consistent by itself: one answer is one state of the catalog, so there is nothing to
+//! probe and nothing to read again. Every scope's first page goes out at once; only a scope with
+//! more pages waits for its turn (see [`walk_scope`]).
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -49,13 +54,17 @@ struct Walk<'a> {
     problem: Option<String>,
     /// Told once every page request of the walk is under way (see [`walk_scope`]).
     all_sent: Option<oneshot::Sender<()>>,
+    /// The previous scope's `all_sent`: awaited before the pages after the first.
+    after: Option<oneshot::Receiver<()>>,
 }
 
 /// Walks a scope until one walk is complete and consistent (at most [`MAX_WALKS`] times) and
-/// hands its images to the writer. Every page fetched is counted in `fetched`. `all_sent` is
-/// told (or dropped) once the walk has no more pages to ask for, only the last answers and the
-/// final re-read of the first page: the next scope's walk starts then, on the requests this
-/// one no longer needs.
+/// hands its images to the writer. Every page fetched is counted in `fetched`. The first page
+/// is asked for at once; the rest wait for `after` (the previous scope's `all_sent`, told or
+/// dropped). `all_sent` is told (or dropped) once the walk has no more pages to ask for, only
+/// the last answers and the final re-read of the first page: the next scope's pages go out
+/// then, on the requests this one no longer needs.
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn walk_scope(
     client: &Client,
     scope: &ScopeKey,
@@ -64,8 +73,10 @@ pub(crate) async fn walk_scope(
     tx: &mpsc::Sender<WriteMsg>,
     fetched: &AtomicU64,
     all_sent: oneshot::Sender<()>,
+    after: Option<oneshot::Receiver<()>>,
 ) -> Result<()> {
     let mut all_sent = Some(all_sent);
+    let mut after = after;
     send(tx, WriteMsg::StartScope(scope_id, scope.namespace.clone())).await?;
     let mut problems = Vec::new();
     for attempt in 1..=MAX_WALKS {
@@ -85,9 +96,11 @@ pub(crate) async fn walk_scope(
             fetched,
             problem: None,
             all_sent: all_sent.take(),
+            after: after.take(),
         };
         walk.run().await?;
         all_sent = walk.all_sent.take();
+        after = walk.after.take();
         match walk.problem {
             None => {
                 tracing::info!(
@@ -168,13 +181,8 @@ impl Walk<'_> {
     }
 
     async fn run(&mut self) -> Result<()> {
-        // The first page and the probe at offset 1 go out together: the probe is needed unless
-        // the catalog fits on one page, and waiting for the first page would cost a round trip.
-        let (p0, p1) = (self.params(0), self.params(1));
-        let (first, probe) =
-            tokio::join!(self.client.list_images(&p0), self.client.list_images(&p1));
-        let first = first?.page;
-        self.count_page();
+        // The first page alone: when it holds the whole catalog, it is the walk.
+        let first = self.fetch(0).await?;
         let total = first.total;
         if let Some(p) = &self.opts.progress {
             p.total(self.scope, total);
@@ -187,6 +195,10 @@ impl Walk<'_> {
             .collect();
         self.accept(first.items).await?;
         if n >= total || n == 0 {
+            // Nothing more to ask for: the next scope's pages may go.
+            if let Some(all_sent) = self.all_sent.take() {
+                let _ = all_sent.send(());
+            }
             if n != total {
                 self.flag(format!(
                     "the first page holds {n} records but `total` says {total}"
@@ -195,8 +207,11 @@ impl Walk<'_> {
             return Ok(());
         }
 
-        let probe = probe?.page;
-        self.count_page();
+        // More pages: the previous scope's go first, then the probe at offset 1.
+        if let Some(after) = self.after.take() {
+            let _ = after.await;
+        }
+        let probe = self.fetch(1).await?;
         if probe.total != total {
             self.flag(format!("`total` moved from {total} to {}", probe.total));
             return Ok(());
