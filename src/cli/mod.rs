@@ -3,6 +3,7 @@
 //! Nothing here holds logic beyond wiring: each subcommand turns its flags into the options of
 //! one core operation, calls it, and renders the result.
 
+mod compare;
 mod completions;
 mod demo;
 mod diff;
@@ -139,6 +140,8 @@ pub enum Command {
     History(history::HistoryArgs),
     /// Added / removed / changed images between two points in time
     Diff(diff::DiffArgs),
+    /// Two regions, projects, workspaces or types side by side, images matched by (name, tag)
+    Compare(compare::CompareArgs),
     /// The whole catalog at a point in time, raw
     Export(export::ExportArgs),
     /// Rebuild the search index from the database
@@ -177,6 +180,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Show(a) => show::run(&g, a),
         Command::History(a) => history::run(&g, a),
         Command::Diff(a) => diff::run(&g, a),
+        Command::Compare(a) => compare::run(&g, a),
         Command::Export(a) => export::run(&g, a),
         Command::Reindex(a) => reindex::run(&g, a),
         Command::Simulate(a) => simulate::run(&g, a),

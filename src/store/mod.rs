@@ -5,6 +5,7 @@
 //! runs, and answers point-in-time reads; [`snapshot`] writes one run's snapshot, [`diff`]
 //! compares two points in time and [`history`] follows one image across runs.
 
+pub mod compare;
 pub mod diff;
 pub mod feed;
 pub mod history;
@@ -480,6 +481,15 @@ impl Store {
             [scope_id],
             scope_key,
         )?)
+    }
+
+    /// Every scope the mirror holds (any run), by id.
+    pub fn scopes(&self) -> Result<Vec<(i64, ScopeKey)>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT endpoint, project_id, workspace_id, type, namespace, id FROM scopes ORDER BY id",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get(5)?, scope_key(r)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     /// The projects the mirror holds (any scope, any run).
