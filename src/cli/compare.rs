@@ -105,7 +105,11 @@ impl<'a> CompareJson<'a> {
 /// `field: a -> b` line per change. Catalog data is sanitized.
 fn report(c: &Comparison) -> String {
     let name_tag = |name: Option<&str>, tag: Option<&str>| {
-        output::sanitize(&format!("{}:{}", name.unwrap_or("(no name)"), tag.unwrap_or("")))
+        output::sanitize(&format!(
+            "{}:{}",
+            name.unwrap_or("(no name)"),
+            tag.unwrap_or("")
+        ))
     };
     let side = |label: &str, s: &Side| {
         format!(

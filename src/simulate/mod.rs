@@ -166,8 +166,7 @@ async fn show_image(
     let cfg = &sim.cfg;
     let due = tokio::time::Instant::now() + cfg.latency;
     sim.requests.fetch_add(1, Ordering::SeqCst);
-    let response = if let Err(refused) = cfg.require_auth.check(method.as_str(), &uri, &headers)
-    {
+    let response = if let Err(refused) = cfg.require_auth.check(method.as_str(), &uri, &headers) {
         refused
     } else if cfg.project_id.as_ref().is_some_and(|p| *p != project_id) {
         unknown_project(&project_id)

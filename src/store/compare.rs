@@ -318,7 +318,14 @@ mod tests {
         let p = Selector::parse("project=p1, workspace=0").unwrap();
         assert!(p.matches(&scope(cn, "p1", "BUILD_IN")));
         assert!(!p.matches(&scope(cn, "p2", "BUILD_IN")));
-        for bad in ["", "region", "region=", "zone=x", "type=OTHER", "project=a,project=b"] {
+        for bad in [
+            "",
+            "region",
+            "region=",
+            "zone=x",
+            "type=OTHER",
+            "project=a,project=b",
+        ] {
             assert_eq!(Selector::parse(bad).unwrap_err().exit_code(), 2, "{bad}");
         }
     }
