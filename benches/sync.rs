@@ -163,7 +163,9 @@ fn round_trips(dir: &Path) {
             .map(|ty| {
                 let count = catalog
                     .iter()
-                    .filter(|v| v["type"] == *ty && v["workspace_id"].as_str().unwrap_or("0") == "0")
+                    .filter(|v| {
+                        v["type"] == *ty && v["workspace_id"].as_str().unwrap_or("0") == "0"
+                    })
                     .count() as u64;
                 count.div_ceil(200).max(1)
             })

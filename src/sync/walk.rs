@@ -255,10 +255,11 @@ impl Walk<'_> {
                     }
                 }
                 for (page, data) in std::mem::take(&mut held) {
-                    if offset_of(found, n, page) == offset_of(guess, n, page) && done.insert(page) {
-                        if !self.take_page(data, total, expected(page), page).await? {
-                            return Ok(());
-                        }
+                    if offset_of(found, n, page) == offset_of(guess, n, page)
+                        && done.insert(page)
+                        && !self.take_page(data, total, expected(page), page).await?
+                    {
+                        return Ok(());
                     }
                 }
                 continue;
