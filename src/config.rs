@@ -443,7 +443,15 @@ mod tests {
             "#,
             "prod",
         );
-        let t = resolve_targets(&SyncFlags::default(), &l).unwrap();
+        // The cloud is asked only with credentials: a token file stands for them.
+        let dir = tempfile::tempdir().unwrap();
+        let token = dir.path().join("token");
+        std::fs::write(&token, "a-token").unwrap();
+        let with_token = SyncFlags {
+            token_file: Some(token.clone()),
+            ..Default::default()
+        };
+        let t = resolve_targets(&with_token, &l).unwrap();
         assert_eq!(t.len(), 2);
         assert_eq!(
             t[0].endpoint,
@@ -465,12 +473,22 @@ mod tests {
         let flags = SyncFlags {
             project_id: Some("flag".into()),
             endpoint: Some("https://example.test/".into()),
+            token_file: Some(token),
             ..Default::default()
         };
         let t = resolve_targets(&flags, &l).unwrap();
         assert!(t
             .iter()
             .all(|t| t.project_id == "flag" && t.endpoint == "https://example.test"));
+        // Without any credentials the cloud is not asked; a loopback server is.
+        let e = resolve_targets(&SyncFlags::default(), &l).unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        assert!(e.to_string().contains("HUAWEICLOUD_SDK_AK"));
+        let local = SyncFlags {
+            endpoint: Some("http://127.0.0.2:9".into()),
+            ..Default::default()
+        };
+        assert!(resolve_targets(&local, &l).is_ok());
     }
 
     #[test]

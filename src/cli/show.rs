@@ -112,7 +112,10 @@ fn field_list(map: &serde_json::Map<String, Value>, width: Option<usize>) -> Str
     let value_w = width.map(|w| w.saturating_sub(key_w + 2).max(20));
     let mut out = String::new();
     for (k, v) in map {
-        let mut shown = output::human_value(k, v);
+        let mut shown = match k.as_str() {
+            "tags" => tag_list(v).unwrap_or_else(|| output::human_value(k, v)),
+            _ => output::human_value(k, v),
+        };
         if matches!(k.as_str(), "size" | "create_at" | "update_at") && v.is_number() {
             shown = format!("{shown} ({v})");
         }
@@ -136,4 +139,39 @@ fn field_list(map: &serde_json::Map<String, Value>, width: Option<usize>) -> Str
         }
     }
     out
+}
+
+/// The SDK's `tags` (a list of `{key, value}`) as `key=value, key` for people; `None` when the
+/// field has another shape (then it is shown as JSON).
+fn tag_list(v: &Value) -> Option<String> {
+    let tags = v.as_array()?;
+    let shown = tags
+        .iter()
+        .map(|t| {
+            let key = t.get("key")?.as_str()?;
+            Some(match t.get("value").and_then(Value::as_str) {
+                Some(value) => format!("{key}={value}"),
+                None => key.to_string(),
+            })
+        })
+        .collect::<Option<Vec<_>>>()?;
+    Some(shown.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn show_names_tags_and_the_sdks_newer_fields() {
+        let map = parse_object(
+            r#"{"show_name":"PyTorch 2.1","show_tag":"latest","tags":[{"key":"team","value":"ai"},{"key":"gpu"}],"swr_instance_id":"ins-1"}"#,
+        );
+        let text = field_list(&map, None);
+        assert!(text.contains("show_name        PyTorch 2.1\n"), "{text}");
+        assert!(text.contains("show_tag         latest\n"), "{text}");
+        assert!(text.contains("tags             team=ai, gpu\n"), "{text}");
+        assert!(text.contains("swr_instance_id  ins-1\n"), "{text}");
+        assert_eq!(tag_list(&serde_json::json!([{"key": 1}])), None);
+    }
 }
