@@ -244,6 +244,15 @@ fn resolve_one(flags: &SyncFlags, scope: &Settings, base: &Settings) -> Result<T
     };
     let namespace = pick(&flags.namespace, None, |s| &s.namespace);
     let auth = resolve_auth(flags, scope, base)?;
+    if matches!(auth, Auth::None) && !is_loopback(&endpoint) {
+        // The cloud answers 401 to every unsigned request: refuse before sending any.
+        return Err(Error::usage(format!(
+            "no credentials for {endpoint}: set HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK, \
+             pass --token-file (or set MACAT_AUTH_TOKEN), or set credentials_file in the config \
+             profile (only a loopback endpoint, such as `macat simulate` or `macat serve`, is \
+             asked without credentials)"
+        )));
+    }
     Ok(Target {
         endpoint,
         project_id,
@@ -360,6 +369,21 @@ fn credentials_from_file(path: &Path) -> Result<Auth> {
     }
 }
 
+/// Whether a URL's host is this machine (127.0.0.0/8, ::1 or `localhost`).
+fn url_is_loopback(url: &reqwest::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(a)) => a.is_loopback(),
+        Some(url::Host::Ipv6(a)) => a.is_loopback(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
+/// Whether an endpoint (checked by [`check_endpoint`]) is on this machine.
+pub fn is_loopback(endpoint: &str) -> bool {
+    reqwest::Url::parse(endpoint).is_ok_and(|u| url_is_loopback(&u))
+}
+
 /// Checks an endpoint: http(s) only, and plain http only to loopback unless allowed.
 pub fn check_endpoint(endpoint: &str, insecure_http: bool) -> Result<String> {
     let url = reqwest::Url::parse(endpoint)
@@ -367,13 +391,7 @@ pub fn check_endpoint(endpoint: &str, insecure_http: bool) -> Result<String> {
     match url.scheme() {
         "https" => {}
         "http" => {
-            let loopback = match url.host() {
-                Some(url::Host::Ipv4(a)) => a.is_loopback(),
-                Some(url::Host::Ipv6(a)) => a.is_loopback(),
-                Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-                None => false,
-            };
-            if !loopback && !insecure_http {
+            if !url_is_loopback(&url) && !insecure_http {
                 return Err(Error::usage(format!(
                     "refusing plain http:// to {endpoint}: use https://, or pass --insecure-http"
                 )));
@@ -421,7 +439,15 @@ mod tests {
             "#,
             "prod",
         );
-        let t = resolve_targets(&SyncFlags::default(), &l).unwrap();
+        // The cloud is asked only with credentials: a token file stands for them.
+        let dir = tempfile::tempdir().unwrap();
+        let token = dir.path().join("token");
+        std::fs::write(&token, "a-token").unwrap();
+        let with_token = SyncFlags {
+            token_file: Some(token.clone()),
+            ..Default::default()
+        };
+        let t = resolve_targets(&with_token, &l).unwrap();
         assert_eq!(t.len(), 2);
         assert_eq!(
             t[0].endpoint,
@@ -443,12 +469,22 @@ mod tests {
         let flags = SyncFlags {
             project_id: Some("flag".into()),
             endpoint: Some("https://example.test/".into()),
+            token_file: Some(token),
             ..Default::default()
         };
         let t = resolve_targets(&flags, &l).unwrap();
         assert!(t
             .iter()
             .all(|t| t.project_id == "flag" && t.endpoint == "https://example.test"));
+        // Without any credentials the cloud is not asked; a loopback server is.
+        let e = resolve_targets(&SyncFlags::default(), &l).unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        assert!(e.to_string().contains("HUAWEICLOUD_SDK_AK"));
+        let local = SyncFlags {
+            endpoint: Some("http://127.0.0.2:9".into()),
+            ..Default::default()
+        };
+        assert!(resolve_targets(&local, &l).is_ok());
     }
 
     #[test]

@@ -31,13 +31,20 @@ pub struct Served {
 /// for each page.
 pub struct Catalog {
     images: Vec<Served>,
+    /// Image id -> position in `images` (the first image of a repeated id).
+    by_id: HashMap<String, usize>,
     selections: Mutex<HashMap<Query, Arc<Vec<usize>>>>,
 }
 
 impl Catalog {
     pub fn new(images: Vec<Served>) -> Catalog {
+        let mut by_id = HashMap::with_capacity(images.len());
+        for (i, s) in images.iter().enumerate() {
+            by_id.entry(s.image.id.clone()).or_insert(i);
+        }
         Catalog {
             images,
+            by_id,
             selections: Mutex::new(HashMap::new()),
         }
     }
@@ -82,6 +89,20 @@ impl Catalog {
         let sel = Arc::new(q.select_indices(&self.images, |s| &s.image));
         cache.insert(key, sel.clone());
         sel
+    }
+
+    /// The object of one image, exactly as the list API gave it (unknown fields, nulls).
+    pub fn image_raw(&self, id: &str) -> Option<&RawValue> {
+        self.by_id.get(id).map(|&i| self.images[i].raw.as_ref())
+    }
+
+    /// `GET /v1/{project_id}/images/{id}` (the SDK's `show_image`) over this catalog: the
+    /// image object, or 404 with a ModelArts error body.
+    pub fn show_image(&self, id: &str) -> Response {
+        match self.image_raw(id) {
+            Some(raw) => json_response(raw.get().to_string()),
+            None => unknown_image(id),
+        }
     }
 
     /// The response body for one page of a query.
@@ -143,6 +164,15 @@ pub fn unknown_project(project_id: &str) -> Response {
         StatusCode::NOT_FOUND,
         "ModelArts.0104",
         format!("Project {project_id} not found"),
+    )
+}
+
+/// 404 for an image id the project does not hold (at the point in time served).
+pub fn unknown_image(id: &str) -> Response {
+    error_response(
+        StatusCode::NOT_FOUND,
+        "ModelArts.6801",
+        format!("Image {id} not found"),
     )
 }
 

@@ -7,6 +7,7 @@
 
 mod backup;
 mod check;
+mod compare;
 mod completions;
 mod demo;
 mod diff;
@@ -145,6 +146,8 @@ pub enum Command {
     History(history::HistoryArgs),
     /// Added / removed / changed images between two points in time
     Diff(diff::DiffArgs),
+    /// Two regions, projects, workspaces or types side by side, images matched by (name, tag)
+    Compare(compare::CompareArgs),
     /// The whole catalog at a point in time, raw
     Export(export::ExportArgs),
     /// Rebuild the search index from the database
@@ -237,6 +240,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Show(a) => show::run(&s, a),
         Command::History(a) => history::run(&s, a),
         Command::Diff(a) => diff::run(&s, a),
+        Command::Compare(a) => compare::run(&s, a),
         Command::Export(a) => export::run(&s, a),
         Command::Reindex(a) => reindex::run(&s, a),
         Command::Check(a) => check::run(&s, a),

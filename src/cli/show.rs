@@ -117,7 +117,10 @@ impl Tabular<str> for Object {
         self.0
             .iter()
             .map(|(k, v)| {
-                let mut shown = output::human_value(k, v);
+                let mut shown = match k.as_str() {
+                    "tags" => tag_list(v).unwrap_or_else(|| output::human_value(k, v)),
+                    _ => output::human_value(k, v),
+                };
                 if matches!(k.as_str(), "size" | "create_at" | "update_at") && v.is_number() {
                     shown = format!("{shown} ({v})");
                 }
@@ -127,5 +130,51 @@ impl Tabular<str> for Object {
     }
     fn header(&self) -> bool {
         false
+    }
+}
+
+/// The SDK's `tags` (a list of `{key, value}`) as `key=value, key` for people; `None` when the
+/// field has another shape (then it is shown as JSON).
+fn tag_list(v: &Value) -> Option<String> {
+    let tags = v.as_array()?;
+    let shown = tags
+        .iter()
+        .map(|t| {
+            let key = t.get("key")?.as_str()?;
+            Some(match t.get("value").and_then(Value::as_str) {
+                Some(value) => format!("{key}={value}"),
+                None => key.to_string(),
+            })
+        })
+        .collect::<Option<Vec<_>>>()?;
+    Some(shown.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn show_names_tags_and_the_sdks_newer_fields() {
+        let raw = r#"{"show_name":"PyTorch 2.1","show_tag":"latest","tags":[{"key":"team","value":"ai"},{"key":"gpu"}],"swr_instance_id":"ins-1"}"#;
+        let screen = output::Screen {
+            width: None,
+            terminal: false,
+            color: false,
+        };
+        let text = output::draw(&Object(parse_object(raw)), &[raw], &screen);
+        let lines: Vec<Vec<&str>> = text
+            .lines()
+            .map(|l| l.split("  ").map(str::trim).filter(|c| !c.is_empty()).collect())
+            .collect();
+        for want in [
+            ["show_name", "PyTorch 2.1"],
+            ["show_tag", "latest"],
+            ["tags", "team=ai, gpu"],
+            ["swr_instance_id", "ins-1"],
+        ] {
+            assert!(lines.iter().any(|l| l[..] == want[..]), "{want:?} in {text}");
+        }
+        assert_eq!(tag_list(&serde_json::json!([{"key": 1}])), None);
     }
 }

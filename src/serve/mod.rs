@@ -5,7 +5,8 @@
 //! parameters and bodies (the HTTP layer is [`crate::apiserver`]'s, shared with the simulator),
 //! plus `as_of=WHEN` to read the catalog at any point in time, and
 //! `GET /v1/{project_id}/images/search?q=...`: the hits `macat search --format json` gives,
-//! among that project's images. Reads use their own connection
+//! among that project's images, and `GET /v1/{project_id}/images/{id}` (the SDK's `show_image`):
+//! one image object at `as_of`, 404 when the project does not hold it then. Reads use their own connection
 //! in WAL mode, so they never block a running sync and always see a committed run. The catalog
 //! of a (project, run) is loaded once and kept while it is asked for.
 
@@ -175,6 +176,7 @@ pub fn router(mirror: Arc<Mirror>) -> Router {
     Router::new()
         .route("/v1/{project_id}/images", get(list_images))
         .route("/v1/{project_id}/images/search", get(search_images))
+        .route("/v1/{project_id}/images/{id}", get(show_image))
         .layer(axum::middleware::from_fn_with_state(
             mirror.clone(),
             authenticate,
@@ -226,6 +228,25 @@ async fn list_images(
     let m = mirror.clone();
     match blocking(move || m.catalog(&project_id, &as_of)).await {
         Ok(catalog) => apiserver::json_response(catalog.page_body(&q, &mirror.cfg.paging)),
+        Err(response) => response,
+    }
+}
+
+/// `GET /v1/{project_id}/images/{id}` (the SDK's `show_image`): the image object as the list API
+/// returned it, in the project's catalog at `as_of` (the served point in time by default).
+async fn show_image(
+    State(mirror): State<Arc<Mirror>>,
+    UrlPath((project_id, id)): UrlPath<(String, String)>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let as_of = crate::api::sign::parse_query(query.as_deref().unwrap_or(""))
+        .into_iter()
+        .rev()
+        .find(|(k, _)| k == "as_of")
+        .map_or(mirror.cfg.as_of.clone(), |(_, v)| v);
+    let m = mirror.clone();
+    match blocking(move || m.catalog(&project_id, &as_of)).await {
+        Ok(catalog) => catalog.show_image(&id),
         Err(response) => response,
     }
 }

@@ -7,6 +7,7 @@
 
 pub mod backup;
 pub mod check;
+pub mod compare;
 pub mod diff;
 pub mod feed;
 pub mod history;
@@ -479,6 +480,15 @@ impl Store {
             [scope_id],
             scope_key,
         )?)
+    }
+
+    /// Every scope the mirror holds (any run), by id.
+    pub fn scopes(&self) -> Result<Vec<(i64, ScopeKey)>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT endpoint, project_id, workspace_id, type, namespace, id FROM scopes ORDER BY id",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get(5)?, scope_key(r)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     /// The projects the mirror holds (any scope, any run).

@@ -280,3 +280,40 @@ fn default_paths_follow_xdg_and_tilde_is_home() {
     assert_exit(&out, 2);
     assert!(stderr(&out).contains("token"), "{}", stderr(&out));
 }
+
+#[test]
+fn no_credentials_for_the_cloud_is_a_usage_error_before_any_request() {
+    let env = Env::new();
+    for args in [
+        vec!["sync", "--region", "cn-north-4", "--project-id", "abc"],
+        vec![
+            "sync",
+            "--endpoint",
+            "https://modelarts.cn-north-4.myhuaweicloud.com",
+            "--project-id",
+            "abc",
+        ],
+    ] {
+        let out = env.run(&args);
+        assert_exit(&out, 2);
+        let err = stderr(&out);
+        for names in [
+            "HUAWEICLOUD_SDK_AK",
+            "HUAWEICLOUD_SDK_SK",
+            "--token-file",
+            "MACAT_AUTH_TOKEN",
+            "credentials_file",
+        ] {
+            assert!(err.contains(names), "{err}");
+        }
+        // Nothing was attempted: no run was recorded.
+        let runs = env.run(&["runs", "--format", "json"]);
+        if runs.status.success() {
+            let runs: serde_json::Value = serde_json::from_slice(&runs.stdout).unwrap();
+            assert_eq!(runs.as_array().map_or(0, Vec::len), 0, "{runs}");
+        }
+    }
+    // A loopback server without credentials is asked as before.
+    let sim = Sim::days(&[]);
+    assert_ok(&env.sync(&sim, &[]));
+}

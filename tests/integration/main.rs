@@ -5,6 +5,7 @@ mod util;
 
 mod auth;
 mod bad_input;
+mod compare;
 mod crash;
 mod faults;
 mod help;
@@ -15,5 +16,6 @@ mod schema;
 mod search;
 mod security;
 mod serve;
+mod show_image;
 mod soak;
 mod walk;
