@@ -10,6 +10,7 @@ mod export;
 mod history;
 mod list;
 mod reindex;
+mod report;
 mod runs;
 mod search;
 mod serve;
@@ -143,6 +144,8 @@ pub enum Command {
     Export(export::ExportArgs),
     /// Rebuild the search index from the database
     Reindex(reindex::ReindexArgs),
+    /// The pages of `serve` (but search) as static files: runs, catalog, images, diffs
+    Report(report::ReportArgs),
     /// The mirror, read-only, as the same API (GET /v1/{project_id}/images), for offline clients
     Serve(serve::ServeArgs),
     /// A local, faithful ModelArts images API (fixture catalog, fault injection)
@@ -179,6 +182,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Diff(a) => diff::run(&g, a),
         Command::Export(a) => export::run(&g, a),
         Command::Reindex(a) => reindex::run(&g, a),
+        Command::Report(a) => report::run(&g, a),
         Command::Simulate(a) => simulate::run(&g, a),
         Command::Serve(a) => serve::run(&g, a),
         Command::Demo(a) => demo::run(&g, a),

@@ -23,7 +23,7 @@ use crate::apiserver::{self, error_response, parse_params, unknown_project, Cata
 use crate::catalog::Paging;
 use crate::error::{Error, Result};
 use crate::index::{Hit, SearchIndex, SearchOptions};
-use crate::store::Store;
+use crate::store::{RunPoint, Store};
 use crate::when::When;
 
 /// What `serve` is told.
@@ -47,6 +47,8 @@ pub struct Mirror {
     catalogs: CatalogCache,
     /// The search index, opened on the first search and again after a sync commits a run.
     index: Mutex<Option<Arc<SearchIndex>>>,
+    /// The pages' sessions and cached chart data.
+    pub(crate) pages: crate::web::PageState,
 }
 
 impl Mirror {
@@ -59,6 +61,7 @@ impl Mirror {
             store: Mutex::new(store),
             catalogs: Mutex::new(Vec::new()),
             index: Mutex::new(None),
+            pages: Default::default(),
         })
     }
 
@@ -96,36 +99,69 @@ impl Mirror {
             ))
         };
         let req = SearchRequest::parse(params, &self.cfg.as_of).map_err(bad)?;
-        crate::index::query::parse(&req.query).map_err(|e| bad(e.to_string()))?;
-        let when = When::parse(&req.as_of, chrono::Utc::now())
-            .map_err(|e| bad(format!("invalid parameter `as_of`: {e}")))?;
-        let store = self.store();
-        let scopes = store
+        let scopes = self
+            .store()
             .scope_ids_of_project(project_id)
             .map_err(internal_error)?;
         if scopes.is_empty() {
             return Err(Box::new(unknown_project(project_id)));
         }
-        let run = store.resolve(&when).map_err(|e| match e {
-            Error::Usage(m) => bad(format!("invalid parameter `as_of`: {m}")),
-            other => internal_error(other),
-        })?;
-        let index = self.search_index(&store).map_err(internal_error)?;
+        match self.run_search(&req, Some(scopes), false) {
+            Ok((_, hits)) => Ok(hits),
+            Err(Error::Usage(m)) => Err(bad(m)),
+            Err(other) => Err(internal_error(other)),
+        }
+    }
+
+    /// Runs a parsed search among `scopes` (`None`: every scope, as `macat search`), at the
+    /// request's point in time; the run it resolved to and the hits. A bad query or point in
+    /// time is [`Error::Usage`] with the message the API gives.
+    pub(crate) fn run_search(
+        &self,
+        req: &SearchRequest,
+        scopes: Option<Vec<i64>>,
+        highlight: bool,
+    ) -> Result<(RunPoint, Vec<Hit>)> {
+        crate::index::query::parse(&req.query).map_err(|e| Error::usage(e.to_string()))?;
+        let run = self.resolve(&req.as_of)?;
+        let store = self.store();
+        let index = self.search_index(&store)?;
         drop(store);
-        index
-            .search(&SearchOptions {
-                query: req.query,
-                limit: req.limit,
-                filters: req.filters,
-                run: Some(run.run_id),
-                include_removed: req.include_removed,
-                scopes: Some(scopes),
-                highlight: false,
-            })
-            .map_err(|e| match e {
-                Error::Usage(m) => bad(m),
-                other => internal_error(other),
-            })
+        let hits = index.search(&SearchOptions {
+            query: req.query.clone(),
+            limit: req.limit,
+            filters: req.filters.clone(),
+            run: Some(run.run_id),
+            include_removed: req.include_removed,
+            scopes,
+            highlight,
+        })?;
+        Ok((run, hits))
+    }
+
+    /// The committed run a request's `as_of` names; a bad value is [`Error::Usage`].
+    pub(crate) fn resolve(&self, as_of: &str) -> Result<RunPoint> {
+        let when = When::parse(as_of, chrono::Utc::now())
+            .map_err(|e| Error::usage(format!("invalid parameter `as_of`: {e}")))?;
+        self.store().resolve(&when).map_err(|e| match e {
+            Error::Usage(m) => Error::usage(format!("invalid parameter `as_of`: {m}")),
+            other => other,
+        })
+    }
+
+    /// The point in time served when a request names none.
+    pub(crate) fn default_as_of(&self) -> &str {
+        &self.cfg.as_of
+    }
+
+    /// How requests must authenticate (`--require-auth`).
+    pub(crate) fn require_auth(&self) -> &RequireAuth {
+        &self.cfg.require_auth
+    }
+
+    /// Runs `f` with the mirror's read connection.
+    pub(crate) fn with_store<T>(&self, f: impl FnOnce(&Store) -> Result<T>) -> Result<T> {
+        f(&self.store())
     }
 
     /// The catalog of a project at a point in time, or the error response.
@@ -182,11 +218,13 @@ impl Mirror {
     }
 }
 
-/// The routes over an open mirror; every request is authenticated first.
+/// The routes over an open mirror (the API under `/v1/`, the pages for people beside it);
+/// every request is authenticated first.
 pub fn router(mirror: Arc<Mirror>) -> Router {
     Router::new()
         .route("/v1/{project_id}/images", get(list_images))
         .route("/v1/{project_id}/images/search", get(search_images))
+        .merge(crate::web::router())
         .layer(axum::middleware::from_fn_with_state(
             mirror.clone(),
             authenticate,
@@ -200,6 +238,10 @@ async fn authenticate(
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
+    if !request.uri().path().starts_with("/v1/") {
+        // Pages: a browser signs in once (a session cookie), see `crate::web`.
+        return crate::web::authenticate(&mirror, request, next).await;
+    }
     let (method, uri, headers) = (request.method(), request.uri(), request.headers());
     match mirror.cfg.require_auth.check(method.as_str(), uri, headers) {
         Ok(()) => next.run(request).await,
@@ -252,16 +294,16 @@ fn internal_error(e: Error) -> Box<Response> {
 
 /// The parameters of a search request: those of `macat search`, named as its flags are with
 /// `_` for `-` (`q`, `limit`, `as_of`, `include_removed`, and the filters).
-struct SearchRequest {
-    query: String,
-    limit: usize,
-    filters: Vec<(&'static str, String)>,
-    as_of: String,
-    include_removed: bool,
+pub(crate) struct SearchRequest {
+    pub(crate) query: String,
+    pub(crate) limit: usize,
+    pub(crate) filters: Vec<(&'static str, String)>,
+    pub(crate) as_of: String,
+    pub(crate) include_removed: bool,
 }
 
 impl SearchRequest {
-    fn parse(
+    pub(crate) fn parse(
         params: &[(String, String)],
         default_as_of: &str,
     ) -> std::result::Result<SearchRequest, String> {
