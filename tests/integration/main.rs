@@ -8,6 +8,7 @@ mod bad_input;
 mod crash;
 mod faults;
 mod history;
+mod pages;
 mod points;
 mod schema;
 mod search;
