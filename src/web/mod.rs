@@ -41,6 +41,7 @@ use pages::{LoginKind, SearchForm, Site};
 
 pub const STYLESHEET: &str = include_str!("macat.css");
 pub const SCRIPT: &str = include_str!("macat.js");
+pub const FAVICON: &str = include_str!("favicon.svg");
 
 /// The Content-Security-Policy of every page: nothing but this server's own files.
 pub const CSP: &str = "default-src 'self'";
@@ -69,6 +70,7 @@ pub fn router() -> Router<Arc<Mirror>> {
         .route("/runs/changes.svg", get(changes_chart))
         .route("/static/macat.css", get(stylesheet))
         .route("/static/macat.js", get(script))
+        .route("/static/favicon.svg", get(favicon))
         .route("/login", get(login_form).post(login))
         .layer(axum::middleware::map_response(secure_headers))
 }
@@ -480,6 +482,17 @@ async fn script() -> Response {
             (header::CACHE_CONTROL, "max-age=3600"),
         ],
         SCRIPT,
+    )
+        .into_response()
+}
+
+async fn favicon() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "max-age=86400"),
+        ],
+        FAVICON,
     )
         .into_response()
 }

@@ -79,6 +79,13 @@ impl Site<'_> {
         }
     }
 
+    pub fn icon(&self) -> String {
+        match self {
+            Site::Live { .. } => "/static/favicon.svg".into(),
+            Site::Static { .. } => format!("{}favicon.svg", self.root()),
+        }
+    }
+
     pub fn js(&self) -> String {
         match self {
             Site::Live { .. } => "/static/macat.js".into(),
@@ -150,6 +157,7 @@ pub fn layout(site: &Site, title: &str, at: Option<&AsOf>, body: Markup) -> Mark
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (sanitize(title)) " · macat" }
                 link rel="stylesheet" href=(site.css());
+                link rel="icon" type="image/svg+xml" href=(site.icon());
                 script src=(site.js()) defer {}
             }
             body {

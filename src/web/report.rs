@@ -5,7 +5,7 @@
 //! - `images/ID.html`: one page per image (every image of a catalog under
 //!   [`IMAGE_PAGES_UP_TO`] images; above, only the images changed by the runs shown);
 //! - `diff/run-N.html`: what each committed run changed (the first: everything it added);
-//! - `sizes.svg`, `changes.svg`, `macat.css`, `macat.js`.
+//! - `sizes.svg`, `changes.svg`, `macat.css`, `macat.js`, `favicon.svg`.
 
 use std::collections::{BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
@@ -158,6 +158,7 @@ pub fn write(store: &Store, at: RunPoint, out: &Path, which: ImagePages) -> Resu
     put("changes.svg", &super::charts::changes_svg(&shown))?;
     put("macat.css", super::STYLESHEET)?;
     put("macat.js", super::SCRIPT)?;
+    put("favicon.svg", super::FAVICON)?;
     Ok(ReportSummary {
         out: out.to_path_buf(),
         run_id: at.run_id,
