@@ -141,12 +141,7 @@ impl Mirror {
 
     /// The committed run a request's `as_of` names; a bad value is [`Error::Usage`].
     pub(crate) fn resolve(&self, as_of: &str) -> Result<RunPoint> {
-        let when = When::parse(as_of, chrono::Utc::now())
-            .map_err(|e| Error::usage(format!("invalid parameter `as_of`: {e}")))?;
-        self.store().resolve(&when).map_err(|e| match e {
-            Error::Usage(m) => Error::usage(format!("invalid parameter `as_of`: {m}")),
-            other => other,
-        })
+        crate::web::model::point(&self.store(), "as_of", as_of)
     }
 
     /// The point in time served when a request names none.

@@ -15,7 +15,7 @@
 //! `/watches` belongs in [`router`] beside the others once watches exist.
 
 pub mod charts;
-mod model;
+pub(crate) mod model;
 pub mod pages;
 pub mod report;
 
