@@ -12,6 +12,8 @@
 //! - [`apiserver`]: the HTTP layer shared by the simulator and `serve`.
 //! - [`simulate`]: the axum simulator with fixture days and fault injection.
 //! - [`serve`]: the mirror served read-only as the same API.
+//! - [`web`]: pages for people beside it (search, images, diffs, runs with SVG charts), and
+//!   the same pages as a static report.
 //! - [`when`]: points in time (`--as-of`, `--from`, `--to`).
 //! - [`output`]: terminal-safe rendering: one pipeline (`Tabular` + `emit`) for table, JSON,
 //!   ndjson and CSV; one table engine that fits the terminal; human sizes and times.
@@ -34,4 +36,5 @@ pub mod serve;
 pub mod simulate;
 pub mod store;
 pub mod sync;
+pub mod web;
 pub mod when;

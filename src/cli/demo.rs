@@ -29,9 +29,16 @@ const DEMO_IMAGE: &str = "mindspore1.8.0-cann5.1.2-py3.7-euler2.8.3";
     ("the tour, in a temporary mirror", "macat demo"),
     ("the tour, keeping the mirror to explore afterwards", "macat demo --db demo.db"),
 ]))]
-pub struct DemoArgs {}
+pub struct DemoArgs {
+    /// End by serving the mirror's pages and API (`macat serve`) until Ctrl-C; prints the URL
+    #[arg(long)]
+    pub serve: bool,
+    /// Where `--serve` listens (port 0: any free port)
+    #[arg(long, default_value = "127.0.0.1:0", requires = "serve")]
+    pub listen: std::net::SocketAddr,
+}
 
-pub fn run(g: &GlobalArgs, _args: DemoArgs) -> Result<()> {
+pub fn run(g: &GlobalArgs, args: DemoArgs) -> Result<()> {
     let temp = tempfile::tempdir()?;
     let db = match g.db.as_ref() {
         Some(p) if p.exists() => {
@@ -149,10 +156,28 @@ pub fn run(g: &GlobalArgs, _args: DemoArgs) -> Result<()> {
         },
     )?;
     demo_searches(&s)?;
+    if args.serve {
+        drop(s);
+        return serve(&db, args.listen);
+    }
     if g.db.is_none() {
         println!("\n(the mirror was temporary; pass --db PATH to keep it)");
     }
     Ok(())
+}
+
+/// Serves the demo mirror (pages and API) until Ctrl-C.
+fn serve(db: &std::path::Path, listen: std::net::SocketAddr) -> Result<()> {
+    let mirror = std::sync::Arc::new(crate::serve::Mirror::open(crate::serve::ServeConfig {
+        db: db.to_path_buf(),
+        as_of: "latest".into(),
+        require_auth: Default::default(),
+        paging: Default::default(),
+    })?);
+    println!("\nthe mirror, served (pages for people at /, the API at /v1/demo-project/images); Ctrl-C ends it:");
+    super::server_flags::listen_and_serve(listen, "serving the demo mirror", |listener| {
+        crate::apiserver::serve(listener, crate::serve::router(mirror), super::interrupted())
+    })
 }
 
 /// One demo search: the query, an architecture, and whether removed images count.

@@ -16,6 +16,7 @@ mod history;
 mod list;
 mod man;
 mod reindex;
+mod report;
 mod runs;
 mod search;
 mod serve;
@@ -156,6 +157,8 @@ pub enum Command {
     Check(check::CheckArgs),
     /// A consistent, checked copy of the mirror, safe while syncs and servers run
     Backup(backup::BackupArgs),
+    /// The pages of `serve` (but search) as static files: runs, catalog, images, diffs
+    Report(report::ReportArgs),
     /// The mirror, read-only, as the same API (GET /v1/{project_id}/images), for offline clients
     Serve(serve::ServeArgs),
     /// A local, faithful ModelArts images API (fixture catalog, fault injection)
@@ -245,6 +248,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Reindex(a) => reindex::run(&s, a),
         Command::Check(a) => check::run(&s, a),
         Command::Backup(a) => backup::run(&s, a),
+        Command::Report(a) => report::run(&s, a),
         Command::Simulate(a) => simulate::run(&s.g, a),
         Command::Serve(a) => serve::run(&s, a),
         Command::Demo(a) => demo::run(&s.g, a),

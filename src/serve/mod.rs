@@ -48,6 +48,8 @@ pub struct Mirror {
     catalogs: CatalogCache,
     /// The search index, opened on the first search and again after a sync commits a run.
     index: Mutex<Option<Arc<SearchIndex>>>,
+    /// The pages' sessions and cached chart data.
+    pub(crate) pages: crate::web::PageState,
 }
 
 impl Mirror {
@@ -60,6 +62,7 @@ impl Mirror {
             store: Mutex::new(store),
             catalogs: Mutex::new(Vec::new()),
             index: Mutex::new(None),
+            pages: Default::default(),
         })
     }
 
@@ -109,12 +112,34 @@ impl Mirror {
             other => internal_error(other),
         })?;
         let req = req.with_scopes(scopes);
-        let index = self.search_index(&store).map_err(internal_error)?;
         drop(store);
-        index.search(&req).map_err(|e| match e {
+        self.run_search(&req).map_err(|e| match e {
             Error::Usage(m) => bad(m),
             other => internal_error(other),
         })
+    }
+
+    /// Runs a search whose point in time is resolved, with the index level with the mirror.
+    pub(crate) fn run_search(&self, req: &SearchRequest) -> Result<Vec<Hit>> {
+        let store = self.store();
+        let index = self.search_index(&store)?;
+        drop(store);
+        index.search(req)
+    }
+
+    /// The point in time served when a request names none.
+    pub(crate) fn default_as_of(&self) -> &str {
+        &self.cfg.as_of
+    }
+
+    /// How requests must authenticate (`--require-auth`).
+    pub(crate) fn require_auth(&self) -> &RequireAuth {
+        &self.cfg.require_auth
+    }
+
+    /// Runs `f` with the mirror's read connection.
+    pub(crate) fn with_store<T>(&self, f: impl FnOnce(&Store) -> Result<T>) -> Result<T> {
+        f(&self.store())
     }
 
     /// The catalog of a project at a point in time, or the error response.
@@ -171,12 +196,14 @@ impl Mirror {
     }
 }
 
-/// The routes over an open mirror; every request is authenticated first.
+/// The routes over an open mirror (the API under `/v1/`, the pages for people beside it);
+/// every request is authenticated first.
 pub fn router(mirror: Arc<Mirror>) -> Router {
     Router::new()
         .route("/v1/{project_id}/images", get(list_images))
         .route("/v1/{project_id}/images/search", get(search_images))
         .route("/v1/{project_id}/images/{id}", get(show_image))
+        .merge(crate::web::router())
         .layer(axum::middleware::from_fn_with_state(
             mirror.clone(),
             authenticate,
@@ -190,6 +217,10 @@ async fn authenticate(
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
+    if !request.uri().path().starts_with("/v1/") {
+        // Pages: a browser signs in once (a session cookie), see `crate::web`.
+        return crate::web::authenticate(&mirror, request, next).await;
+    }
     let (method, uri, headers) = (request.method(), request.uri(), request.headers());
     match mirror.cfg.require_auth.check(method.as_str(), uri, headers) {
         Ok(()) => next.run(request).await,
@@ -262,7 +293,7 @@ fn internal_error(e: Error) -> Box<Response> {
 /// The search a request's parameters ask for: those of `macat search`, named as its flags are
 /// with `_` for `-` (`q`, `limit`, `as_of`, `include_removed`, and the filters), checked by
 /// [`SearchRequest`]. The last value of a repeated parameter wins, as in the list endpoint.
-fn search_request(
+pub(crate) fn search_request(
     params: &[(String, String)],
     default_as_of: &str,
 ) -> std::result::Result<SearchRequest, String> {

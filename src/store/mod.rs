@@ -13,6 +13,7 @@ pub mod feed;
 pub mod history;
 pub mod schema;
 pub mod snapshot;
+pub mod timeline;
 
 use std::path::{Path, PathBuf};
 

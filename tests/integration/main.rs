@@ -10,6 +10,7 @@ mod crash;
 mod faults;
 mod help;
 mod history;
+mod pages;
 mod points;
 mod reliability;
 mod schema;
