@@ -98,3 +98,37 @@ UPDATE run_scopes SET
     endpoint = (SELECT s.endpoint FROM scopes s WHERE s.id = run_scopes.scope_id),
     namespace = (SELECT s.namespace FROM scopes s WHERE s.id = run_scopes.scope_id);
 CREATE INDEX scopes_by_identity ON scopes (project_id, workspace_id, type, namespace);
+
+-- migration 6: the API's query answered by indexes. `list` and `serve` filter, sort and page
+-- on these columns instead of parsing every stored object; they hold exactly what the typed
+-- view of an image (`api::types::Image`) reads from `raw`, in the form `catalog::Query` compares:
+-- enums upper-cased (ASCII, as its case-insensitive compare), a missing workspace_id as "0",
+-- numbers only when they are integers that fit 64 bits (any other number is no value). The
+-- columns are virtual: only the indexes store them, so the table does not grow.
+ALTER TABLE versions ADD COLUMN q_type TEXT
+    GENERATED ALWAYS AS (upper(json_extract(raw, '$.type'))) VIRTUAL;
+ALTER TABLE versions ADD COLUMN q_workspace_id TEXT
+    GENERATED ALWAYS AS (coalesce(json_extract(raw, '$.workspace_id'), '0')) VIRTUAL;
+ALTER TABLE versions ADD COLUMN q_name TEXT
+    GENERATED ALWAYS AS (json_extract(raw, '$.name')) VIRTUAL;
+ALTER TABLE versions ADD COLUMN q_tag TEXT
+    GENERATED ALWAYS AS (json_extract(raw, '$.tag')) VIRTUAL;
+ALTER TABLE versions ADD COLUMN q_namespace TEXT
+    GENERATED ALWAYS AS (json_extract(raw, '$.namespace')) VIRTUAL;
+ALTER TABLE versions ADD COLUMN q_service_type TEXT
+    GENERATED ALWAYS AS (upper(json_extract(raw, '$.service_type'))) VIRTUAL;
+ALTER TABLE versions ADD COLUMN q_create_at INTEGER
+    GENERATED ALWAYS AS (CASE WHEN typeof(json_extract(raw, '$.create_at')) = 'integer'
+                         THEN json_extract(raw, '$.create_at') END) VIRTUAL;
+ALTER TABLE versions ADD COLUMN q_update_at INTEGER
+    GENERATED ALWAYS AS (CASE WHEN typeof(json_extract(raw, '$.update_at')) = 'integer'
+                         THEN json_extract(raw, '$.update_at') END) VIRTUAL;
+-- The default listing (newest first) with every filter column beside it, so a filtered count
+-- reads only this index.
+CREATE INDEX versions_q_created ON versions (q_type, q_workspace_id, q_create_at, valid_from,
+    valid_to, q_namespace, q_service_type, q_name, scope_id, image_id);
+CREATE INDEX versions_q_updated ON versions (q_type, q_workspace_id, q_update_at, valid_from,
+    valid_to, scope_id, image_id);
+-- By name (and tag): exact names, `--sort-key name`, and `show NAME[:TAG]`, `history NAME:TAG`.
+CREATE INDEX versions_q_name ON versions (q_name, q_tag, valid_from, valid_to, q_type,
+    q_workspace_id, scope_id, image_id);

@@ -18,7 +18,7 @@ use serde_json::value::RawValue;
 use crate::api::auth::Secret;
 use crate::api::sign;
 use crate::api::types::{Image, Item};
-use crate::catalog::{Paging, Query};
+use crate::catalog::{Paging, Query, Window};
 
 /// One image as served: typed for the query, raw for the body.
 pub struct Served {
@@ -108,20 +108,24 @@ impl Catalog {
     /// The response body for one page of a query.
     pub fn page_body(&self, q: &Query, paging: &Paging) -> String {
         let selected = self.selection(q);
-        let page = paging.page(&selected, q);
-        let body = PageBody {
-            current: page.current,
-            data: page
-                .data
-                .iter()
-                .map(|&i| self.images[i].raw.as_ref())
-                .collect(),
-            pages: page.pages,
-            size: page.size,
-            total: page.total,
-        };
-        serde_json::to_string(&body).unwrap_or_default()
+        let w = paging.window(q, selected.len() as u64);
+        let data = selected[w.start as usize..w.end as usize]
+            .iter()
+            .map(|&i| self.images[i].raw.as_ref());
+        page_json(&w, data)
     }
+}
+
+/// The response body of one page: the envelope numbers of `w` and the page's image objects.
+pub fn page_json<'a>(w: &Window, data: impl Iterator<Item = &'a RawValue>) -> String {
+    let body = PageBody {
+        current: w.current,
+        data: data.collect(),
+        pages: w.pages,
+        size: w.size,
+        total: w.total,
+    };
+    serde_json::to_string(&body).unwrap_or_default()
 }
 
 /// An image as served, from a validated item.

@@ -358,11 +358,23 @@ pub struct PageOf<'a, T> {
     pub data: &'a [T],
 }
 
+/// Where one page falls in a selection of `total` images, with the envelope numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    /// Positions `start..end` of the selection.
+    pub start: u64,
+    pub end: u64,
+    pub current: u64,
+    pub pages: u64,
+    pub size: u64,
+    pub total: u64,
+}
+
 impl Paging {
-    /// Cuts one page out of a selection made by [`Query::select`].
-    pub fn page<'a, T>(&self, selected: &'a [T], q: &Query) -> PageOf<'a, T> {
+    /// The page `q` asks for out of a selection of `total` images: the one place paging is
+    /// computed, for a selection in memory ([`page`](Self::page)) or in the mirror's indexes.
+    pub fn window(&self, q: &Query, total: u64) -> Window {
         let limit = self.max_limit.map_or(q.limit, |m| q.limit.min(m)).max(1);
-        let total = selected.len() as u64;
         let page_index = match self.offset_mode {
             OffsetMode::Records => q.offset / limit,
             OffsetMode::Pages => q.offset,
@@ -372,19 +384,31 @@ impl Paging {
             OffsetMode::Records => q.offset,
             OffsetMode::Pages | OffsetMode::PagesFrom1 => page_index.saturating_mul(limit),
         };
-        let start = start.min(total) as usize;
+        let start = start.min(total);
         // Saturating: limit and offset come from users and requests, up to u64::MAX.
-        let end = (start as u64).saturating_add(limit).min(total) as usize;
-        let data = &selected[start..end];
-        PageOf {
+        let end = start.saturating_add(limit).min(total);
+        Window {
+            start,
+            end,
             current: page_index.saturating_add(self.current_base),
             pages: total.div_ceil(limit),
             size: match self.size_mode {
                 SizeMode::Page => limit,
-                SizeMode::Count => data.len() as u64,
+                SizeMode::Count => end - start,
             },
             total,
-            data,
+        }
+    }
+
+    /// Cuts one page out of a selection made by [`Query::select`].
+    pub fn page<'a, T>(&self, selected: &'a [T], q: &Query) -> PageOf<'a, T> {
+        let w = self.window(q, selected.len() as u64);
+        PageOf {
+            current: w.current,
+            pages: w.pages,
+            size: w.size,
+            total: w.total,
+            data: &selected[w.start as usize..w.end as usize],
         }
     }
 }

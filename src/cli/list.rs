@@ -2,8 +2,9 @@
 //!
 //! The flags are the API's parameters with the API's meaning and defaults (`type` BUILD_IN,
 //! `workspace_id` "0", `limit` 200, newest first), turned into a [`Query`] by
-//! [`Query::from_params`] and answered by [`Query::select`] and [`Paging::page`]: the code the
-//! simulator answers requests with, so `list` and the API cannot disagree. A value the API
+//! [`Query::from_params`] and answered from the mirror's indexes by [`crate::store::Store::select`], which
+//! gives exactly what [`Query::select`] and [`Paging::page`] (the code the simulator answers
+//! requests with) give over the parsed catalog, so `list` and the API cannot disagree. A value the API
 //! would refuse with 400 is refused here with the same message (exit 2).
 
 use clap::Args;
@@ -88,24 +89,23 @@ pub fn run(s: &Session, args: ListArgs) -> Result<()> {
     let when = When::parse(&args.as_of, chrono::Utc::now())?;
     let store = s.store()?;
     let point = store.resolve(&when)?;
-    let images = store.live_images(point.run_id)?;
-    let selected = query.select(&images, |i| &i.image);
-    let page = Paging::default().page(&selected, &query);
-    output::emit(&Images, args.format, page.data.iter().copied(), &s.screen())?;
+    let page = store.select(point.run_id, &query, &Paging::default(), None)?;
+    output::emit(&Images, args.format, page.images.iter(), &s.screen())?;
     if args.format == Format::Table && !g.quiet {
-        let shown = page.data.len() as u64;
-        if page.data.is_empty() {
+        let shown = page.images.len() as u64;
+        let total = page.window.total;
+        if page.images.is_empty() {
             eprintln!(
                 "no image matches at run {} ({} in the catalog then)",
                 point.run_id,
-                images.len()
+                store.live_count(point.run_id)?
             );
-        } else if shown < page.total {
-            let first = query.offset.min(page.total) + 1;
+        } else if shown < total {
+            let first = query.offset.min(total) + 1;
             eprintln!(
                 "images {first}-{} of {} at run {}; --offset and --limit show others",
                 first + shown - 1,
-                page.total,
+                total,
                 point.run_id
             );
         }

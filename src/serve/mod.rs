@@ -7,8 +7,9 @@
 //! `GET /v1/{project_id}/images/search?q=...`: the hits `macat search --format json` gives,
 //! among that project's images, and `GET /v1/{project_id}/images/{id}` (the SDK's `show_image`):
 //! one image object at `as_of`, 404 when the project does not hold it then. Reads use their own connection
-//! in WAL mode, so they never block a running sync and always see a committed run. The catalog
-//! of a (project, run) is loaded once and kept while it is asked for.
+//! in WAL mode, so they never block a running sync and always see a committed run. A page is
+//! answered from the mirror's query indexes ([`Store::select`]): nothing is loaded at start, and
+//! a request reads what its page needs.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -20,8 +21,8 @@ use axum::routing::get;
 use axum::Router;
 
 use crate::api::types::Item;
-use crate::apiserver::{self, error_response, parse_params, unknown_project, Catalog, RequireAuth};
-use crate::catalog::Paging;
+use crate::apiserver::{self, error_response, parse_params, unknown_project, RequireAuth};
+use crate::catalog::{Paging, Query};
 use crate::error::{Error, Result};
 use crate::index::{Hit, Invalid, SearchIndex, SearchRequest};
 use crate::store::Store;
@@ -36,16 +37,9 @@ pub struct ServeConfig {
     pub paging: Paging,
 }
 
-/// How many (project, run) catalogs stay loaded.
-const CACHED_CATALOGS: usize = 4;
-
-/// Loaded catalogs, oldest first, by (project id, run id).
-type CatalogCache = Mutex<Vec<((String, i64), Arc<Catalog>)>>;
-
 pub struct Mirror {
     cfg: ServeConfig,
     store: Mutex<Store>,
-    catalogs: CatalogCache,
     /// The search index, opened on the first search and again after a sync commits a run.
     index: Mutex<Option<Arc<SearchIndex>>>,
     /// The pages' sessions and cached chart data.
@@ -60,7 +54,6 @@ impl Mirror {
         Ok(Mirror {
             cfg,
             store: Mutex::new(store),
-            catalogs: Mutex::new(Vec::new()),
             index: Mutex::new(None),
             pages: Default::default(),
         })
@@ -142,12 +135,13 @@ impl Mirror {
         f(&self.store())
     }
 
-    /// The catalog of a project at a point in time, or the error response.
-    fn catalog(
+    /// The committed run a request's `as_of` names and the scopes of its project, or the
+    /// error response.
+    fn point(
         &self,
         project_id: &str,
         as_of: &str,
-    ) -> std::result::Result<Arc<Catalog>, Box<Response>> {
+    ) -> std::result::Result<(i64, Vec<i64>), Box<Response>> {
         let bad_as_of = |e: Error| {
             Box::new(error_response(
                 StatusCode::BAD_REQUEST,
@@ -157,42 +151,65 @@ impl Mirror {
         };
         let when = When::parse(as_of, chrono::Utc::now()).map_err(bad_as_of)?;
         let store = self.store();
-        let internal = internal_error;
-        if !store
-            .projects()
-            .map_err(internal)?
-            .iter()
-            .any(|p| p == project_id)
-        {
+        let scopes = store
+            .scope_ids_of_project(project_id)
+            .map_err(internal_error)?;
+        if scopes.is_empty() {
             return Err(Box::new(unknown_project(project_id)));
         }
         let run = store.resolve(&when).map_err(|e| match e {
             Error::Usage(_) => bad_as_of(e),
-            other => internal(other),
+            other => internal_error(other),
         })?;
-        let key = (project_id.to_string(), run.run_id);
-        {
-            let cached = self.catalogs.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some((_, c)) = cached.iter().find(|(k, _)| *k == key) {
-                return Ok(c.clone());
-            }
-        }
-        let mut images = Vec::new();
-        store
-            .for_each_live_in_project(run.run_id, project_id, |raw| {
-                let item = Item::from_raw(raw).map_err(Error::internal)?;
-                images.push(apiserver::served(item).map_err(Error::internal)?);
-                Ok(())
-            })
-            .map_err(internal)?;
+        Ok((run.run_id, scopes))
+    }
+
+    /// One page of a project's catalog at `as_of`, answered from the mirror's indexes.
+    fn page(
+        &self,
+        project_id: &str,
+        as_of: &str,
+        q: &Query,
+    ) -> std::result::Result<String, Box<Response>> {
+        let (run_id, scopes) = self.point(project_id, as_of)?;
+        let store = self.store();
+        let page = store
+            .select(run_id, q, &self.cfg.paging, Some(&scopes))
+            .map_err(internal_error)?;
         drop(store);
-        let catalog = Arc::new(Catalog::new(images));
-        let mut cached = self.catalogs.lock().unwrap_or_else(|p| p.into_inner());
-        if cached.len() >= CACHED_CATALOGS {
-            cached.remove(0);
-        }
-        cached.push((key, catalog.clone()));
-        Ok(catalog)
+        let served = page
+            .images
+            .into_iter()
+            .map(|l| Item::from_raw(&l.raw).and_then(apiserver::served))
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| internal_error(Error::internal(e)))?;
+        Ok(apiserver::page_json(
+            &page.window,
+            served.iter().map(|s| s.raw.as_ref()),
+        ))
+    }
+
+    /// One image of a project's catalog at `as_of` (the first scope's, when several hold its id).
+    fn image(
+        &self,
+        project_id: &str,
+        as_of: &str,
+        id: &str,
+    ) -> std::result::Result<Response, Box<Response>> {
+        let (run_id, scopes) = self.point(project_id, as_of)?;
+        let raw = self
+            .store()
+            .live_raw_in_scopes(run_id, id, &scopes)
+            .map_err(internal_error)?;
+        Ok(match raw {
+            None => apiserver::unknown_image(id),
+            Some(raw) => {
+                let served = Item::from_raw(&raw)
+                    .and_then(apiserver::served)
+                    .map_err(|e| internal_error(Error::internal(e)))?;
+                apiserver::json_response(served.raw.get().to_string())
+            }
+        })
     }
 }
 
@@ -256,9 +273,8 @@ async fn list_images(
         .rev()
         .find(|(k, _)| k == "as_of")
         .map_or(mirror.cfg.as_of.clone(), |(_, v)| v.clone());
-    let m = mirror.clone();
-    match blocking(move || m.catalog(&project_id, &as_of)).await {
-        Ok(catalog) => apiserver::json_response(catalog.page_body(&q, &mirror.cfg.paging)),
+    match blocking(move || mirror.page(&project_id, &as_of, &q)).await {
+        Ok(body) => apiserver::json_response(body),
         Err(response) => response,
     }
 }
@@ -275,10 +291,8 @@ async fn show_image(
         .rev()
         .find(|(k, _)| k == "as_of")
         .map_or(mirror.cfg.as_of.clone(), |(_, v)| v);
-    let m = mirror.clone();
-    match blocking(move || m.catalog(&project_id, &as_of)).await {
-        Ok(catalog) => catalog.show_image(&id),
-        Err(response) => response,
+    match blocking(move || mirror.image(&project_id, &as_of, &id)).await {
+        Ok(response) | Err(response) => response,
     }
 }
 

@@ -11,6 +11,7 @@ pub mod compare;
 pub mod diff;
 pub mod feed;
 pub mod history;
+pub mod query;
 pub mod schema;
 pub mod snapshot;
 pub mod timeline;
@@ -169,6 +170,7 @@ impl Store {
                     .map_err(|e| open_error(path, e))?
             }
         };
+        query::register_functions(&conn)?;
         let latest = schema::latest_version();
         if version != latest {
             return Err(Error::usage(format!(
@@ -193,6 +195,7 @@ impl Store {
 
     fn open_with(path: &Path, flags: OpenFlags) -> Result<Store> {
         let conn = Connection::open_with_flags(path, flags).map_err(|e| open_error(path, e))?;
+        query::register_functions(&conn)?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         // 16 MiB of page cache: a first sync of 100,000 images is no faster with 64 (BENCHMARKS.md).
         conn.execute_batch(
@@ -402,6 +405,42 @@ impl Store {
             f(raw)?;
         }
         Ok(())
+    }
+
+    /// The stored object of image `id` live at committed run `run_id` in one of `scopes` (the
+    /// lowest scope id when several hold it).
+    pub fn live_raw_in_scopes(
+        &self,
+        run_id: i64,
+        id: &str,
+        scopes: &[i64],
+    ) -> Result<Option<String>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT raw FROM versions WHERE scope_id = ?1 AND image_id = ?2 AND valid_from <= ?3
+             AND (valid_to IS NULL OR valid_to > ?3)",
+        )?;
+        let mut scopes = scopes.to_vec();
+        scopes.sort_unstable();
+        for scope in scopes {
+            let raw = stmt
+                .query_row(params![scope, id, run_id], |r| r.get(0))
+                .optional()?;
+            if raw.is_some() {
+                return Ok(raw);
+            }
+        }
+        Ok(None)
+    }
+
+    /// How many images are live at committed run `run_id`.
+    pub fn live_count(&self, run_id: i64) -> Result<u64> {
+        let n: i64 = self.conn.query_row(
+            "SELECT count(*) FROM versions
+             WHERE valid_from <= ?1 AND (valid_to IS NULL OR valid_to > ?1)",
+            [run_id],
+            |r| r.get(0),
+        )?;
+        Ok(n as u64)
     }
 
     /// Every image live at committed run `run_id`, in storage order, parsed for querying.
