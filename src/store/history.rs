@@ -128,26 +128,22 @@ impl Store {
         }
     }
 
-    /// Images whose name is `spec` or, failing that, whose `name:tag` is `spec`. Names live only
-    /// in the stored objects, so this is one scan, narrowed by a plain substring test: a name
-    /// that JSON does not escape appears in the object as it is.
+    /// Images whose name is `spec` or, failing that, whose `name:tag` is `spec`: seeks in
+    /// versions_q_name (name, tag), the name and tag of each stored object (migration 6).
     fn by_name(&self, spec: &str, at: Option<i64>, live: &str) -> Result<Vec<(i64, String)>> {
         let (name, tag) = spec.split_once(':').unwrap_or((spec, ""));
-        let plain = !name
-            .chars()
-            .any(|c| c == '"' || c == '\\' || c.is_control());
-        let needle = if plain { name } else { "" };
         let sql = format!(
-            "SELECT DISTINCT v.scope_id, v.image_id, json_extract(v.raw, '$.name') = ?1
-             FROM versions v
-             WHERE instr(v.raw, ?3) > 0 AND {live}
-               AND (json_extract(v.raw, '$.name') = ?1
-                    OR (?4 <> '' AND json_extract(v.raw, '$.name') = ?5
-                        AND json_extract(v.raw, '$.tag') = ?4))"
+            "SELECT DISTINCT scope_id, image_id, whole FROM (
+                 SELECT v.scope_id, v.image_id, 1 AS whole FROM versions v
+                 WHERE v.q_name = ?1 AND {live}
+                 UNION ALL
+                 SELECT v.scope_id, v.image_id, 0 AS whole FROM versions v
+                 WHERE ?3 <> '' AND v.q_name = ?4 AND v.q_tag = ?3 AND {live})
+             ORDER BY scope_id, image_id"
         );
         let mut stmt = self.conn.prepare(&sql)?;
         let rows: Vec<(i64, String, bool)> = stmt
-            .query_map(params![spec, at, needle, tag, name], |r| {
+            .query_map(params![spec, at, tag, name], |r| {
                 Ok((
                     r.get(0)?,
                     r.get(1)?,
