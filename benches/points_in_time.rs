@@ -11,6 +11,7 @@
 //! cargo bench --bench points_in_time
 //! MACAT_BENCH_IMAGES=20000 MACAT_BENCH_RUNS=10 cargo bench --bench points_in_time
 //! MACAT_BENCH_DB=/tmp/bench.db cargo bench --bench points_in_time   # keep the mirror
+//! MACAT_BENCH_IMAGES=1000000 cargo bench --bench points_in_time      # the 10^6 scale target
 //! ```
 
 use std::path::Path;
@@ -85,6 +86,42 @@ fn time_cli(db: &Path, args: &[&str]) -> (Duration, usize) {
         .collect();
     times.sort();
     (times[REPEAT / 2], out.stdout.len())
+}
+
+/// Times migration 6 (the query columns and their indexes) on a copy of the mirror taken back
+/// to schema 5, as a mirror written by the previous release is.
+fn migration(db: &Path, n: usize) {
+    let copy = db.with_extension("v5.db");
+    let _ = std::fs::remove_file(&copy);
+    {
+        let conn = rusqlite::Connection::open(db).expect("open");
+        conn.execute_batch(&format!("VACUUM INTO '{}'", copy.display()))
+            .expect("copy");
+    }
+    let conn = rusqlite::Connection::open(&copy).expect("open copy");
+    conn.execute_batch(
+        "DROP INDEX versions_q_created; DROP INDEX versions_q_updated; DROP INDEX versions_q_name;
+         ALTER TABLE versions DROP COLUMN q_type; ALTER TABLE versions DROP COLUMN q_workspace_id;
+         ALTER TABLE versions DROP COLUMN q_name; ALTER TABLE versions DROP COLUMN q_tag;
+         ALTER TABLE versions DROP COLUMN q_namespace; ALTER TABLE versions DROP COLUMN q_service_type;
+         ALTER TABLE versions DROP COLUMN q_create_at; ALTER TABLE versions DROP COLUMN q_update_at;
+         PRAGMA user_version = 5; VACUUM;",
+    )
+    .expect("back to schema 5");
+    drop(conn);
+    let before = std::fs::metadata(&copy).map_or(0, |m| m.len());
+    let t = Instant::now();
+    let store = Store::open_or_create(&copy).expect("migrate");
+    let took = t.elapsed();
+    let after = db_size(&store, &copy);
+    drop(store);
+    println!(
+        "| migrating a schema-5 mirror of {n} images to schema 6 | {:.2} s ({} -> {}) |",
+        took.as_secs_f64(),
+        mib(before),
+        mib(after)
+    );
+    let _ = std::fs::remove_file(&copy);
 }
 
 fn main() {
@@ -163,6 +200,13 @@ fn main() {
         write_times.push(t.elapsed());
         if r == 1 {
             first_size = db_size(&store, &db);
+            let json: usize = items.iter().map(|i| i.raw.len()).sum();
+            println!(
+                "  run 1: database {} for {} of JSON ({:.2}x)",
+                mib(first_size),
+                mib(json as u64),
+                first_size as f64 / json as f64
+            );
         }
         if r == 1 || r == runs || r % 10 == 0 {
             println!(
@@ -198,6 +242,21 @@ fn main() {
     let prev = format!("run:{}", runs - 1);
     let last = format!("run:{runs}");
     let (history_id, history_name_tag) = some_changed_id.unwrap_or_default();
+    let exact_name = history_name_tag.split(':').next().unwrap_or("");
+    let deep = (n / 2).to_string();
+    // Search reads the index beside the mirror: build it once, untimed.
+    let out = Command::new(env!("CARGO_BIN_EXE_macat"))
+        .arg("--db")
+        .arg(&db)
+        .arg("reindex")
+        .output()
+        .expect("run macat reindex");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    migration(&db, n);
     let cases: Vec<(String, Vec<&str>)> = vec![
         (
             format!("`diff --from {prev} --to {last} --format json` (adjacent runs)"),
@@ -242,6 +301,68 @@ fn main() {
             vec!["history", &history_name_tag, "--format", "json"],
         ),
         ("`show ID` (table)".into(), vec!["show", &history_id]),
+        (
+            "`show NAME:TAG` (table)".into(),
+            vec!["show", &history_name_tag],
+        ),
+        ("`list --limit 20`".into(), vec!["list", "--limit", "20"]),
+        (
+            "`list --limit 20 --as-of run:1`".into(),
+            vec!["list", "--limit", "20", "--as-of", "run:1"],
+        ),
+        (
+            "`list --name pytorch --limit 5` (fuzzy)".into(),
+            vec!["list", "--name", "pytorch", "--limit", "5"],
+        ),
+        (
+            "`list --name NAME --name-fuzzy-match false`".into(),
+            vec!["list", "--name", exact_name, "--name-fuzzy-match", "false"],
+        ),
+        (
+            "`list --namespace atelier --limit 20`".into(),
+            vec!["list", "--namespace", "atelier", "--limit", "20"],
+        ),
+        (
+            "`list --service-type TRAIN --limit 20`".into(),
+            vec!["list", "--service-type", "TRAIN", "--limit", "20"],
+        ),
+        (
+            "`list --type DEDICATED --limit 20`".into(),
+            vec!["list", "--type", "DEDICATED", "--limit", "20"],
+        ),
+        (
+            "`list --workspace-id 0 --limit 20`".into(),
+            vec!["list", "--workspace-id", "0", "--limit", "20"],
+        ),
+        (
+            format!("`list --sort-key create_at --limit 20 --offset {deep}`"),
+            vec![
+                "list",
+                "--sort-key",
+                "create_at",
+                "--limit",
+                "20",
+                "--offset",
+                &deep,
+            ],
+        ),
+        (
+            format!("`list --sort-key name --limit 20 --offset {deep}`"),
+            vec![
+                "list",
+                "--sort-key",
+                "name",
+                "--limit",
+                "20",
+                "--offset",
+                &deep,
+            ],
+        ),
+        (
+            "`search pytorch --limit 20`".into(),
+            vec!["search", "pytorch", "--limit", "20"],
+        ),
+        ("`runs`".into(), vec!["runs"]),
     ];
     for (label, args) in cases {
         let (t, bytes) = time_cli(&db, &args);
