@@ -28,12 +28,7 @@ pub(crate) fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
         "macat_lower",
         1,
         FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
-        |ctx| {
-            Ok(match ctx.get_raw(0).as_str_or_null()? {
-                Some(s) => Some(s.to_lowercase()),
-                None => None,
-            })
-        },
+        |ctx| Ok(ctx.get_raw(0).as_str_or_null()?.map(str::to_lowercase)),
     )
 }
 
