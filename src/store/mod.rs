@@ -709,12 +709,24 @@ mod tests {
         let path = dir.path().join("m.db");
         let mut store = Store::open_or_create(&path).unwrap();
         store.begin_run(&[]).unwrap();
+        let root: usize = store
+            .conn()
+            .query_row(
+                "SELECT rootpage FROM sqlite_schema WHERE name = 'runs'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        store
+            .conn()
+            .execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
+            .unwrap();
         drop(store);
-        // Keep the first page (the header and the schema), overwrite every table's pages.
+        // Keep the header and the schema (which spans several pages), overwrite the runs table.
         let mut bytes = std::fs::read(&path).unwrap();
         let page = u16::from_be_bytes([bytes[16], bytes[17]]) as usize;
-        assert!(bytes.len() > page, "a mirror has more than one page");
-        bytes[page..].fill(0xA5);
+        assert!(bytes.len() >= page * root, "the runs table is in the file");
+        bytes[page * (root - 1)..page * root].fill(0xA5);
         std::fs::write(&path, &bytes).unwrap();
         let store = Store::open_existing(&path).unwrap();
         let e = store.runs().unwrap_err();
