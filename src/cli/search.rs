@@ -110,7 +110,7 @@ pub fn run(s: &Session, args: SearchArgs) -> Result<()> {
     let store = s.store()?;
     req.resolve(store)?;
     let index = SearchIndex::open(store)?;
-    let hits = index.search(&req)?;
+    let (hits, _) = index.search_or_heal(store, &req)?;
     if args.format == Format::Table && hits.is_empty() {
         if !g.quiet {
             eprintln!("no images match");

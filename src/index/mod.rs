@@ -39,6 +39,7 @@ pub mod query;
 pub mod request;
 pub mod schema;
 pub mod search;
+mod sound;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -56,6 +57,7 @@ pub use first_build::{Feeder, FirstBuild};
 pub use open::update;
 pub use request::{Invalid, SearchRequest};
 pub use search::Hit;
+pub use sound::agreement;
 
 /// The index directory of the mirror at `db`: `<db>.index`.
 pub fn index_dir(db: &Path) -> PathBuf {

@@ -3,7 +3,7 @@
 //! in a stable order (equal scores: shorter names first, then by name); their highlights
 //! ([`super::highlight`]).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
 use tantivy::collector::{FilterCollector, TopDocs};
@@ -17,6 +17,7 @@ use super::request::SearchRequest;
 use super::schema::LIVE;
 use super::SearchIndex;
 use crate::error::{Error, Result};
+use crate::store::Store;
 
 /// Byte ranges of matched words in a hit's fields, for highlighting.
 #[derive(Debug, Clone, Default)]
@@ -64,9 +65,43 @@ fn first_u64(doc: &TantivyDocument, field: Field) -> u64 {
     doc.get_first(field).and_then(|v| v.as_u64()).unwrap_or(0)
 }
 
+/// The name rank ([`super::schema::name_rank`]) a hit's document is sorted by.
+fn rank_of(name: &Option<String>) -> u64 {
+    super::schema::name_rank(name.as_deref().unwrap_or(""))
+}
+
 impl SearchIndex {
-    /// Runs a search. A malformed query or filter is a usage error (exit 2).
+    /// Runs a search. A malformed query or filter is a usage error (exit 2); a panic inside the
+    /// index (damage the open could not see) is an error, not a crash.
     pub fn search(&self, opts: &SearchRequest) -> Result<Vec<Hit>> {
+        crate::crash::caught(|| self.search_unguarded(opts)).unwrap_or_else(|panic| {
+            Err(Error::internal(format!(
+                "the search panicked in the index: {panic}"
+            )))
+        })
+    }
+
+    /// Runs a search on the index opened from `store`; when the search fails inside the index
+    /// (an error or a panic there: damage that opening could not see), rebuilds the index from
+    /// the database, says so once, and asks again. Returns the hits, and the new index when it
+    /// was rebuilt (to use from then on).
+    pub fn search_or_heal(
+        &self,
+        store: &Store,
+        opts: &SearchRequest,
+    ) -> Result<(Vec<Hit>, Option<SearchIndex>)> {
+        match self.search(opts) {
+            Ok(hits) => Ok((hits, None)),
+            Err(e @ Error::Usage(_)) => Err(e),
+            Err(e) => {
+                let healed = SearchIndex::heal(store, &format!("a search failed on it ({e})"))?;
+                let hits = healed.search(opts)?;
+                Ok((hits, Some(healed)))
+            }
+        }
+    }
+
+    fn search_unguarded(&self, opts: &SearchRequest) -> Result<Vec<Hit>> {
         if opts.unresolved() {
             return Err(Error::internal(
                 "the search's point in time was not resolved against the mirror",
@@ -118,24 +153,38 @@ impl SearchIndex {
                 .map_err(|e| Error::internal(format!("search failed: {e}")))?;
             let fetched = top.len();
             hits = Vec::with_capacity(fetched.min(limit));
-            let mut seen: HashSet<(u64, String)> = HashSet::new();
+            // Where each image's hit is: of its versions with the best score, the latest
+            // stands for it, however the index's segments happen to order them.
+            let mut seen: HashMap<(u64, String), usize> = HashMap::new();
+            let mut last_key = None;
             for (score, addr) in top {
                 let doc: TantivyDocument = searcher
                     .doc(addr)
                     .map_err(|e| Error::internal(format!("reading a hit failed: {e}")))?;
                 let id = first_str(&doc, f.image_id).unwrap_or_default();
                 let scope_id = first_u64(&doc, f.scope_id);
-                if !seen.insert((scope_id, id.clone())) {
-                    continue;
-                }
                 let valid_from = first_u64(&doc, f.valid_from) as i64;
+                let name = first_str(&doc, f.name);
+                last_key = Some(((f64::from(score) * 1000.0).round() / 1000.0, rank_of(&name)));
+                let at = match seen.get(&(scope_id, id.clone())) {
+                    Some(&i) => {
+                        let seen = &hits[i];
+                        if seen.score != (f64::from(score) * 1000.0).round() / 1000.0
+                            || seen.valid_from >= valid_from
+                        {
+                            continue;
+                        }
+                        Some(i)
+                    }
+                    None => None,
+                };
                 let valid_to = match first_u64(&doc, f.valid_to) {
                     LIVE => None,
                     t => Some(t as i64),
                 };
-                hits.push(Hit {
+                let hit = Hit {
                     id,
-                    name: first_str(&doc, f.name),
+                    name,
                     tag: first_str(&doc, f.tag).map(|v| analyze::without_base(&v).to_string()),
                     score: (f64::from(score) * 1000.0).round() / 1000.0,
                     description: first_str(&doc, f.description),
@@ -151,26 +200,44 @@ impl SearchIndex {
                     valid_to,
                     highlights: Highlights::default(),
                     scope_id,
-                });
+                };
+                match at {
+                    Some(i) => hits[i] = hit,
+                    None => {
+                        seen.insert((scope_id, hit.id.clone()), hits.len());
+                        hits.push(hit);
+                    }
+                }
             }
-            if hits.len() >= limit || fetched < want {
+            // Equal scores in a stable order: shorter names, then by name (as the collector
+            // ordered them), tag, id.
+            let lower = |n: &Option<String>| n.as_deref().map(str::to_lowercase);
+            let len = |n: &Option<String>| n.as_deref().map_or(0, |n| n.chars().count());
+            hits.sort_by(|a, b| {
+                b.score
+                    .total_cmp(&a.score)
+                    .then_with(|| len(&a.name).cmp(&len(&b.name)))
+                    .then_with(|| lower(&a.name).cmp(&lower(&b.name)))
+                    .then_with(|| a.tag.cmp(&b.tag))
+                    .then_with(|| a.id.cmp(&b.id))
+                    .then_with(|| a.scope_id.cmp(&b.scope_id))
+            });
+            if fetched < want {
                 break;
+            }
+            if hits.len() >= limit {
+                // The collector orders equal scores by name rank, and documents of equal rank
+                // (long names alike in their first bytes) in whatever order the build wrote
+                // them: when such a tie reaches past the last document fetched, the page's
+                // last hits depend on the build. Fetch on until the tie is whole.
+                let cut = &hits[limit - 1];
+                let cut_key = (cut.score, rank_of(&cut.name));
+                if last_key != Some(cut_key) {
+                    break;
+                }
             }
             want *= 4;
         }
-        // Equal scores in a stable order: shorter names, then by name (as the collector ordered
-        // them), tag, id.
-        let lower = |n: &Option<String>| n.as_deref().map(str::to_lowercase);
-        let len = |n: &Option<String>| n.as_deref().map_or(0, |n| n.chars().count());
-        hits.sort_by(|a, b| {
-            b.score
-                .total_cmp(&a.score)
-                .then_with(|| len(&a.name).cmp(&len(&b.name)))
-                .then_with(|| lower(&a.name).cmp(&lower(&b.name)))
-                .then_with(|| a.tag.cmp(&b.tag))
-                .then_with(|| a.id.cmp(&b.id))
-                .then_with(|| a.scope_id.cmp(&b.scope_id))
-        });
         hits.truncate(limit);
         Ok(hits)
     }

@@ -124,7 +124,20 @@ impl Mirror {
         let store = self.store();
         let index = self.search_index(&store)?;
         drop(store);
-        index.search(req)
+        match index.search(req) {
+            Err(e) if !matches!(e, Error::Usage(_)) => {
+                // Damage the open could not see: heal under the store's lock, so that
+                // concurrent requests rebuild it once.
+                let store = self.store();
+                let current = self.search_index(&store)?;
+                let (hits, healed) = current.search_or_heal(&store, req)?;
+                if let Some(healed) = healed {
+                    *self.index.lock().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(healed));
+                }
+                Ok(hits)
+            }
+            answer => answer,
+        }
     }
 
     /// The point in time served when a request names none.

@@ -8,6 +8,7 @@ mod bad_input;
 mod compare;
 mod crash;
 mod faults;
+mod heal;
 mod help;
 mod history;
 mod pages;

@@ -541,7 +541,7 @@ fn index_is_rebuilt_when_missing_or_corrupt() {
     let out = env.run(&["search", "pytorch 2.1", "--limit", "50", "--format", "json"]);
     assert_ok(&out);
     assert!(
-        stderr(&out).contains("rebuilding the search index"),
+        stderr(&out).contains("was rebuilt from the mirror"),
         "{}",
         stderr(&out)
     );
@@ -586,7 +586,7 @@ fn index_of_another_mirror_is_rebuilt() {
     let out = small.run(&["search", "*", "--format", "json"]);
     assert_ok(&out);
     assert!(
-        stderr(&out).contains("rebuilding the search index"),
+        stderr(&out).contains("was rebuilt from the mirror"),
         "{}",
         stderr(&out)
     );
