@@ -493,8 +493,9 @@ fn segment_files(env: &Env) -> std::collections::BTreeMap<String, Vec<u8>> {
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| {
-            p.file_name()
-                .is_some_and(|n| n != "meta.json" && n != ".managed.json")
+            p.file_name().is_some_and(|n| {
+                n != "meta.json" && n != ".managed.json" && n != "macat-checked.json"
+            })
         })
         .filter(|p| p.is_file() && !p.file_name().unwrap().to_string_lossy().ends_with(".lock"))
         .map(|p| {
