@@ -184,6 +184,11 @@ pub(crate) fn hits_table(hits: &[Hit], show_gone: bool, fit: Option<usize>, colo
     if show_gone {
         headers.push("GONE");
     }
+    // Partial matches (after every full match) name the query words they lack.
+    let partial = hits.iter().any(|h| h.partial);
+    if partial {
+        headers.push("MISSING");
+    }
     headers.push("DESCRIPTION");
     let desc = headers.len() - 1;
     let mut rows: Vec<Vec<Styled>> = hits
@@ -202,6 +207,9 @@ pub(crate) fn hits_table(hits: &[Hit], show_gone: bool, fit: Option<usize>, colo
                     _ => String::new(),
                 };
                 row.push(Styled::plain(&gone));
+            }
+            if partial {
+                row.push(Styled::plain(&h.missing.join(" ")));
             }
             let description = h.description.as_deref().unwrap_or("");
             row.push(Styled::new(description.trim_end(), &hl.description));

@@ -1,22 +1,41 @@
 //! Running a search: the compiled query ([`super::compile`]) without typos, then with them when
-//! the exact hits do not fill the page; the hits of the point in time asked for, one per image,
-//! in a stable order (equal scores: shorter names first, then by name); their highlights
-//! ([`super::highlight`]).
+//! the exact hits do not fill the page, then (plain words only, when asked for) the images that
+//! match the most of the words; the hits of the point in time asked for, one per image, in a
+//! reproducible order; their highlights ([`super::highlight`]).
+//!
+//! # Equal matches
+//! Hits of equal score rank ACTIVE images first, then the newer `create_at`, `update_at`, id
+//! (the contract's ties). The collector itself ranks by (score, [`RECENCY`], [`UPDATED`],
+//! [`ID_RANK`]), fast fields of every document, so which documents make the cut never depends
+//! on how the index is split into segments; the full id then orders what is left.
+//!
+//! # Partial matches
+//! A query of two or more plain words that fewer images match in full than the limit is filled
+//! up with images that match some of its words, after every full match: ranked by how many
+//! words they match ([`EXACT`] each), then by which (each word adds the weight of the best field
+//! it matched in, scaled by how rare the word is, at most [`PARTIAL_WEIGHT`] x 11 per word).
+//! Their score is that divided by [`EXACT`] (the number of words matched and a fraction), so it
+//! stays below every full match's; [`Hit::missing`] names the words they lack.
 
 use std::collections::HashSet;
 
 use serde::Serialize;
-use tantivy::collector::{FilterCollector, TopDocs};
-use tantivy::query::Query;
+use tantivy::collector::{Count, FilterCollector, TopDocs};
+use tantivy::query::{BooleanQuery, BoostQuery, ConstScoreQuery, EnableScoring, Occur, Query};
 use tantivy::schema::{Field, Value};
-use tantivy::{DocAddress, Score, Searcher, TantivyDocument};
+use tantivy::{DocAddress, DocId, DocSet, Score, Searcher, SegmentReader, TantivyDocument};
 
 use super::analyze;
-use super::compile::Compiler;
+use super::compile::{Compiler, EXACT};
+use super::query::{Expr, Term, TermKind};
 use super::request::SearchRequest;
-use super::schema::LIVE;
+use super::schema::{ID_RANK, LIVE, RECENCY, UPDATED};
 use super::SearchIndex;
 use crate::error::{Error, Result};
+
+/// What a partial hit's word adds at most per point of field weight (its rarest: a word found
+/// in a single document).
+pub const PARTIAL_WEIGHT: f32 = 10.0;
 
 /// Byte ranges of matched words in a hit's fields, for highlighting.
 #[derive(Debug, Clone, Default)]
@@ -47,14 +66,43 @@ pub struct Hit {
     /// `valid_to` (exclusive; null while it still is).
     pub valid_from: i64,
     pub valid_to: Option<i64>,
+    /// Whether this hit matches only some of the query's words (a partial match).
+    pub partial: bool,
+    /// The query words a partial hit does not match, as typed (empty for a full match).
+    pub missing: Vec<String>,
     #[serde(skip)]
     pub highlights: Highlights,
     #[serde(skip)]
     scope_id: u64,
+    /// The collector's ranking of the hit's document.
+    #[serde(skip)]
+    key: Key,
+    #[serde(skip)]
+    addr: DocAddress,
 }
 
+/// How the collector ranks a document: the score, then [`RECENCY`], [`UPDATED`] and
+/// [`ID_RANK`], each higher first.
+type Key = (Score, u64, u64, u64);
+
 /// A document as the collector ranks it.
-type Ranked = (Score, DocAddress);
+type Ranked = (Key, DocAddress);
+
+/// The words of a query that partial matches are looked for with: two or more plain words
+/// (no quotes, operators, `field:value` or `prefix*`).
+fn plain_words(expr: &Expr) -> Option<Vec<&Term>> {
+    let Expr::And(items) = expr else {
+        return None;
+    };
+    let words: Vec<&Term> = items
+        .iter()
+        .map(|e| match e {
+            Expr::Term(t) if t.field.is_none() && t.kind == TermKind::Word => Some(t),
+            _ => None,
+        })
+        .collect::<Option<_>>()?;
+    (words.len() >= 2).then_some(words)
+}
 fn first_str(doc: &TantivyDocument, field: Field) -> Option<String> {
     doc.get_first(field)
         .and_then(|v| v.as_str().map(str::to_string))
@@ -93,6 +141,11 @@ impl SearchIndex {
                     .take(limit - hits.len()),
             );
             c = fuzzy;
+        }
+        if hits.len() < limit && opts.partial() {
+            if let Some(words) = plain_words(expr) {
+                self.fill_partial(&words, &filter, limit, opts, &mut hits)?;
+            }
         }
         if opts.highlight() {
             self.highlight_hits(&c, &mut hits);
@@ -137,7 +190,7 @@ impl SearchIndex {
                     id,
                     name: first_str(&doc, f.name),
                     tag: first_str(&doc, f.tag).map(|v| analyze::without_base(&v).to_string()),
-                    score: (f64::from(score) * 1000.0).round() / 1000.0,
+                    score: (f64::from(score.0) * 1000.0).round() / 1000.0,
                     description: first_str(&doc, f.description),
                     arch: first_str(&doc, f.arch),
                     image_type: first_str(&doc, f.image_type),
@@ -149,8 +202,12 @@ impl SearchIndex {
                     live: valid_from <= run && valid_to.is_none_or(|t| t > run),
                     valid_from,
                     valid_to,
+                    partial: false,
+                    missing: Vec::new(),
                     highlights: Highlights::default(),
                     scope_id,
+                    key: score,
+                    addr,
                 });
             }
             if hits.len() >= limit || fetched < want {
@@ -158,25 +215,22 @@ impl SearchIndex {
             }
             want *= 4;
         }
-        // Equal scores in a stable order: shorter names, then by name (as the collector ordered
-        // them), tag, id.
-        let lower = |n: &Option<String>| n.as_deref().map(str::to_lowercase);
-        let len = |n: &Option<String>| n.as_deref().map_or(0, |n| n.chars().count());
+        // As the collector ranked them, then by the whole id (newer, i.e. larger, first) and
+        // scope: a total order.
         hits.sort_by(|a, b| {
-            b.score
-                .total_cmp(&a.score)
-                .then_with(|| len(&a.name).cmp(&len(&b.name)))
-                .then_with(|| lower(&a.name).cmp(&lower(&b.name)))
-                .then_with(|| a.tag.cmp(&b.tag))
-                .then_with(|| a.id.cmp(&b.id))
+            b.key
+                .0
+                .total_cmp(&a.key.0)
+                .then_with(|| (b.key.1, b.key.2, b.key.3).cmp(&(a.key.1, a.key.2, a.key.3)))
+                .then_with(|| b.id.cmp(&a.id))
                 .then_with(|| a.scope_id.cmp(&b.scope_id))
         });
         hits.truncate(limit);
         Ok(hits)
     }
 
-    /// The best `want` documents by score, then name, among the versions live at `run` (or,
-    /// with `include_removed`, any version that existed by then).
+    /// The best `want` documents by [`Key`], among the versions live at `run` (or, with
+    /// `include_removed`, any version that existed by then).
     fn top(
         &self,
         searcher: &Searcher,
@@ -185,9 +239,21 @@ impl SearchIndex {
         run: i64,
         include_removed: bool,
     ) -> tantivy::Result<Vec<Ranked>> {
-        // Equal scores come in document order, which is name-rank order (see
-        // `schema::settings`): no per-document tie-break.
-        let top = TopDocs::with_limit(want).order_by_score();
+        let top = TopDocs::with_limit(want).tweak_score(|seg: &SegmentReader| {
+            let column = |name: &str| {
+                seg.fast_fields()
+                    .u64(name)
+                    .ok()
+                    .map(|c| c.first_or_default_col(0))
+            };
+            let (recency, updated, id) = (column(RECENCY), column(UPDATED), column(ID_RANK));
+            move |doc: DocId, score: Score| -> Key {
+                let at = |c: &Option<std::sync::Arc<dyn tantivy::columnar::ColumnValues<u64>>>| {
+                    c.as_ref().map_or(0, |c| c.get_val(doc))
+                };
+                (score, at(&recency), at(&updated), at(&id))
+            }
+        });
         let run = run.max(0) as u64;
         let latest = run >= self.payload.run_id.max(0) as u64;
         let from = move |v: u64| v <= run;
@@ -210,5 +276,95 @@ impl SearchIndex {
             }
             (true, true) => searcher.search(query, &top),
         }
+    }
+}
+
+impl SearchIndex {
+    /// Fills `hits` (every full match) up to `limit` with images that match some of `words`,
+    /// ranked as the module says, each naming the words it misses.
+    fn fill_partial(
+        &self,
+        words: &[&Term],
+        filter: &Option<Box<dyn Query>>,
+        limit: usize,
+        opts: &SearchRequest,
+        hits: &mut Vec<Hit>,
+    ) -> Result<()> {
+        let err = |e: tantivy::TantivyError| Error::internal(format!("search failed: {e}"));
+        let searcher = self.reader.searcher();
+        let docs = searcher.num_docs().max(2) as f32;
+        let mut c = Compiler::new(&self.fields, false);
+        // Each word's clause scores the weight of the best field it matches in.
+        c.base = 0.0;
+        let mut should: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        let mut each: Vec<(&str, Option<Box<dyn Query>>)> = Vec::new();
+        for t in words {
+            let q = match c.term(t)? {
+                Some(q) => q,
+                None => continue,
+            };
+            let found = searcher.search(&*q, &Count).map_err(err)?;
+            if found == 0 {
+                each.push((&t.text, None));
+                continue;
+            }
+            // Rarer words weigh more: 1 for a word in one document, 0 for one in all.
+            let rarity = ((docs / found as f32).ln() / docs.ln()).clamp(0.0, 1.0);
+            should.push((
+                Occur::Should,
+                Box::new(ConstScoreQuery::new(q.box_clone(), EXACT)),
+            ));
+            should.push((
+                Occur::Should,
+                Box::new(BoostQuery::new(q.box_clone(), PARTIAL_WEIGHT * rarity)),
+            ));
+            each.push((&t.text, Some(q)));
+        }
+        if should.is_empty() {
+            return Ok(());
+        }
+        let mut query: Box<dyn Query> = Box::new(BooleanQuery::new(should));
+        if let Some(f) = filter {
+            query = Box::new(BooleanQuery::new(vec![
+                (Occur::Must, query),
+                (Occur::Must, f.box_clone()),
+            ]));
+        }
+        // The full matches match again here: fetch enough to fill the page past them.
+        let more = self.collect(&*query, limit + hits.len(), opts)?;
+        let seen: HashSet<(u64, String)> =
+            hits.iter().map(|h| (h.scope_id, h.id.clone())).collect();
+        let scoring = EnableScoring::disabled_from_searcher(&searcher);
+        let weights = each
+            .iter()
+            .map(|(text, q)| Ok((*text, q.as_ref().map(|q| q.weight(scoring)).transpose()?)))
+            .collect::<tantivy::Result<Vec<_>>>()
+            .map_err(err)?;
+        for mut h in more {
+            if hits.len() >= limit {
+                break;
+            }
+            if seen.contains(&(h.scope_id, h.id.clone())) {
+                continue;
+            }
+            let reader = searcher.segment_reader(h.addr.segment_ord);
+            for (text, w) in &weights {
+                let matched = match w {
+                    Some(w) => {
+                        let mut s = w.scorer(reader, 1.0).map_err(err)?;
+                        let (at, doc) = (s.doc(), h.addr.doc_id);
+                        at == doc || (at < doc && s.seek(doc) == doc)
+                    }
+                    None => false,
+                };
+                if !matched {
+                    h.missing.push(text.to_string());
+                }
+            }
+            h.partial = !h.missing.is_empty();
+            h.score = (f64::from(h.key.0) / f64::from(EXACT) * 1000.0).round() / 1000.0;
+            hits.push(h);
+        }
+        Ok(())
     }
 }
