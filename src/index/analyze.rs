@@ -975,10 +975,22 @@ mod tests {
             "64",
             "snt9b",
             "snt",
-            "9",
             "b",
         ] {
             assert!(all.contains(&t.to_string()), "{t} missing from {all:?}");
+        }
+        // A plain number that letters follow is part of a code: `snt9b` is no `snt9` and no
+        // `9`, `910b` no `910`; a dotted version still is one (`2.7.0rc1` is `2.7.0`).
+        assert!(!all.contains(&"snt9".to_string()) && !all.contains(&"9".to_string()));
+        let all: Vec<String> = terms(&mut a, "ascend-910b snt3p ascend910b torch2.7.0rc1")
+            .into_iter()
+            .map(|(_, t)| t)
+            .collect();
+        for t in ["910b", "snt3p", "ascend910b", "2.7.0", "torch2.7.0"] {
+            assert!(all.contains(&t.to_string()), "{t} missing from {all:?}");
+        }
+        for t in ["910", "snt3", "ascend910", "3"] {
+            assert!(!all.contains(&t.to_string()), "{t} in {all:?}");
         }
         // a dot after a version and before letters separates: `8.0.rc1` is `8.0` and `rc1`
         // (and, as a component, `8.0.rc1`), never a version `8.0.rc`

@@ -27,7 +27,7 @@ use tantivy::{DocAddress, DocId, DocSet, Score, Searcher, SegmentReader, Tantivy
 
 use super::analyze;
 use super::compile::{Compiler, EXACT};
-use super::query::{Expr, Term, TermKind};
+use super::query::{self, Term};
 use super::request::SearchRequest;
 use super::schema::{ID_RANK, LIVE, RECENCY, UPDATED};
 use super::SearchIndex;
@@ -88,21 +88,6 @@ type Key = (Score, u64, u64, u64);
 /// A document as the collector ranks it.
 type Ranked = (Key, DocAddress);
 
-/// The words of a query that partial matches are looked for with: two or more plain words
-/// (no quotes, operators, `field:value` or `prefix*`).
-fn plain_words(expr: &Expr) -> Option<Vec<&Term>> {
-    let Expr::And(items) = expr else {
-        return None;
-    };
-    let words: Vec<&Term> = items
-        .iter()
-        .map(|e| match e {
-            Expr::Term(t) if t.field.is_none() && t.kind == TermKind::Word => Some(t),
-            _ => None,
-        })
-        .collect::<Option<_>>()?;
-    (words.len() >= 2).then_some(words)
-}
 fn first_str(doc: &TantivyDocument, field: Field) -> Option<String> {
     doc.get_first(field)
         .and_then(|v| v.as_str().map(str::to_string))
@@ -143,7 +128,7 @@ impl SearchIndex {
             c = fuzzy;
         }
         if hits.len() < limit && opts.partial() {
-            if let Some(words) = plain_words(expr) {
+            if let Some(words) = query::plain_words(opts.query()) {
                 self.fill_partial(&words, &filter, limit, opts, &mut hits)?;
             }
         }
@@ -284,7 +269,7 @@ impl SearchIndex {
     /// ranked as the module says, each naming the words it misses.
     fn fill_partial(
         &self,
-        words: &[&Term],
+        words: &[Term],
         filter: &Option<Box<dyn Query>>,
         limit: usize,
         opts: &SearchRequest,
@@ -366,5 +351,253 @@ impl SearchIndex {
             hits.push(h);
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tantivy::indexer::NoMergePolicy;
+    use tantivy::{Index, IndexWriter};
+
+    use super::*;
+    use crate::index::commit::Payload;
+    use crate::index::schema::{self, Fields};
+    use crate::index::{reader, Action, IndexReport};
+    use crate::store::feed::IndexedVersion;
+
+    /// Every image of the fixture's latest day, one live version each (run 1).
+    fn fixture() -> (Vec<IndexedVersion>, Vec<serde_json::Value>) {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/data/catalog-day3.json");
+        let text = std::fs::read_to_string(path).expect("the fixture");
+        let images: Vec<serde_json::Value> = serde_json::from_str(&text).expect("JSON");
+        let versions = images
+            .iter()
+            .enumerate()
+            .map(|(i, img)| IndexedVersion {
+                version_id: i as i64 + 1,
+                scope_id: if img["workspace_id"] == "0" { 1 } else { 2 },
+                image_id: img["id"].as_str().expect("an id").to_string(),
+                valid_from: 1,
+                valid_to: None,
+                raw: img.to_string(),
+            })
+            .collect();
+        (versions, images)
+    }
+
+    /// An index of `versions` (in that order), one segment per `per_segment` documents.
+    fn index_of(versions: &[IndexedVersion], per_segment: usize) -> SearchIndex {
+        let index = Index::builder()
+            .schema(schema::schema())
+            .settings(schema::settings())
+            .create_in_ram()
+            .expect("an index");
+        schema::register_tokenizers(&index);
+        let fields = Fields::new(&index.schema()).expect("fields");
+        let mut w: IndexWriter<TantivyDocument> = index
+            .writer_with_num_threads(1, 15_000_000)
+            .expect("a writer");
+        w.set_merge_policy(Box::new(NoMergePolicy));
+        for chunk in versions.chunks(per_segment) {
+            for v in chunk {
+                w.add_document(fields.document(v)).expect("added");
+            }
+            w.commit().expect("committed");
+        }
+        let reader = reader(&index).expect("a reader");
+        SearchIndex {
+            reader,
+            fields,
+            payload: Payload {
+                format: schema::FORMAT,
+                run_id: 1,
+                run_started_at: 0,
+                max_version_id: versions.len() as i64,
+            },
+            report: IndexReport {
+                action: Action::Rebuilt,
+                run_id: 1,
+                written: versions.len() as u64,
+                documents: versions.len() as u64,
+                duration_ms: 0,
+            },
+        }
+    }
+
+    fn ids(index: &SearchIndex, query: &str, limit: u64) -> Vec<String> {
+        let req = SearchRequest::new(query)
+            .and_then(|r| r.with_limit(limit))
+            .expect("a valid request");
+        let hits = index.search(&req).expect("a search");
+        hits.into_iter().map(|h| h.id).collect()
+    }
+
+    #[test]
+    fn equal_matches_come_in_one_order_whatever_the_segments() {
+        let (versions, _) = fixture();
+        let one = index_of(&versions, versions.len());
+        let mut reversed = versions.clone();
+        reversed.reverse();
+        let many = index_of(&reversed, 7);
+        assert_eq!(one.reader.searcher().segment_readers().len(), 1);
+        assert!(many.reader.searcher().segment_readers().len() > 10);
+        for query in [
+            "*",
+            "pytorch",
+            "mindspore",
+            "snt9b",
+            "cuda 11.1",
+            "vllm-ascend-serving",
+            "notebook ssh",
+            "llm inference",
+            "training",
+            "ascend -pytorch",
+        ] {
+            // A small limit cuts through equal matches: which make the cut must not depend on
+            // the layout either.
+            for limit in [3, 5, 50] {
+                assert_eq!(
+                    ids(&one, query, limit),
+                    ids(&many, query, limit),
+                    "{query} --limit {limit}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn equal_matches_rank_active_then_newer() {
+        let (versions, images) = fixture();
+        let index = index_of(&versions, 11);
+        let req = SearchRequest::new("*")
+            .and_then(|r| r.with_limit(1000))
+            .expect("a valid request");
+        let hits = index.search(&req).expect("a search");
+        assert!(hits.len() > 100 && hits.iter().all(|h| h.score == hits[0].score));
+        let key = |id: &str| {
+            let i = images.iter().find(|i| i["id"] == id).expect("an image");
+            (
+                i["status"] == "ACTIVE",
+                i["create_at"].as_i64().unwrap_or(0),
+                i["update_at"].as_i64().unwrap_or(0),
+                id.to_string(),
+            )
+        };
+        let keys: Vec<_> = hits.iter().map(|h| key(&h.id)).collect();
+        for w in keys.windows(2) {
+            assert!(w[0] >= w[1], "{:?} before {:?}", w[0], w[1]);
+        }
+        // Three versions of one image name: the newest first.
+        let got = ids(&index, "vllm-ascend-serving", 3);
+        let short: Vec<&str> = got.iter().map(|id| &id[..8]).collect();
+        assert_eq!(short, ["6d333c96", "0c422ca1", "893efd62"]);
+    }
+
+    #[test]
+    fn partial_matches_follow_every_full_match_and_name_what_they_miss() {
+        let (versions, _) = fixture();
+        let index = index_of(&versions, 20);
+        let search = |q: &str, partial: bool| {
+            let req = SearchRequest::new(q)
+                .and_then(|r| r.with_limit(10))
+                .expect("a valid request")
+                .with_partial(partial);
+            index.search(&req).expect("a search")
+        };
+        let hits = search("distributed training horovod", true);
+        let full = hits.iter().take_while(|h| !h.partial).count();
+        assert!(full >= 2 && hits.len() == 10, "{hits:#?}");
+        let mut matched = usize::MAX;
+        for h in &hits[full..] {
+            assert!(
+                h.partial && !h.missing.is_empty() && h.missing.len() < 3,
+                "{h:?}"
+            );
+            assert!(h.score < hits[full - 1].score);
+            // More words matched first.
+            assert!(3 - h.missing.len() <= matched);
+            matched = 3 - h.missing.len();
+        }
+        assert!(hits[..full].iter().all(|h| h.missing.is_empty()));
+        // Strict: no partial matches when switched off.
+        assert_eq!(search("distributed training horovod", false).len(), full);
+        // Nothing matches every word: the closest come, the missing word as typed.
+        let hits = search("Operations Research SOLVER", true);
+        assert_eq!(hits[0].id, "b9933af0-3119-4045-a427-5e668327dafd");
+        assert_eq!(hits[0].missing, ["SOLVER"]);
+        assert!(search("Operations Research SOLVER", false).is_empty());
+        // Operators, phrases, fields and prefixes stay strict.
+        for q in [
+            "\"operations research solver\"",
+            "operations AND research AND solver",
+            "operations research description:solver",
+            "operations research solver*",
+        ] {
+            assert!(search(q, true).iter().all(|h| !h.partial), "{q}");
+        }
+    }
+
+    #[test]
+    fn chip_codes_are_exact() {
+        let (versions, images) = fixture();
+        let index = index_of(&versions, versions.len());
+        let text = |id: &str| {
+            let i = images.iter().find(|i| i["id"] == id).expect("an image");
+            ["name", "tag", "swr_path"]
+                .iter()
+                .map(|f| i[f].as_str().unwrap_or("").to_lowercase())
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        // The code followed by no letter or digit.
+        let has_code = |t: &str, code: &str| {
+            t.match_indices(code).any(|(at, _)| {
+                !t[at + code.len()..]
+                    .chars()
+                    .next()
+                    .is_some_and(|c| c.is_ascii_alphanumeric())
+            })
+        };
+        // (code, a longer code, whether the fixture has the code itself)
+        for (code, longer, exists) in [
+            ("snt9", "snt9b", true),
+            ("snt3", "snt3p", false),
+            ("910", "910b", true),
+            ("snt9b", "snt9b23", true),
+        ] {
+            let req = SearchRequest::new(code)
+                .and_then(|r| r.with_limit(1000))
+                .expect("a valid request");
+            let hits = index.search(&req).expect("a search");
+            let exact = hits.iter().take_while(|h| h.score >= 1000.0).count();
+            assert_eq!(exact > 0, exists, "{code}");
+            for h in &hits[..exact] {
+                assert!(has_code(&text(&h.id), code), "{code}: {}", text(&h.id));
+            }
+            // The longer codes are no exact match; as a prefix they come after every one.
+            let longer_only =
+                |h: &Hit| !has_code(&text(&h.id), code) && text(&h.id).contains(longer);
+            assert!(!hits[..exact].iter().any(longer_only), "{code}");
+        }
+        // A version matches longer versions on a dot boundary only: `2.1` is `2.1.0`, never
+        // `2.10`.
+        let req = SearchRequest::new("pytorch 2.1")
+            .and_then(|r| r.with_limit(1000))
+            .expect("valid")
+            .with_partial(false);
+        let hits = index.search(&req).expect("a search");
+        assert!(!hits.is_empty());
+        for h in hits {
+            let t = format!(
+                "{} {}",
+                text(&h.id),
+                h.description.unwrap_or_default().to_lowercase()
+            );
+            let dotted = t.match_indices("2.1").any(|(at, _)| {
+                !t[at + 3..].starts_with(|c: char| c.is_ascii_digit())
+                    && !t[..at].ends_with(|c: char| c.is_ascii_digit() || c == '.')
+            });
+            assert!(dotted, "pytorch 2.1: {t}");
+        }
     }
 }
