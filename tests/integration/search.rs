@@ -98,53 +98,149 @@ fn fielded_tag_and_path_find_exactly_the_images_whose_text_has_the_word() {
     }
 }
 
-/// The relevance set (`tests/fixtures/relevance.json`): for each query, the ids that must be
-/// among the first five hits. Reports recall@5 and MRR (reciprocal rank of the first must-have
-/// hit, averaged over queries).
+/// Recall@5 and MRR of one group of the relevance set, for one ranker.
+#[derive(Default)]
+struct Figures {
+    queries: usize,
+    found: usize,
+    wanted: usize,
+    rr_sum: f64,
+}
+
+impl Figures {
+    /// Adds a query's top 5 against the ids it must have.
+    fn add(&mut self, top: &[String], must: &[&str]) {
+        if must.is_empty() {
+            return;
+        }
+        self.queries += 1;
+        self.wanted += must.len();
+        self.found += must.iter().filter(|m| top.iter().any(|g| g == *m)).count();
+        if let Some(rank) = top.iter().position(|g| must.contains(&g.as_str())) {
+            self.rr_sum += 1.0 / (rank + 1) as f64;
+        }
+    }
+
+    fn recall(&self) -> f64 {
+        self.found as f64 / self.wanted.max(1) as f64
+    }
+
+    fn mrr(&self) -> f64 {
+        self.rr_sum / self.queries.max(1) as f64
+    }
+}
+
+/// The baseline the relevance set compares with: the images of the latest run ranked by the
+/// number of query words found as case-insensitive substrings of their name, tag or
+/// description, then by id (operators, quotes, fields and flags ignored; `-word` dropped).
+fn baseline_top5(catalog: &std::collections::BTreeMap<String, Value>, query: &str) -> Vec<String> {
+    let words: Vec<String> = query
+        .split_whitespace()
+        .filter(|w| !matches!(*w, "AND" | "OR" | "NOT") && !w.starts_with('-'))
+        .map(|w| {
+            let w = w.trim_matches(|c| matches!(c, '"' | '(' | ')' | '*'));
+            w.rsplit(':').next().unwrap_or(w).to_lowercase()
+        })
+        .filter(|w| !w.is_empty())
+        .collect();
+    let mut scored: Vec<(usize, &String)> = catalog
+        .iter()
+        .map(|(id, image)| {
+            let text = ["name", "tag", "description"]
+                .iter()
+                .map(|f| image[f].as_str().unwrap_or("").to_lowercase())
+                .collect::<Vec<_>>()
+                .join(" ");
+            (
+                words.iter().filter(|w| text.contains(w.as_str())).count(),
+                id,
+            )
+        })
+        .filter(|(n, _)| *n > 0)
+        .collect();
+    scored.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(b.1)));
+    scored
+        .into_iter()
+        .take(5)
+        .map(|(_, id)| id.clone())
+        .collect()
+}
+
+/// The relevance set (`tests/fixtures/relevance.json`), in groups (names, description
+/// keywords, chips, ties): for each query, the ids that must be among the first five hits
+/// (`must`), that must not (`must_not`), and the one that must come first (`first`). Reports
+/// recall@5 and MRR (reciprocal rank of the first must-have hit, averaged over queries) per
+/// group, beside a substring-counting baseline ([`baseline_top5`]) that macat must beat in
+/// every group.
 #[test]
 fn search_relevance_set_recall_and_mrr() {
     let env = three_days();
+    let catalog = day_in_workspace0(3);
     let text = std::fs::read_to_string(repo().join("tests/fixtures/relevance.json")).unwrap();
     let set: Vec<Value> = serde_json::from_str(&text).unwrap();
-    assert!(set.len() >= 25, "the set should have at least 25 queries");
-    let (mut found, mut wanted, mut rr_sum) = (0usize, 0usize, 0f64);
+    assert!(set.len() >= 60, "the set should have at least 60 queries");
+    let mut groups: std::collections::BTreeMap<String, (Figures, Figures)> = Default::default();
     let mut misses = Vec::new();
+    let list = |case: &Value, key: &str| -> Vec<String> {
+        case.get(key)
+            .and_then(Value::as_array)
+            .map(|a| a.iter().map(|v| v.as_str().unwrap().to_string()).collect())
+            .unwrap_or_default()
+    };
     for case in &set {
         let query = case["query"].as_str().unwrap();
+        let group = case["group"].as_str().unwrap().to_string();
         let mut args = vec![query, "--limit", "5"];
-        let extra: Vec<&str> = case
-            .get("args")
-            .and_then(Value::as_array)
-            .map(|a| a.iter().map(|v| v.as_str().unwrap()).collect())
-            .unwrap_or_default();
-        args.extend(extra);
+        let extra = list(case, "args");
+        args.extend(extra.iter().map(String::as_str));
         let got = ids(&hits(&env, &args));
-        let must: Vec<&str> = case["must"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_str().unwrap())
-            .collect();
-        wanted += must.len();
+        let must = list(case, "must");
+        let must: Vec<&str> = must.iter().map(String::as_str).collect();
         for m in &must {
-            if got.iter().any(|g| g == m) {
-                found += 1;
-            } else {
+            if !got.iter().any(|g| g == m) {
                 misses.push(format!("{query:?} misses {m}"));
             }
         }
-        if let Some(rank) = got.iter().position(|g| must.contains(&g.as_str())) {
-            rr_sum += 1.0 / (rank + 1) as f64;
+        for m in list(case, "must_not") {
+            if got.contains(&m) {
+                misses.push(format!("{query:?} has {m}"));
+            }
         }
+        if let Some(first) = case.get("first").and_then(Value::as_str) {
+            if got.first().map(String::as_str) != Some(first) {
+                misses.push(format!(
+                    "{query:?} starts with {:?}, not {first}",
+                    got.first()
+                ));
+            }
+        }
+        let (ours, base) = groups.entry(group).or_default();
+        ours.add(&got, &must);
+        base.add(&baseline_top5(&catalog, query), &must);
     }
-    let recall = found as f64 / wanted as f64;
-    let mrr = rr_sum / set.len() as f64;
-    eprintln!(
-        "relevance: {} queries, recall@5 = {recall:.3} ({found}/{wanted}), MRR = {mrr:.3}",
-        set.len()
-    );
-    assert!(misses.is_empty(), "recall@5 = {recall:.3}: {misses:#?}");
-    assert!(mrr >= 0.95, "MRR fell to {mrr:.3}");
+    for (group, (ours, base)) in &groups {
+        eprintln!(
+            "relevance {group}: {} queries, recall@5 {:.3} ({}/{}), MRR {:.3}; \
+             baseline recall@5 {:.3}, MRR {:.3}",
+            ours.queries,
+            ours.recall(),
+            ours.found,
+            ours.wanted,
+            ours.mrr(),
+            base.recall(),
+            base.mrr()
+        );
+    }
+    assert!(misses.is_empty(), "{misses:#?}");
+    for (group, (ours, base)) in &groups {
+        assert!(
+            ours.recall() >= base.recall()
+                && ours.mrr() >= base.mrr()
+                && (ours.recall() > base.recall() || ours.mrr() > base.mrr()),
+            "{group}: macat does not beat the baseline"
+        );
+        assert!(ours.mrr() >= 0.95, "{group}: MRR fell to {:.3}", ours.mrr());
+    }
 }
 
 #[test]
