@@ -801,3 +801,66 @@ fn secrets_never_reach_the_index() {
     }
     assert!(files > 0);
 }
+
+/// Plain words that no image has all of still answer, with the closest images marked
+/// (`partial`, `missing` in JSON; a MISSING column in the table); quoted, they answer nothing.
+#[test]
+fn search_fills_up_with_partial_matches_marked_as_such() {
+    let env = three_days();
+    let got = hits(&env, &["operations research Solver"]);
+    assert!(!got.is_empty());
+    assert_eq!(got[0]["id"], "b9933af0-3119-4045-a427-5e668327dafd");
+    assert_eq!(got[0]["missing"], serde_json::json!(["Solver"]));
+    assert!(got.iter().all(|h| h["partial"] == true));
+    let full = hits(&env, &["distributed training horovod", "--limit", "8"]);
+    assert_eq!(full.len(), 8);
+    assert_eq!(full[0]["partial"], false);
+    assert_eq!(full[0]["missing"], serde_json::json!([]));
+    assert!(full.iter().any(|h| h["partial"] == true));
+    let out = env.run(&["search", "operations research Solver"]);
+    assert_ok(&out);
+    let table = String::from_utf8(out.stdout).unwrap();
+    let header = table.lines().next().unwrap();
+    assert!(header.contains("MISSING"), "{table}");
+    let first = table.lines().nth(1).unwrap();
+    assert!(
+        first.contains("cylp0.91.4") && first.contains("Solver"),
+        "{table}"
+    );
+    assert!(hits(&env, &["\"operations research solver\""]).is_empty());
+    assert!(hits(&env, &["operations AND research AND solver"]).is_empty());
+}
+
+/// Equal matches: ACTIVE first, then the newer `create_at`, `update_at`, then `id`.
+#[test]
+fn search_equal_matches_rank_active_then_newer() {
+    let env = three_days();
+    let catalog = day_in_workspace0(3);
+    let got = hits(&env, &["*", "--limit", "1000"]);
+    assert_eq!(got.len(), catalog.len());
+    let keys: Vec<(bool, i64, i64, String)> = got
+        .iter()
+        .map(|h| {
+            let id = h["id"].as_str().unwrap();
+            let i = &catalog[id];
+            (
+                i["status"] == "ACTIVE",
+                i["create_at"].as_i64().unwrap_or(0),
+                i["update_at"].as_i64().unwrap_or(0),
+                id.to_string(),
+            )
+        })
+        .collect();
+    for w in keys.windows(2) {
+        assert!(w[0] >= w[1], "{:?} before {:?}", w[0], w[1]);
+    }
+    // Two images of one name: the newer first.
+    let got = ids(&hits(&env, &["pytorch_1_8"]));
+    assert_eq!(
+        got[..2],
+        [
+            "a5a43175-30a6-43d2-9596-38bee562f8c0",
+            "689c81b3-15dd-4500-b63e-1871e24eb391"
+        ]
+    );
+}
