@@ -7,6 +7,7 @@ mod completions;
 mod demo;
 mod diff;
 mod export;
+mod feed;
 mod history;
 mod list;
 mod reindex;
@@ -17,6 +18,7 @@ mod server_flags;
 mod show;
 mod simulate;
 mod sync;
+mod watch;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -151,6 +153,10 @@ pub enum Command {
     Demo(demo::DemoArgs),
     /// Shell completions
     Completions(completions::CompletionsArgs),
+    /// Saved searches that notify: add, list, rm, check, deliver
+    Watch(watch::WatchArgs),
+    /// An Atom feed of the catalog's changes (or of one watch's events)
+    Feed(feed::FeedArgs),
 }
 
 /// Output formats of read commands.
@@ -183,6 +189,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Serve(a) => serve::run(&g, a),
         Command::Demo(a) => demo::run(&g, a),
         Command::Completions(a) => completions::run(&g, a),
+        Command::Watch(a) => watch::run(&g, a),
+        Command::Feed(a) => feed::run(&g, a),
     }
 }
 

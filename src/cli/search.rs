@@ -58,7 +58,7 @@ pub enum Category {
 }
 
 impl Category {
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Category::Cpu => "CPU",
             Category::Gpu => "GPU",

@@ -18,6 +18,7 @@
 //! first sync's walk ([`FirstBuild`]) and swapped in once that run has committed.
 
 pub mod analyze;
+pub mod matches;
 pub mod query;
 pub mod schema;
 pub mod search;

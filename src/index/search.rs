@@ -672,6 +672,24 @@ impl SearchIndex {
         Ok(hits)
     }
 
+    /// The query of a search with no limit: every image it can find, typos included (what
+    /// [`super::matches`] runs for a watch).
+    pub(super) fn unlimited_query(&self, opts: &SearchOptions) -> Result<Q> {
+        let expr = query::parse(&opts.query).map_err(|e| Error::usage(e.to_string()))?;
+        let filter = self.filter(opts)?;
+        let mut c = Compiler::new(&self.fields, false);
+        let exact = self.compile(&mut c, &expr, &opts.query, &filter)?;
+        if !c.typos_possible {
+            return Ok(exact);
+        }
+        self.compile(
+            &mut Compiler::new(&self.fields, true),
+            &expr,
+            &opts.query,
+            &filter,
+        )
+    }
+
     /// The whole query: the expression, its tie-breaks, and the filter.
     fn compile(
         &self,

@@ -10,6 +10,7 @@ pub mod feed;
 pub mod history;
 pub mod schema;
 pub mod snapshot;
+pub mod watches;
 
 use std::path::{Path, PathBuf};
 
