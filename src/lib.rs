@@ -13,6 +13,9 @@
 //! - [`simulate`]: the axum simulator with fixture days and fault injection.
 //! - [`serve`]: the mirror served read-only as the same API.
 //! - [`when`]: points in time (`--as-of`, `--from`, `--to`).
+//! - [`watch`]: saved searches, their events (an outbox in the mirror) and webhook delivery.
+//! - [`feed`]: Atom feeds of the catalog's changes and of a watch's events.
+//! - [`metrics`]: a sync's Prometheus metrics, written atomically for cron monitoring.
 //! - [`output`]: terminal-safe rendering: tables that fit the terminal, human sizes and times.
 //! - [`error`]: the error type and its exit codes.
 //!

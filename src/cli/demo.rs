@@ -81,6 +81,12 @@ pub fn run(g: &GlobalArgs, _args: DemoArgs) -> Result<()> {
             super::sync::update_index(&db, report.run_id);
             println!("catalog of {date}: $ macat sync --endpoint {base} --project-id demo-project --page-size 50");
             println!("  {}", super::sync::summary(&report));
+            if i == 0 {
+                super::watch::demo_add(&db)?;
+            } else {
+                let events = crate::watch::after_sync(&db);
+                println!("  watch events: {} new", events.new);
+            }
         }
         let _ = stop.send(());
         let _ = server.await;
@@ -136,6 +142,7 @@ pub fn run(g: &GlobalArgs, _args: DemoArgs) -> Result<()> {
             )))
         }
     }
+    super::watch::demo_events(&store)?;
     demo_searches(g, &store)?;
     if g.db.is_none() {
         println!("\n(the mirror was temporary; pass --db PATH to keep it)");

@@ -411,3 +411,43 @@ pub(crate) fn write_metrics(
         tracing::warn!("{e}");
     }
 }
+
+/// The demo's watch, added after its first sync.
+const DEMO_WATCH: (&str, &str) = ("mindspore-arm", "mindspore");
+
+/// `macat demo`: adds its watch (the first day is the baseline).
+pub(crate) fn demo_add(db: &std::path::Path) -> Result<()> {
+    let (name, query) = DEMO_WATCH;
+    watch::add(
+        db,
+        NewWatch {
+            name: name.into(),
+            query: query.into(),
+            filters: [("arch".to_string(), "aarch64".to_string())].into(),
+            webhook: None,
+            secret_file: None,
+            insecure_http: false,
+        },
+    )?;
+    println!("  $ macat watch add {name} {query} --arch aarch64   (this day is its baseline)");
+    Ok(())
+}
+
+/// `macat demo`: the demo watch's events, oldest first, as `watch check` shows them.
+pub(crate) fn demo_events(store: &Store) -> Result<()> {
+    let (name, _) = DEMO_WATCH;
+    let Some(w) = store.watch(name)? else {
+        return Ok(());
+    };
+    let index = SearchIndex::open(store)?;
+    for e in store.events_of(w.id, 10)?.iter().rev() {
+        let point = |id| store.resolve(&When::Run(id));
+        println!(
+            "\n$ macat watch check {name} --from run:{} --to run:{}   (event {})",
+            e.from_run, e.run_id, e.event_id
+        );
+        let d = watch::check(store, &index, &w, point(e.from_run)?, point(e.run_id)?)?;
+        print!("{}", report(&d));
+    }
+    Ok(())
+}

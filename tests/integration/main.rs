@@ -15,3 +15,4 @@ mod security;
 mod serve;
 mod soak;
 mod walk;
+mod watch;
