@@ -79,7 +79,7 @@ pub struct NewWatch {
 /// mirror has a committed run).
 pub fn add(db: &Path, w: NewWatch) -> Result<WatchRow> {
     check_name(&w.name)?;
-    for (k, _) in &w.filters {
+    for k in w.filters.keys() {
         filter_name(k)?;
     }
     if let Some(url) = &w.webhook {
