@@ -165,7 +165,12 @@ mod tests {
         let text = output::draw(&Object(parse_object(raw)), &[raw], &screen);
         let lines: Vec<Vec<&str>> = text
             .lines()
-            .map(|l| l.split("  ").map(str::trim).filter(|c| !c.is_empty()).collect())
+            .map(|l| {
+                l.split("  ")
+                    .map(str::trim)
+                    .filter(|c| !c.is_empty())
+                    .collect()
+            })
             .collect();
         for want in [
             ["show_name", "PyTorch 2.1"],
@@ -173,7 +178,10 @@ mod tests {
             ["tags", "team=ai, gpu"],
             ["swr_instance_id", "ins-1"],
         ] {
-            assert!(lines.iter().any(|l| l[..] == want[..]), "{want:?} in {text}");
+            assert!(
+                lines.iter().any(|l| l[..] == want[..]),
+                "{want:?} in {text}"
+            );
         }
         assert_eq!(tag_list(&serde_json::json!([{"key": 1}])), None);
     }
