@@ -15,7 +15,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use macat::api::types::Item;
-use macat::index::{self, SearchIndex, SearchOptions};
+use macat::index::{self, SearchIndex, SearchRequest};
 use macat::simulate::generate::{evolve, generate};
 use macat::store::snapshot::SnapshotWriter;
 use macat::store::{ScopeKey, Store};
@@ -28,17 +28,13 @@ const SEED: u64 = 42;
 
 /// Queries of every kind the language has: words, versions, typos, prefixes, phrases, fields,
 /// boolean operators, Chinese; with and without filters and history.
-fn queries() -> Vec<SearchOptions> {
-    let q = |s: &str| SearchOptions {
-        query: s.to_string(),
-        limit: 20,
-        filters: Vec::new(),
-        run: None,
-        include_removed: false,
-        scopes: None,
-        highlight: false,
+fn queries() -> Vec<SearchRequest> {
+    let q = |s: &str| {
+        SearchRequest::new(s)
+            .and_then(|r| r.with_limit(20))
+            .expect("a valid query")
     };
-    let mut out: Vec<SearchOptions> = [
+    let mut out: Vec<SearchRequest> = [
         "pytorch",
         "mindspore 2.2",
         "cuda 11.1",
@@ -59,15 +55,13 @@ fn queries() -> Vec<SearchOptions> {
     .iter()
     .map(|s| q(s))
     .collect();
-    let mut f = q("pytorch 2.7");
-    f.filters = vec![("arch", "x86_64".into()), ("type", "BUILD_IN".into())];
+    let f = q("pytorch 2.7")
+        .with_filter("arch", "x86_64")
+        .and_then(|r| r.with_filter("type", "BUILD_IN"))
+        .expect("valid filters");
     out.push(f);
-    let mut h = q("mindspore");
-    h.include_removed = true;
-    out.push(h);
-    let mut a = q("tensorflow 2.10");
-    a.run = Some(1);
-    out.push(a);
+    out.push(q("mindspore").with_include_removed(true));
+    out.push(q("tensorflow 2.10").at_run(1));
     out
 }
 
@@ -263,14 +257,14 @@ fn main() {
     for (i, q) in qs.iter().enumerate() {
         let mut d = per_query[i].clone();
         d.sort();
-        let mut label = format!("`{}`", q.query);
-        for (f, v) in &q.filters {
+        let mut label = format!("`{}`", q.query());
+        for (f, v) in q.filters() {
             label.push_str(&format!(" --{} {v}", f.replace('_', "-")));
         }
-        if q.include_removed {
+        if q.include_removed() {
             label.push_str(" --include-removed");
         }
-        if let Some(r) = q.run {
+        if let Some(r) = q.run() {
             label.push_str(&format!(" --as-of run:{r}"));
         }
         println!(
@@ -286,7 +280,7 @@ fn queries_only(store: &Store) {
     let ix = SearchIndex::open(store).expect("open");
     let mut qs = queries();
     if let Ok(only) = std::env::var("MACAT_BENCH_ONLY") {
-        qs.retain(|q| q.query == only);
+        qs.retain(|q| q.query() == only);
     }
     for q in &qs {
         ix.search(q).expect("search");
@@ -306,7 +300,7 @@ fn queries_only(store: &Store) {
         d.sort();
         println!(
             "{i:2} {:<40} p50 {} p99 {}",
-            q.query,
+            q.query(),
             ms(percentile(&d, 0.5)),
             ms(percentile(&d, 0.99))
         );

@@ -4,9 +4,8 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::GlobalArgs;
+use super::Session;
 use crate::error::Result;
-use crate::store::Store;
 
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
@@ -26,8 +25,8 @@ pub struct FeedArgs {
     pub out: Option<PathBuf>,
 }
 
-pub fn run(g: &GlobalArgs, args: FeedArgs) -> Result<()> {
-    let store = Store::open_existing(&g.db_path()?)?;
+pub fn run(s: &Session, args: FeedArgs) -> Result<()> {
+    let store = s.store()?;
     let limit = args.limit as usize;
     let xml = match &args.watch {
         Some(name) => crate::feed::watch_feed(&store, name, limit)?,

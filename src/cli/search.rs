@@ -1,22 +1,26 @@
-//! `macat search`: flags -> [`crate::index::SearchOptions`] -> hits -> a table or JSON.
+//! `macat search`: flags -> [`crate::index::SearchRequest`] -> hits -> a table or JSON.
 
 use clap::{Args, ValueEnum};
 
-use super::{Format, GlobalArgs};
+use super::{Format, Session};
 use crate::error::{Error, Result};
-use crate::index::{Hit, SearchIndex, SearchOptions};
-use crate::output::styled::{self, Styled};
-use crate::store::Store;
-use crate::when::When;
+use crate::index::{Hit, Invalid, SearchIndex, SearchRequest};
+use crate::output::styled::{snippet, Styled};
+use crate::output::{Column, Screen, Tabular};
 
 #[derive(Debug, Args)]
+#[command(after_help = super::man::examples(&[
+    ("words, every one must match; versions match by prefix (1.8 finds 1.8.0)", "macat search pytorch 1.8"),
+    ("fields, any case; NOT as -word", "macat search 'arch:aarch64 type:build_in -cuda'"),
+    ("every image of run 1 on x86_64, for a script", "macat search '*' --as-of run:1 --arch x86_64 --format json"),
+]))]
 pub struct SearchArgs {
     /// What to look for: words, "phrases", field:value, AND/OR/NOT (or -word), prefix*, or *
     /// for every image. Typos are tolerated. Several arguments are joined with spaces.
     #[arg(required = true, value_name = "QUERY")]
     pub query: Vec<String>,
     /// Most hits to show
-    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    #[arg(long, value_name = "N", default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=10_000))]
     pub limit: u64,
     /// Only this architecture (x86_64, aarch64; any case)
     #[arg(long, value_name = "A")]
@@ -68,174 +72,152 @@ impl Category {
 }
 
 impl SearchArgs {
-    fn filters(&self) -> Vec<(&'static str, String)> {
-        let mut out = Vec::new();
-        let mut add = |name: &'static str, v: &Option<String>| {
-            if let Some(v) = v {
-                out.push((name, v.clone()));
+    /// The request the flags ask for (the point in time is read, not resolved yet).
+    fn request(&self, highlight: bool) -> std::result::Result<SearchRequest, Invalid> {
+        let mut req = SearchRequest::new(&self.query.join(" "))?
+            .with_limit(self.limit)?
+            .with_include_removed(self.include_removed)
+            .with_highlight(highlight);
+        let category = self.category.map(|c| c.as_str().to_string());
+        for (name, value) in [
+            ("arch", &self.arch),
+            ("service_type", &self.service_type),
+            ("type", &self.image_type),
+            ("status", &self.status),
+            ("dev_service", &self.dev_service),
+            ("category", &category),
+        ] {
+            if let Some(v) = value {
+                req = req.with_filter(name, v)?;
             }
-        };
-        add("arch", &self.arch);
-        add("service_type", &self.service_type);
-        add("type", &self.image_type);
-        add("status", &self.status);
-        add("dev_service", &self.dev_service);
-        add("category", &self.category.map(|c| c.as_str().to_string()));
-        out
+        }
+        if let Some(w) = &self.as_of {
+            req = req.with_as_of(w, chrono::Utc::now())?;
+        }
+        Ok(req)
     }
 }
 
-pub fn run(g: &GlobalArgs, args: SearchArgs) -> Result<()> {
-    let query = args.query.join(" ");
+pub fn run(s: &Session, args: SearchArgs) -> Result<()> {
+    let g = &s.g;
+    // Matches are shown by colour, and on a terminal the snippet is cut around them.
+    let highlight =
+        args.format == Format::Table && (g.color_stdout() || crate::output::stdout_is_terminal());
     // A malformed query is reported before anything is opened.
-    crate::index::query::parse(&query).map_err(|e| Error::usage(e.to_string()))?;
-    let store = Store::open_existing(&g.db_path()?)?;
-    let run = match &args.as_of {
-        Some(w) => Some(store.resolve(&When::parse(w, chrono::Utc::now())?)?.run_id),
-        None => None,
+    let mut req = args
+        .request(highlight)
+        .map_err(|e| Error::usage(e.to_string()))?;
+    let store = s.store()?;
+    req.resolve(store)?;
+    let index = SearchIndex::open(store)?;
+    let hits = index.search(&req)?;
+    if args.format == Format::Table && hits.is_empty() {
+        if !g.quiet {
+            eprintln!("no images match");
+        }
+        return Ok(());
+    }
+    let sheet = Hits {
+        show_gone: args.include_removed,
     };
-    let index = SearchIndex::open(&store)?;
-    let hits = index.search(&SearchOptions {
-        query,
-        limit: args.limit as usize,
-        filters: args.filters(),
-        run,
-        include_removed: args.include_removed,
-        scopes: None,
-        // Matches are shown by colour, and on a terminal the snippet is cut around them.
-        highlight: args.format == Format::Table
-            && (g.color_stdout() || crate::output::stdout_is_terminal()),
-    })?;
-    print_hits(g, &hits, args.format, args.include_removed)
+    crate::output::emit(&sheet, args.format, &hits, &s.screen())
 }
 
-/// Renders hits; tables are fitted to the terminal and highlighted when colour is on.
-pub(crate) fn print_hits(
-    g: &GlobalArgs,
-    hits: &[Hit],
-    format: Format,
-    show_gone: bool,
-) -> Result<()> {
-    use crate::output::stdout_line;
-    let json = |v: &dyn erased::Ser| v.to_json();
-    match format {
-        Format::Json => stdout_line(&json(&hits))?,
-        Format::Ndjson => {
-            for h in hits {
-                stdout_line(&json(h))?;
-            }
-        }
-        Format::Csv => {
-            let mut w = crate::output::Csv::new(std::io::stdout().lock());
-            w.row([
-                "id",
-                "name",
-                "tag",
-                "score",
-                "arch",
-                "type",
-                "service_type",
-                "status",
-                "live",
-                "valid_from",
-                "valid_to",
-                "description",
-            ])?;
-            for h in hits {
-                let o = |s: &Option<String>| s.clone().unwrap_or_default();
-                w.row([
-                    h.id.clone(),
-                    o(&h.name),
-                    o(&h.tag),
-                    h.score.to_string(),
-                    o(&h.arch),
-                    o(&h.image_type),
-                    o(&h.service_type),
-                    o(&h.status),
-                    h.live.to_string(),
-                    h.valid_from.to_string(),
-                    h.valid_to.map(|t| t.to_string()).unwrap_or_default(),
-                    o(&h.description),
-                ])?;
-            }
-            w.finish()?;
-        }
-        Format::Table => {
-            if hits.is_empty() {
-                if !g.quiet {
-                    eprintln!("no images match");
-                }
-                return Ok(());
-            }
-            let color = g.color_stdout();
-            let fit = crate::output::stdout_is_terminal()
-                .then(crate::output::terminal_width)
-                .flatten();
-            print!("{}", hits_table(hits, show_gone, fit, color));
-        }
-    }
-    Ok(())
+/// Hits in every format. The table: name and tag with matches highlighted (when colour is on);
+/// on a terminal the columns are narrowed to fit and the description is a snippet around its
+/// first match; otherwise everything is whole.
+pub(crate) struct Hits {
+    /// With a GONE column: the run an image left the catalog.
+    pub show_gone: bool,
 }
 
-/// The table of hits: name and tag with matches highlighted. On a terminal (`fit`: its width)
-/// the columns are narrowed to fit, the tag first (it mostly repeats the name), and the
-/// description is a snippet around its first match; otherwise everything is whole.
-pub(crate) fn hits_table(hits: &[Hit], show_gone: bool, fit: Option<usize>, color: bool) -> String {
-    let mut headers = vec!["NAME", "TAG", "ARCH", "SERVICE"];
-    if show_gone {
-        headers.push("GONE");
+impl Tabular<Hit> for Hits {
+    fn csv_headers(&self) -> Vec<String> {
+        [
+            "id",
+            "name",
+            "tag",
+            "score",
+            "arch",
+            "type",
+            "service_type",
+            "status",
+            "live",
+            "valid_from",
+            "valid_to",
+            "description",
+        ]
+        .map(String::from)
+        .to_vec()
     }
-    headers.push("DESCRIPTION");
-    let desc = headers.len() - 1;
-    let mut rows: Vec<Vec<Styled>> = hits
-        .iter()
-        .map(|h| {
-            let hl = &h.highlights;
-            let mut row = vec![
-                Styled::new(h.name.as_deref().unwrap_or(""), &hl.name),
-                Styled::new(h.tag.as_deref().unwrap_or(""), &hl.tag),
-                Styled::plain(h.arch.as_deref().unwrap_or("")),
-                Styled::plain(h.service_type.as_deref().unwrap_or("")),
-            ];
-            if show_gone {
-                let gone = match (h.live, h.valid_to) {
-                    (false, Some(run)) => format!("run {run}"),
-                    _ => String::new(),
-                };
-                row.push(Styled::plain(&gone));
-            }
-            let description = h.description.as_deref().unwrap_or("");
-            row.push(Styled::new(description.trim_end(), &hl.description));
-            row
-        })
-        .collect();
-    let Some(max) = fit else {
-        return styled::table(&headers, &mut rows, None, color);
-    };
-    let mut natural = styled::natural_widths(&headers, &rows);
-    natural[desc] = natural[desc].min(SNIPPET_CHARS);
-    let steps = [(1, 20), (desc, 30), (0, 30), (desc, 12), (1, 12), (0, 16)];
-    let widths = styled::fit_widths(&natural, max, &steps);
-    for (row, h) in rows.iter_mut().zip(hits) {
-        row[desc] = styled::snippet(
-            h.description.as_deref().unwrap_or(""),
-            &h.highlights.description,
-            widths[desc],
-        );
+
+    fn csv_rows(&self, h: &Hit) -> Result<Vec<Vec<String>>> {
+        let o = |s: &Option<String>| s.clone().unwrap_or_default();
+        Ok(vec![vec![
+            h.id.clone(),
+            o(&h.name),
+            o(&h.tag),
+            h.score.to_string(),
+            o(&h.arch),
+            o(&h.image_type),
+            o(&h.service_type),
+            o(&h.status),
+            h.live.to_string(),
+            h.valid_from.to_string(),
+            h.valid_to.map(|t| t.to_string()).unwrap_or_default(),
+            o(&h.description),
+        ]])
     }
-    styled::table(&headers, &mut rows, Some(&widths), color)
+
+    fn json(&self, h: &Hit) -> Result<String> {
+        crate::output::to_json(h)
+    }
+
+    /// Narrowed on a terminal: the tag first (it mostly repeats the name); the least useful
+    /// columns are left out first.
+    fn columns(&self) -> Vec<Column<'_>> {
+        let mut cols = vec![
+            Column::flex("NAME", 16),
+            Column::flex("TAG", 12).gives_first(20),
+            Column::fixed("ARCH").optional(2),
+            Column::fixed("SERVICE").optional(3),
+        ];
+        if self.show_gone {
+            cols.push(Column::fixed("GONE").optional(1));
+        }
+        cols.push(Column::snippets("DESCRIPTION", 12, SNIPPET_CHARS));
+        cols
+    }
+
+    fn table_rows(&self, h: &Hit) -> Vec<Vec<Styled>> {
+        let hl = &h.highlights;
+        let mut row = vec![
+            Styled::new(h.name.as_deref().unwrap_or(""), &hl.name),
+            Styled::new(h.tag.as_deref().unwrap_or(""), &hl.tag),
+            Styled::plain(h.arch.as_deref().unwrap_or("")),
+            Styled::plain(h.service_type.as_deref().unwrap_or("")),
+        ];
+        if self.show_gone {
+            let gone = match (h.live, h.valid_to) {
+                (false, Some(run)) => format!("run {run}"),
+                _ => String::new(),
+            };
+            row.push(Styled::plain(&gone));
+        }
+        let description = h.description.as_deref().unwrap_or("");
+        row.push(snippet(description.trim_end(), &hl.description));
+        vec![row]
+    }
+
+    /// Fitted only on a terminal: piped tables are whole.
+    fn table(&self, hits: &[&Hit], screen: &Screen) -> Result<String> {
+        let screen = Screen {
+            width: screen.width.filter(|_| screen.terminal),
+            ..*screen
+        };
+        Ok(crate::output::draw(self, hits, &screen))
+    }
 }
 
 /// The longest description snippet on a terminal, in characters.
 const SNIPPET_CHARS: usize = 80;
-
-mod erased {
-    pub trait Ser {
-        fn to_json(&self) -> String;
-    }
-    impl<T: serde::Serialize> Ser for T {
-        fn to_json(&self) -> String {
-            serde_json::to_string(self).unwrap_or_default()
-        }
-    }
-}

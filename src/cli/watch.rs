@@ -8,7 +8,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use serde::Serialize;
 
 use super::search::Category;
-use super::GlobalArgs;
+use super::Session;
 use crate::error::{Error, Result};
 use crate::index::SearchIndex;
 use crate::output;
@@ -138,17 +138,17 @@ pub enum CheckFormat {
   macat watch deliver -q")]
 pub struct DeliverArgs {}
 
-pub fn run(g: &GlobalArgs, args: WatchArgs) -> Result<()> {
+pub fn run(s: &Session, args: WatchArgs) -> Result<()> {
     match args.command {
-        WatchCommand::Add(a) => add(g, a),
-        WatchCommand::List(a) => list(g, a),
-        WatchCommand::Rm(a) => rm(g, a),
-        WatchCommand::Check(a) => check(g, a),
-        WatchCommand::Deliver(_) => deliver(g),
+        WatchCommand::Add(a) => add(s, a),
+        WatchCommand::List(a) => list(s, a),
+        WatchCommand::Rm(a) => rm(s, a),
+        WatchCommand::Check(a) => check(s, a),
+        WatchCommand::Deliver(_) => deliver(s),
     }
 }
 
-fn add(g: &GlobalArgs, a: AddArgs) -> Result<()> {
+fn add(s: &Session, a: AddArgs) -> Result<()> {
     let mut filters = BTreeMap::new();
     for (k, v) in [
         ("arch", a.arch),
@@ -163,7 +163,7 @@ fn add(g: &GlobalArgs, a: AddArgs) -> Result<()> {
         }
     }
     let w = watch::add(
-        &g.db_path()?,
+        &s.db_path()?,
         NewWatch {
             name: a.name,
             query: a.query,
@@ -173,7 +173,7 @@ fn add(g: &GlobalArgs, a: AddArgs) -> Result<()> {
             insecure_http: a.insecure_http,
         },
     )?;
-    if !g.quiet {
+    if !s.g.quiet {
         let from = match w.checked_through {
             Some(r) => format!("run {r} is its baseline"),
             None => "the first sync is its baseline".into(),
@@ -192,8 +192,8 @@ fn open_watch(store: &Store, name: &str) -> Result<crate::store::watches::WatchR
     })
 }
 
-fn list(g: &GlobalArgs, a: ListArgs) -> Result<()> {
-    let store = Store::open_existing(&g.db_path()?)?;
+fn list(s: &Session, a: ListArgs) -> Result<()> {
+    let store = s.store()?;
     #[derive(Serialize)]
     struct Row {
         name: String,
@@ -263,21 +263,21 @@ fn list(g: &GlobalArgs, a: ListArgs) -> Result<()> {
     Ok(())
 }
 
-fn rm(g: &GlobalArgs, a: RmArgs) -> Result<()> {
-    let store = Store::open_existing(&g.db_path()?)?;
+fn rm(s: &Session, a: RmArgs) -> Result<()> {
+    let store = s.store()?;
     open_watch(&store, &a.name)?;
     store.remove_watch(&a.name)?;
-    if !g.quiet {
+    if !s.g.quiet {
         eprintln!("removed watch {}", a.name);
     }
     Ok(())
 }
 
-fn check(g: &GlobalArgs, a: CheckArgs) -> Result<()> {
+fn check(s: &Session, a: CheckArgs) -> Result<()> {
     let now = chrono::Utc::now();
     let from = a.from.as_deref().map(|s| When::parse(s, now)).transpose()?;
     let to = When::parse(a.to.as_deref().unwrap_or("latest"), now)?;
-    let store = Store::open_existing(&g.db_path()?)?;
+    let store = s.store()?;
     let w = open_watch(&store, &a.name)?;
     let to = store.resolve(&to)?;
     let from = match from {
@@ -354,8 +354,8 @@ pub(crate) fn report(d: &WatchDiff) -> String {
     text
 }
 
-fn deliver(g: &GlobalArgs) -> Result<()> {
-    let store = Store::open_existing(&g.db_path()?)?;
+fn deliver(s: &Session) -> Result<()> {
+    let store = s.store()?;
     let made = match store.committed_state()? {
         Some(_) if !store.watches()?.is_empty() => {
             let index = SearchIndex::open(&store)?;
@@ -365,7 +365,7 @@ fn deliver(g: &GlobalArgs) -> Result<()> {
     };
     let d = watch::deliver::deliver_pending(&store)?;
     let pending = store.pending_count()?;
-    if !g.quiet {
+    if !s.g.quiet {
         eprintln!(
             "{made} new event(s), {} delivered, {pending} pending",
             d.delivered

@@ -15,7 +15,7 @@ use tantivy::schema::Value;
 use tantivy::{DocAddress, DocId, Score, SegmentOrdinal, SegmentReader, TantivyDocument};
 
 use super::schema::LIVE;
-use super::{SearchIndex, SearchOptions};
+use super::{SearchIndex, SearchRequest};
 use crate::error::{Error, Result};
 
 /// A version that matches the query and is live at exactly one of the two runs.
@@ -35,7 +35,7 @@ impl SearchIndex {
     /// A malformed query is a usage error.
     pub fn matches_between(
         &self,
-        opts: &SearchOptions,
+        opts: &SearchRequest,
         from: i64,
         to: i64,
     ) -> Result<Vec<MatchedVersion>> {

@@ -5,7 +5,8 @@
 //! parameters and bodies (the HTTP layer is [`crate::apiserver`]'s, shared with the simulator),
 //! plus `as_of=WHEN` to read the catalog at any point in time, and
 //! `GET /v1/{project_id}/images/search?q=...`: the hits `macat search --format json` gives,
-//! among that project's images. Reads use their own connection
+//! among that project's images, and `GET /v1/{project_id}/images/{id}` (the SDK's `show_image`):
+//! one image object at `as_of`, 404 when the project does not hold it then. Reads use their own connection
 //! in WAL mode, so they never block a running sync and always see a committed run. The catalog
 //! of a (project, run) is loaded once and kept while it is asked for.
 
@@ -22,7 +23,7 @@ use crate::api::types::Item;
 use crate::apiserver::{self, error_response, parse_params, unknown_project, Catalog, RequireAuth};
 use crate::catalog::Paging;
 use crate::error::{Error, Result};
-use crate::index::{Hit, SearchIndex, SearchOptions};
+use crate::index::{Hit, Invalid, SearchIndex, SearchRequest};
 use crate::store::Store;
 use crate::when::When;
 
@@ -47,6 +48,8 @@ pub struct Mirror {
     catalogs: CatalogCache,
     /// The search index, opened on the first search and again after a sync commits a run.
     index: Mutex<Option<Arc<SearchIndex>>>,
+    /// The pages' sessions and cached chart data.
+    pub(crate) pages: crate::web::PageState,
 }
 
 impl Mirror {
@@ -59,6 +62,7 @@ impl Mirror {
             store: Mutex::new(store),
             catalogs: Mutex::new(Vec::new()),
             index: Mutex::new(None),
+            pages: Default::default(),
         })
     }
 
@@ -95,10 +99,7 @@ impl Mirror {
                 msg,
             ))
         };
-        let req = SearchRequest::parse(params, &self.cfg.as_of).map_err(bad)?;
-        crate::index::query::parse(&req.query).map_err(|e| bad(e.to_string()))?;
-        let when = When::parse(&req.as_of, chrono::Utc::now())
-            .map_err(|e| bad(format!("invalid parameter `as_of`: {e}")))?;
+        let mut req = search_request(params, &self.cfg.as_of).map_err(bad)?;
         let store = self.store();
         let scopes = store
             .scope_ids_of_project(project_id)
@@ -106,26 +107,39 @@ impl Mirror {
         if scopes.is_empty() {
             return Err(Box::new(unknown_project(project_id)));
         }
-        let run = store.resolve(&when).map_err(|e| match e {
-            Error::Usage(m) => bad(format!("invalid parameter `as_of`: {m}")),
+        req.resolve(&store).map_err(|e| match e {
+            Error::Usage(m) => bad(Invalid::AsOf(m).as_parameter()),
             other => internal_error(other),
         })?;
-        let index = self.search_index(&store).map_err(internal_error)?;
+        let req = req.with_scopes(scopes);
         drop(store);
-        index
-            .search(&SearchOptions {
-                query: req.query,
-                limit: req.limit,
-                filters: req.filters,
-                run: Some(run.run_id),
-                include_removed: req.include_removed,
-                scopes: Some(scopes),
-                highlight: false,
-            })
-            .map_err(|e| match e {
-                Error::Usage(m) => bad(m),
-                other => internal_error(other),
-            })
+        self.run_search(&req).map_err(|e| match e {
+            Error::Usage(m) => bad(m),
+            other => internal_error(other),
+        })
+    }
+
+    /// Runs a search whose point in time is resolved, with the index level with the mirror.
+    pub(crate) fn run_search(&self, req: &SearchRequest) -> Result<Vec<Hit>> {
+        let store = self.store();
+        let index = self.search_index(&store)?;
+        drop(store);
+        index.search(req)
+    }
+
+    /// The point in time served when a request names none.
+    pub(crate) fn default_as_of(&self) -> &str {
+        &self.cfg.as_of
+    }
+
+    /// How requests must authenticate (`--require-auth`).
+    pub(crate) fn require_auth(&self) -> &RequireAuth {
+        &self.cfg.require_auth
+    }
+
+    /// Runs `f` with the mirror's read connection.
+    pub(crate) fn with_store<T>(&self, f: impl FnOnce(&Store) -> Result<T>) -> Result<T> {
+        f(&self.store())
     }
 
     /// The catalog of a project at a point in time, or the error response.
@@ -182,7 +196,8 @@ impl Mirror {
     }
 }
 
-/// The routes over an open mirror; every request is authenticated first.
+/// The routes over an open mirror (the API under `/v1/`, the pages for people beside it);
+/// every request is authenticated first.
 pub fn router(mirror: Arc<Mirror>) -> Router {
     Router::new()
         .route("/v1/{project_id}/images", get(list_images))
@@ -195,6 +210,8 @@ pub fn router(mirror: Arc<Mirror>) -> Router {
             "/watches/{name}/feed.atom",
             get(|State(m): State<Arc<Mirror>>, UrlPath(n): UrlPath<String>| atom(m, Some(n))),
         )
+        .route("/v1/{project_id}/images/{id}", get(show_image))
+        .merge(crate::web::router())
         .layer(axum::middleware::from_fn_with_state(
             mirror.clone(),
             authenticate,
@@ -208,6 +225,10 @@ async fn authenticate(
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
+    if !request.uri().path().starts_with("/v1/") {
+        // Pages: a browser signs in once (a session cookie), see `crate::web`.
+        return crate::web::authenticate(&mirror, request, next).await;
+    }
     let (method, uri, headers) = (request.method(), request.uri(), request.headers());
     match mirror.cfg.require_auth.check(method.as_str(), uri, headers) {
         Ok(()) => next.run(request).await,
@@ -275,6 +296,25 @@ async fn atom(mirror: Arc<Mirror>, watch: Option<String>) -> Response {
     }
 }
 
+/// `GET /v1/{project_id}/images/{id}` (the SDK's `show_image`): the image object as the list API
+/// returned it, in the project's catalog at `as_of` (the served point in time by default).
+async fn show_image(
+    State(mirror): State<Arc<Mirror>>,
+    UrlPath((project_id, id)): UrlPath<(String, String)>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let as_of = crate::api::sign::parse_query(query.as_deref().unwrap_or(""))
+        .into_iter()
+        .rev()
+        .find(|(k, _)| k == "as_of")
+        .map_or(mirror.cfg.as_of.clone(), |(_, v)| v);
+    let m = mirror.clone();
+    match blocking(move || m.catalog(&project_id, &as_of)).await {
+        Ok(catalog) => catalog.show_image(&id),
+        Err(response) => response,
+    }
+}
+
 fn internal_error(e: Error) -> Box<Response> {
     Box::new(error_response(
         StatusCode::INTERNAL_SERVER_ERROR,
@@ -283,77 +323,47 @@ fn internal_error(e: Error) -> Box<Response> {
     ))
 }
 
-/// The parameters of a search request: those of `macat search`, named as its flags are with
-/// `_` for `-` (`q`, `limit`, `as_of`, `include_removed`, and the filters).
-struct SearchRequest {
-    query: String,
-    limit: usize,
-    filters: Vec<(&'static str, String)>,
-    as_of: String,
-    include_removed: bool,
-}
-
-impl SearchRequest {
-    fn parse(
-        params: &[(String, String)],
-        default_as_of: &str,
-    ) -> std::result::Result<SearchRequest, String> {
-        // The last value of a repeated parameter wins, as in the list endpoint.
-        let get = |name: &str| {
-            params
-                .iter()
-                .rev()
-                .find(|(k, _)| k == name)
-                .map(|(_, v)| v.as_str())
-        };
-        let query = match get("q") {
-            Some(q) if !q.trim().is_empty() => q.to_string(),
-            _ => return Err("parameter `q` is required: what to search for".into()),
-        };
-        let limit = match get("limit") {
-            None => 20,
-            Some(v) => match v.parse::<usize>() {
-                Ok(n) if (1..=10_000).contains(&n) => n,
-                _ => {
-                    return Err(format!(
-                        "invalid parameter `limit`: {v:?} (a number from 1 to 10000)"
-                    ))
-                }
-            },
-        };
-        let include_removed = match get("include_removed") {
-            None => false,
-            Some(v) if v.eq_ignore_ascii_case("true") => true,
-            Some(v) if v.eq_ignore_ascii_case("false") => false,
-            Some(v) => {
-                return Err(format!(
-                    "invalid parameter `include_removed`: {v:?} (true or false)"
-                ))
-            }
-        };
-        let mut filters = Vec::new();
-        for name in crate::index::search::FILTERS {
+/// The search a request's parameters ask for: those of `macat search`, named as its flags are
+/// with `_` for `-` (`q`, `limit`, `as_of`, `include_removed`, and the filters), checked by
+/// [`SearchRequest`]. The last value of a repeated parameter wins, as in the list endpoint.
+pub(crate) fn search_request(
+    params: &[(String, String)],
+    default_as_of: &str,
+) -> std::result::Result<SearchRequest, String> {
+    let get = |name: &str| {
+        params
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let query = match get("q") {
+        Some(q) if !q.trim().is_empty() => q,
+        _ => return Err("parameter `q` is required: what to search for".into()),
+    };
+    let include_removed = match get("include_removed") {
+        None => false,
+        Some(v) if v.eq_ignore_ascii_case("true") => true,
+        Some(v) if v.eq_ignore_ascii_case("false") => false,
+        Some(v) => {
+            return Err(format!(
+                "invalid parameter `include_removed`: {v:?} (true or false)"
+            ))
+        }
+    };
+    let checked = || -> std::result::Result<SearchRequest, Invalid> {
+        let mut req = SearchRequest::new(query)?.with_include_removed(include_removed);
+        if let Some(limit) = get("limit") {
+            req = req.with_limit_text(limit)?;
+        }
+        for name in crate::index::request::FILTERS {
             if let Some(v) = get(name) {
-                if name == "category"
-                    && !["CPU", "GPU", "ASCEND"]
-                        .iter()
-                        .any(|c| c.eq_ignore_ascii_case(v))
-                {
-                    return Err(format!(
-                        "invalid parameter `category`: {v:?} (CPU, GPU or ASCEND)"
-                    ));
-                }
-                filters.push((name, v.to_string()));
+                req = req.with_filter(name, v)?;
             }
         }
-        Ok(SearchRequest {
-            query,
-            limit,
-            filters,
-            as_of: get("as_of").unwrap_or(default_as_of).to_string(),
-            include_removed,
-        })
-    }
+        req.with_as_of(get("as_of").unwrap_or(default_as_of), chrono::Utc::now())
+    };
+    checked().map_err(|e| e.as_parameter())
 }
 
 async fn search_images(

@@ -25,6 +25,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::api::client::{Client, ClientConfig};
 use crate::api::types::Item;
 use crate::error::{Error, Result};
+use crate::index::{FirstBuild, IndexReport};
 use crate::store::snapshot::{Counts, SnapshotWriter};
 use crate::store::{ScopeKey, Store};
 
@@ -125,6 +126,33 @@ pub struct SyncReport {
     /// Why a failed run failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// What keeping the search index level with the committed run did (`None` for a run
+    /// that did not commit). Not part of the JSON summary.
+    #[serde(skip)]
+    pub index: Option<IndexUpkeep>,
+}
+
+/// The search index after a committed run.
+#[derive(Debug, Clone)]
+pub enum IndexUpkeep {
+    /// Level with the run (built, caught up, or already so).
+    Level(IndexReport),
+    /// Left behind: the run stands, and the next command that opens the index catches up.
+    Behind(String),
+}
+
+impl SyncReport {
+    /// The warning a committed run whose index was left behind deserves, if any.
+    pub fn index_warning(&self) -> Option<String> {
+        match &self.index {
+            Some(IndexUpkeep::Behind(e)) => Some(format!(
+                "run {} is committed, but updating the search index failed ({e}); \
+                 the next search catches up",
+                self.run_id
+            )),
+            _ => None,
+        }
+    }
 }
 
 /// A sync that did not commit: the error, and the failed run's report when a run was recorded.
@@ -191,7 +219,7 @@ pub async fn run(
     // and the writer thread, which takes the feeder, may return early: dropping the build joins
     // its thread, which ends once the feeder is gone.)
     let (first_index, feeder) = if new_mirror {
-        match crate::index::FirstBuild::start(db) {
+        match FirstBuild::start(db) {
             Ok((build, feeder)) => (Some(build), Some(feeder)),
             Err(e) => {
                 tracing::warn!(
@@ -249,6 +277,7 @@ pub async fn run(
         removed: 0,
         duration_ms: started.elapsed().as_millis() as u64,
         error: None,
+        index: None,
     };
     match outcome {
         Ok((_, c)) => {
@@ -257,13 +286,7 @@ pub async fn run(
             report.changed = c.changed;
             report.removed = c.removed;
             tracing::info!(run_id, "sync committed");
-            if let Some(build) = first_index {
-                // The run stands whatever happens here: the next command to open the index
-                // builds it.
-                if let Err(e) = build.finish(&store) {
-                    tracing::warn!("building the search index failed ({e})");
-                }
-            }
+            report.index = Some(update_index(&store, first_index));
             Ok(report)
         }
         Err(e) => {
@@ -280,11 +303,33 @@ pub async fn run(
     }
 }
 
-/// Walks the scopes in order, each scope's walk starting while the previous one waits for its
-/// last answers and re-reads its first page (a walk's only round trips that leave requests
-/// unused). Their writes still reach the writer one scope after another: a scope's messages
-/// wait in a small queue of their own until the scopes before it have ended. The run's clients
-/// share one limit of `concurrency` requests on the wire.
+/// Brings the search index level with the run just committed, with the sync's own connection:
+/// a new mirror's first index (built during the walk) is swapped in; any other index catches up
+/// (or is rebuilt, if it cannot). The run stands whatever happens here.
+fn update_index(store: &Store, first: Option<FirstBuild>) -> IndexUpkeep {
+    if let Some(build) = first {
+        match build.finish(store) {
+            Ok(report) => return IndexUpkeep::Level(report),
+            // Built again below, from the database.
+            Err(e) => tracing::warn!("building the search index failed ({e})"),
+        }
+    }
+    // The sync's page cache is for its writes; the update reads each changed version once.
+    let updated = store
+        .set_cache_mib(4)
+        .and_then(|()| crate::index::update(store));
+    match updated {
+        Ok(report) => IndexUpkeep::Level(report),
+        Err(e) => IndexUpkeep::Behind(e.to_string()),
+    }
+}
+
+/// Walks the scopes, every scope's first page at once (a scope that fits one page is done
+/// then); a scope's further pages wait until the previous scope has asked for all of its own,
+/// only its last answers and the re-read of its first page outstanding (a walk's only round
+/// trips that leave requests unused). Their writes still reach the writer one scope after
+/// another: a scope's messages wait in a small queue of their own until the scopes before it
+/// have ended. The run's clients share one limit of `concurrency` requests on the wire.
 async fn walk_scopes(
     targets: &[(ScopeKey, Client)],
     scope_ids: &[i64],
@@ -302,12 +347,10 @@ async fn walk_scopes(
         let (all_sent, next) = oneshot::channel();
         let after = previous.replace(next);
         walks.push(async move {
-            if let Some(after) = after {
-                // Sent, or dropped because that walk is over: either way, go.
-                let _ = after.await;
-            }
-            let walked =
-                walk::walk_scope(&client, scope, *scope_id, opts, &queue_tx, pages, all_sent).await;
+            let walked = walk::walk_scope(
+                &client, scope, *scope_id, opts, &queue_tx, pages, all_sent, after,
+            )
+            .await;
             // Closing the queue tells the writer's side that this scope is over.
             drop(queue_tx);
             walked

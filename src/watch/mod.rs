@@ -26,8 +26,8 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 use crate::index::matches::MatchedVersion;
-use crate::index::search::FILTERS;
-use crate::index::{SearchIndex, SearchOptions};
+use crate::index::request::FILTERS;
+use crate::index::{SearchIndex, SearchRequest};
 use crate::store::diff::{field_changes, parse_object, FieldChange};
 use crate::store::watches::{NewEvent, WatchRow};
 use crate::store::{rfc3339_ms, RunPoint, Store};
@@ -135,21 +135,15 @@ fn filter_name(name: &str) -> Result<&'static str> {
         .ok_or_else(|| Error::internal(format!("unknown search filter {name}")))
 }
 
-/// The search a watch runs (its limit is irrelevant: a watch takes every match).
-pub fn options(w: &WatchRow) -> Result<SearchOptions> {
-    Ok(SearchOptions {
-        query: w.query.clone(),
-        limit: 1,
-        filters: w
-            .filters
-            .iter()
-            .map(|(k, v)| Ok((filter_name(k)?, v.clone())))
-            .collect::<Result<_>>()?,
-        run: None,
-        include_removed: false,
-        scopes: None,
-        highlight: false,
-    })
+/// The search a watch runs: its query and filters, every word matching (a watch takes every
+/// match, so the request's limit and point in time are not used).
+pub fn options(w: &WatchRow) -> Result<SearchRequest> {
+    let invalid = |e: crate::index::Invalid| Error::usage(e.to_string());
+    let mut req = SearchRequest::new(&w.query).map_err(invalid)?;
+    for (k, v) in &w.filters {
+        req = req.with_filter(filter_name(k)?, v).map_err(invalid)?;
+    }
+    Ok(req)
 }
 
 /// An image that matched at one end, as the API returned it.

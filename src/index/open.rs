@@ -1,0 +1,222 @@
+//! Opening the index: the catch-up policy. Whoever opens the index compares the run its last
+//! commit records with the database's committed state and does nothing, catches up (applies
+//! the versions the runs since touched) or rebuilds it ([`super::build`]).
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use tantivy::directory::error::LockError;
+use tantivy::indexer::{LogMergePolicy, NoMergePolicy};
+use tantivy::{Index, IndexWriter, TantivyDocument, TantivyError, Term};
+
+use super::build::build;
+use super::commit::{commit, Payload};
+use super::schema::{self, Fields};
+use super::{
+    committed, elapsed_ms, index_dir, reader, tantivy_err, Action, IndexReport, SearchIndex,
+};
+use crate::error::Result;
+use crate::store::feed::CommittedState;
+use crate::store::Store;
+
+/// How long an update waits for another process's index writer before giving up.
+const LOCK_WAIT: Duration = Duration::from_secs(30);
+
+/// Why an existing index cannot be used as it is.
+enum Unusable {
+    Missing,
+    Broken(String),
+}
+
+struct Opened {
+    index: Index,
+    fields: Fields,
+    payload: Option<Payload>,
+}
+
+fn open_existing(dir: &Path) -> std::result::Result<Opened, Unusable> {
+    if !dir.join("meta.json").exists() {
+        return Err(Unusable::Missing);
+    }
+    let index = Index::open_in_dir(dir).map_err(|e| Unusable::Broken(e.to_string()))?;
+    if index.settings().sort_by_field != schema::settings().sort_by_field {
+        return Err(Unusable::Broken(
+            "its documents are not in name order".into(),
+        ));
+    }
+    schema::register_tokenizers(&index);
+    let fields = Fields::new(&index.schema()).map_err(|e| Unusable::Broken(e.to_string()))?;
+    let metas = index
+        .load_metas()
+        .map_err(|e| Unusable::Broken(e.to_string()))?;
+    let payload = metas
+        .payload
+        .as_deref()
+        .and_then(|p| serde_json::from_str::<Payload>(p).ok());
+    Ok(Opened {
+        index,
+        fields,
+        payload,
+    })
+}
+
+impl SearchIndex {
+    /// Opens the index of the mirror `store`, first bringing it level with the database
+    /// (catching up, or rebuilding it when missing, broken or foreign).
+    pub fn open(store: &Store) -> Result<SearchIndex> {
+        let started = Instant::now();
+        let dir = index_dir(store.path());
+        store.read_snapshot(|s| {
+            let state = committed(s)?;
+            let want = Payload::of(&state);
+            let why = match open_existing(&dir) {
+                Ok(opened) => match opened.payload {
+                    Some(p) if p == want => match reader(&opened.index) {
+                        Ok(reader) => {
+                            let documents = reader.searcher().num_docs();
+                            return Ok(SearchIndex {
+                                reader,
+                                fields: opened.fields,
+                                payload: p,
+                                report: IndexReport {
+                                    action: Action::UpToDate,
+                                    run_id: p.run_id,
+                                    written: 0,
+                                    documents,
+                                    duration_ms: elapsed_ms(started),
+                                },
+                            });
+                        }
+                        Err(e) => format!("it cannot be read ({e})"),
+                    },
+                    Some(p) if can_catch_up(s, &p, &state)? => {
+                        match catch_up(s, &dir, opened, &p, &state, started) {
+                            Ok(Some(ix)) => return Ok(ix),
+                            Ok(None) => "another process holds its writer lock".to_string(),
+                            Err(e) => format!("updating it failed ({e})"),
+                        }
+                    }
+                    Some(p) if p.format != schema::FORMAT => {
+                        format!("it was written by another macat (format {})", p.format)
+                    }
+                    Some(_) => "it does not match the database's history".to_string(),
+                    None => "it records no run".to_string(),
+                },
+                Err(Unusable::Missing) => {
+                    tracing::info!("no search index at {}: building it", dir.display());
+                    return build(s, &dir, &state, started, false);
+                }
+                Err(Unusable::Broken(e)) => format!("it is unreadable ({e})"),
+            };
+            tracing::warn!("rebuilding the search index at {}: {why}", dir.display());
+            build(s, &dir, &state, started, false)
+        })
+    }
+}
+
+/// Brings the index of `store` level with the database; for the end of a sync, which owns
+/// that upkeep ([`crate::sync::run`]).
+pub fn update(store: &Store) -> Result<IndexReport> {
+    SearchIndex::open(store).map(|ix| ix.report)
+}
+
+/// Whether the index describes an earlier point of this database's history.
+fn can_catch_up(s: &Store, p: &Payload, state: &CommittedState) -> Result<bool> {
+    Ok(p.format == schema::FORMAT
+        && p.run_id < state.run_id
+        && p.max_version_id <= state.max_version_id
+        && s.committed_run_started_at(p.run_id)? == Some(p.run_started_at))
+}
+
+/// Updates add one small segment each; every segment costs each search a little, so small
+/// segments are merged as soon as two of a size exist (the big one stays as it is). The first
+/// update that writes anything also merges the segments a build left.
+fn merge_policy() -> Box<LogMergePolicy> {
+    let mut policy = LogMergePolicy::default();
+    policy.set_min_num_segments(2);
+    // Updates delete old copies of versions; reclaim the space once a segment is 30% dead.
+    policy.set_del_docs_ratio_before_merge(0.3);
+    Box::new(policy)
+}
+
+/// Applies the runs after the index's run: returns `None` when another process holds the
+/// writer lock for longer than [`LOCK_WAIT`].
+fn catch_up(
+    s: &Store,
+    dir: &Path,
+    opened: Opened,
+    from: &Payload,
+    state: &CommittedState,
+    started: Instant,
+) -> Result<Option<SearchIndex>> {
+    let Opened { index, fields, .. } = opened;
+    let writer: IndexWriter<TantivyDocument> = loop {
+        match index.writer_with_num_threads(1, 32_000_000) {
+            Ok(w) => break w,
+            Err(TantivyError::LockFailure(LockError::LockBusy, _)) => {
+                if started.elapsed() > LOCK_WAIT {
+                    return Ok(None);
+                }
+                std::thread::sleep(Duration::from_millis(50));
+                // The holder may have done our work.
+                if let Ok(now) = open_existing(dir) {
+                    if now.payload == Some(Payload::of(state)) {
+                        let reader = reader(&now.index)
+                            .map_err(|e| tantivy_err("cannot read the index at", dir, e))?;
+                        let documents = reader.searcher().num_docs();
+                        return Ok(Some(SearchIndex {
+                            reader,
+                            fields: now.fields,
+                            payload: Payload::of(state),
+                            report: IndexReport {
+                                action: Action::UpToDate,
+                                run_id: state.run_id,
+                                written: 0,
+                                documents,
+                                duration_ms: elapsed_ms(started),
+                            },
+                        }));
+                    }
+                }
+            }
+            Err(e) => return Err(tantivy_err("cannot write the index at", dir, e)),
+        }
+    };
+    writer.set_merge_policy(Box::new(NoMergePolicy));
+    let mut written = 0u64;
+    s.for_each_version_touched(from.run_id, state.run_id, |v| {
+        writer.delete_term(Term::from_field_u64(fields.version_id, v.version_id as u64));
+        writer
+            .add_document(fields.document(&v))
+            .map_err(|e| tantivy_err("cannot write the index at", dir, e))?;
+        written += 1;
+        Ok(())
+    })?;
+    // A run that changed nothing only moves the payload: no segment is written, and none is
+    // merged (an unchanged re-sync does not rewrite the index).
+    if written > 0 {
+        writer.set_merge_policy(merge_policy());
+    }
+    crate::failpoint::hit("index-before-commit");
+    commit(writer, &index, dir, &Payload::of(state), false)?;
+    let reader = reader(&index).map_err(|e| tantivy_err("cannot read the index at", dir, e))?;
+    let documents = reader.searcher().num_docs();
+    tracing::info!(
+        from = from.run_id,
+        to = state.run_id,
+        written,
+        "search index caught up"
+    );
+    Ok(Some(SearchIndex {
+        reader,
+        fields,
+        payload: Payload::of(state),
+        report: IndexReport {
+            action: Action::Updated,
+            run_id: state.run_id,
+            written,
+            documents,
+            duration_ms: elapsed_ms(started),
+        },
+    }))
+}
