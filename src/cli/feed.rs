@@ -29,8 +29,8 @@ pub fn run(s: &Session, args: FeedArgs) -> Result<()> {
     let store = s.store()?;
     let limit = args.limit as usize;
     let xml = match &args.watch {
-        Some(name) => crate::feed::watch_feed(&store, name, limit)?,
-        None => crate::feed::catalog_feed(&store, limit)?,
+        Some(name) => crate::feed::watch_feed(store, name, limit)?,
+        None => crate::feed::catalog_feed(store, limit)?,
     };
     match &args.out {
         Some(path) => crate::metrics::write_atomic(path, xml.as_bytes()),

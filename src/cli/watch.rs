@@ -265,7 +265,7 @@ fn list(s: &Session, a: ListArgs) -> Result<()> {
 
 fn rm(s: &Session, a: RmArgs) -> Result<()> {
     let store = s.store()?;
-    open_watch(&store, &a.name)?;
+    open_watch(store, &a.name)?;
     store.remove_watch(&a.name)?;
     if !s.g.quiet {
         eprintln!("removed watch {}", a.name);
@@ -278,7 +278,7 @@ fn check(s: &Session, a: CheckArgs) -> Result<()> {
     let from = a.from.as_deref().map(|s| When::parse(s, now)).transpose()?;
     let to = When::parse(a.to.as_deref().unwrap_or("latest"), now)?;
     let store = s.store()?;
-    let w = open_watch(&store, &a.name)?;
+    let w = open_watch(store, &a.name)?;
     let to = store.resolve(&to)?;
     let from = match from {
         Some(f) => store.resolve(&f)?,
@@ -290,8 +290,8 @@ fn check(s: &Session, a: CheckArgs) -> Result<()> {
             ))
         })?,
     };
-    let index = SearchIndex::open(&store)?;
-    let d = watch::check(&store, &index, &w, from, to)?;
+    let index = SearchIndex::open(store)?;
+    let d = watch::check(store, &index, &w, from, to)?;
     match a.format {
         CheckFormat::Json => output::stdout_line(&d.to_json(None)?)?,
         CheckFormat::Text => {
@@ -358,12 +358,12 @@ fn deliver(s: &Session) -> Result<()> {
     let store = s.store()?;
     let made = match store.committed_state()? {
         Some(_) if !store.watches()?.is_empty() => {
-            let index = SearchIndex::open(&store)?;
-            watch::catch_up(&store, &index)?
+            let index = SearchIndex::open(store)?;
+            watch::catch_up(store, &index)?
         }
         _ => 0,
     };
-    let d = watch::deliver::deliver_pending(&store)?;
+    let d = watch::deliver::deliver_pending(store)?;
     let pending = store.pending_count()?;
     if !s.g.quiet {
         eprintln!(
