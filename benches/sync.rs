@@ -5,7 +5,11 @@
 //! first sync (wall, peak RSS, database size against the JSON received), re-sync of the
 //! unchanged catalog (wall, database growth), syncs under 50 ms of latency per page at
 //! concurrency 1/4/8/16 against the floor (pages x latency / concurrency), and the
-//! parse + hash + write path alone, without HTTP.
+//! parse + hash + write path alone, without HTTP; then the round trips of small catalogs (150
+//! and 2,000 images at 200 ms a request) against their floor.
+//!
+//! `-- --only round-trips` runs only the round-trip rows; `MACAT_BENCH_BIN=PATH` measures another
+//! build of `macat` (an earlier commit's, for a before/after).
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -17,13 +21,16 @@ use macat::simulate::generate::generate;
 use macat::store::snapshot::SnapshotWriter;
 use macat::store::{ScopeKey, Store};
 
-const BIN: &str = env!("CARGO_BIN_EXE_macat");
+/// The `macat` measured: `$MACAT_BENCH_BIN`, else the one this bench was built with.
+fn bin() -> String {
+    std::env::var("MACAT_BENCH_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_macat").to_string())
+}
 
 struct Sim(Child, String);
 
 impl Sim {
     fn start(n: usize, latency_ms: u64) -> Sim {
-        let mut child = Command::new(BIN)
+        let mut child = Command::new(bin())
             .args(["simulate", "--generate", &n.to_string(), "--seed", "1"])
             .args(["--latency-ms", &latency_ms.to_string()])
             .stdout(Stdio::piped())
@@ -75,7 +82,7 @@ struct Run {
 /// Runs `macat sync`, sampling its peak RSS (VmHWM) from /proc while it runs.
 fn sync(db: &Path, url: &str, concurrency: u32) -> Run {
     let start = Instant::now();
-    let mut child = Command::new(BIN)
+    let mut child = Command::new(bin())
         .arg("--db")
         .arg(db)
         .args([
@@ -141,8 +148,64 @@ fn mb(bytes: u64) -> f64 {
     bytes as f64 / 1e6
 }
 
+/// Syncs of small catalogs at 200 ms a request, against their floor: every scope's first page
+/// (one round trip), then the other pages `concurrency` at a time, then one round trip to check
+/// a scope of several pages (the re-read of its first page).
+fn round_trips(dir: &Path) {
+    let latency = 200;
+    println!(
+        "\n| images | concurrency | pages (BUILD_IN + DEDICATED) | floor | first sync: committed | / floor | re-sync: committed | / floor | requests |\n|---|---|---|---|---|---|---|---|---|"
+    );
+    for (n, c) in [(150usize, 4u32), (2_000, 4), (2_000, 8)] {
+        let catalog = generate(n, 1);
+        let pages: Vec<u64> = ["BUILD_IN", "DEDICATED"]
+            .iter()
+            .map(|ty| {
+                let count = catalog
+                    .iter()
+                    .filter(|v| {
+                        v["type"] == *ty && v["workspace_id"].as_str().unwrap_or("0") == "0"
+                    })
+                    .count() as u64;
+                count.div_ceil(200).max(1)
+            })
+            .collect();
+        let rest: u64 = pages.iter().map(|p| p - 1).sum();
+        let check = u64::from(pages.iter().any(|&p| p > 1));
+        let trips = 1 + rest.div_ceil(u64::from(c)) + check;
+        let floor = trips as f64 * latency as f64 / 1000.0;
+        let sim = Sim::start(n, latency);
+        let db = dir.join(format!("round-trips-{n}-{c}.db"));
+        let first = sync(&db, &sim.1, c);
+        let again = sync(&db, &sim.1, c);
+        let secs = |r: &Run| r.report["duration_ms"].as_f64().unwrap() / 1000.0;
+        println!(
+            "| {n} | {c} | {} + {} | {trips} x {latency} ms = {floor:.2} s | {:.2} s | {:.2}x | {:.2} s | {:.2}x | {} |",
+            pages[0],
+            pages[1],
+            secs(&first),
+            secs(&first) / floor,
+            secs(&again),
+            secs(&again) / floor,
+            again.report["pages"]
+        );
+    }
+}
+
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
+    let args: Vec<String> = std::env::args().collect();
+    let only = args
+        .iter()
+        .position(|a| a == "--only")
+        .and_then(|i| args.get(i + 1))
+        .cloned();
+    if only.as_deref() == Some("round-trips") {
+        let dir = tempfile::tempdir().unwrap();
+        println!("# macat sync benchmark: round trips of small catalogs, page size 200");
+        round_trips(dir.path());
+        return;
+    }
     let n = if quick { 20_000 } else { 100_000 };
     let dir = tempfile::tempdir().unwrap();
     println!("# macat sync benchmark: {n} images, page size 200");
@@ -261,4 +324,6 @@ fn main() {
         n as f64 / write
     );
     println!("| both, one thread | {t:.2} s | {:.0} |", n as f64 / t);
+
+    round_trips(dir.path());
 }

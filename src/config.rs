@@ -29,6 +29,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use etcetera::BaseStrategy;
 use serde::Deserialize;
 
 use crate::api::auth::{Auth, Secret};
@@ -64,6 +65,8 @@ pub struct Profile {
     #[serde(flatten)]
     pub settings: Settings,
     pub db: Option<PathBuf>,
+    /// Where `sync` writes its Prometheus metrics (like `--metrics-file`).
+    pub metrics_file: Option<PathBuf>,
     #[serde(default)]
     pub scopes: Vec<Settings>,
 }
@@ -82,26 +85,23 @@ fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
+/// `~` or `~/...` as the home directory; anything else as is.
 fn expand_home(p: &Path) -> PathBuf {
-    match (p.strip_prefix("~"), std::env::var_os("HOME")) {
-        (Ok(rest), Some(home)) => PathBuf::from(home).join(rest),
+    match (p.strip_prefix("~"), etcetera::home_dir()) {
+        (Ok(rest), Ok(home)) => home.join(rest),
         _ => p.to_path_buf(),
     }
 }
 
-fn xdg_dir(var: &str, fallback: &[&str]) -> Option<PathBuf> {
-    std::env::var_os(var)
-        .filter(|p| !p.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("HOME")
-                .map(|h| fallback.iter().fold(PathBuf::from(h), |p, s| p.join(s)))
-        })
+/// The XDG base directories (`$XDG_DATA_HOME`, else `~/.local/share`; `$XDG_CONFIG_HOME`, else
+/// `~/.config`) on every platform, as documented; `None` without a home directory.
+fn xdg() -> Option<impl BaseStrategy> {
+    etcetera::base_strategy::Xdg::new().ok()
 }
 
 /// The default mirror path: `<XDG data dir>/macat/catalog.db`.
 pub fn default_db() -> Option<PathBuf> {
-    xdg_dir("XDG_DATA_HOME", &[".local", "share"]).map(|d| d.join("macat").join("catalog.db"))
+    xdg().map(|d| d.data_dir().join("macat").join("catalog.db"))
 }
 
 /// The selected profile (empty when there is no configuration file).
@@ -119,15 +119,13 @@ pub fn load(config: Option<&Path>, profile: Option<&str>) -> Result<Loaded> {
         .or_else(|| env("MACAT_CONFIG").map(PathBuf::from));
     let path = match &explicit {
         Some(p) => Some(expand_home(p)),
-        None => {
-            xdg_dir("XDG_CONFIG_HOME", &[".config"]).map(|d| d.join("macat").join("config.toml"))
-        }
+        None => xdg().map(|d| d.config_dir().join("macat").join("config.toml")),
     };
     let profile_name = profile.map(str::to_string).or_else(|| env("MACAT_PROFILE"));
     let file = match &path {
         Some(p) if p.exists() => {
             let text = std::fs::read_to_string(p).map_err(|e| {
-                Error::usage(format!("cannot read the config {}: {e}", p.display()))
+                Error::bad_path(format!("cannot read the config {}", p.display()), e)
             })?;
             toml::from_str::<ConfigFile>(&text).map_err(|e| {
                 Error::usage(format!(
@@ -248,6 +246,15 @@ fn resolve_one(flags: &SyncFlags, scope: &Settings, base: &Settings) -> Result<T
     };
     let namespace = pick(&flags.namespace, None, |s| &s.namespace);
     let auth = resolve_auth(flags, scope, base)?;
+    if matches!(auth, Auth::None) && !is_loopback(&endpoint) {
+        // The cloud answers 401 to every unsigned request: refuse before sending any.
+        return Err(Error::usage(format!(
+            "no credentials for {endpoint}: set HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK, \
+             pass --token-file (or set MACAT_AUTH_TOKEN), or set credentials_file in the config \
+             profile (only a loopback endpoint, such as `macat simulate` or `macat serve`, is \
+             asked without credentials)"
+        )));
+    }
     Ok(Target {
         endpoint,
         project_id,
@@ -297,7 +304,7 @@ fn resolve_auth(flags: &SyncFlags, scope: &Settings, base: &Settings) -> Result<
 }
 
 /// Warns when a file holding secrets can be read by other users.
-fn warn_if_shared(path: &Path) {
+pub(crate) fn warn_if_shared(path: &Path) {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -317,7 +324,7 @@ fn warn_if_shared(path: &Path) {
 
 fn read_secret_file(path: &Path) -> Result<String> {
     let text = std::fs::read_to_string(path)
-        .map_err(|e| Error::usage(format!("cannot read {}: {e}", path.display())))?;
+        .map_err(|e| Error::bad_path(format!("cannot read {}", path.display()), e))?;
     warn_if_shared(path);
     Ok(text)
 }
@@ -364,6 +371,21 @@ fn credentials_from_file(path: &Path) -> Result<Auth> {
     }
 }
 
+/// Whether a URL's host is this machine (127.0.0.0/8, ::1 or `localhost`).
+fn url_is_loopback(url: &reqwest::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(a)) => a.is_loopback(),
+        Some(url::Host::Ipv6(a)) => a.is_loopback(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
+/// Whether an endpoint (checked by [`check_endpoint`]) is on this machine.
+pub fn is_loopback(endpoint: &str) -> bool {
+    reqwest::Url::parse(endpoint).is_ok_and(|u| url_is_loopback(&u))
+}
+
 /// Checks an endpoint: http(s) only, and plain http only to loopback unless allowed.
 pub fn check_endpoint(endpoint: &str, insecure_http: bool) -> Result<String> {
     let url = reqwest::Url::parse(endpoint)
@@ -371,13 +393,7 @@ pub fn check_endpoint(endpoint: &str, insecure_http: bool) -> Result<String> {
     match url.scheme() {
         "https" => {}
         "http" => {
-            let loopback = match url.host() {
-                Some(url::Host::Ipv4(a)) => a.is_loopback(),
-                Some(url::Host::Ipv6(a)) => a.is_loopback(),
-                Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-                None => false,
-            };
-            if !loopback && !insecure_http {
+            if !url_is_loopback(&url) && !insecure_http {
                 return Err(Error::usage(format!(
                     "refusing plain http:// to {endpoint}: use https://, or pass --insecure-http"
                 )));
@@ -425,7 +441,15 @@ mod tests {
             "#,
             "prod",
         );
-        let t = resolve_targets(&SyncFlags::default(), &l).unwrap();
+        // The cloud is asked only with credentials: a token file stands for them.
+        let dir = tempfile::tempdir().unwrap();
+        let token = dir.path().join("token");
+        std::fs::write(&token, "a-token").unwrap();
+        let with_token = SyncFlags {
+            token_file: Some(token.clone()),
+            ..Default::default()
+        };
+        let t = resolve_targets(&with_token, &l).unwrap();
         assert_eq!(t.len(), 2);
         assert_eq!(
             t[0].endpoint,
@@ -447,12 +471,22 @@ mod tests {
         let flags = SyncFlags {
             project_id: Some("flag".into()),
             endpoint: Some("https://example.test/".into()),
+            token_file: Some(token),
             ..Default::default()
         };
         let t = resolve_targets(&flags, &l).unwrap();
         assert!(t
             .iter()
             .all(|t| t.project_id == "flag" && t.endpoint == "https://example.test"));
+        // Without any credentials the cloud is not asked; a loopback server is.
+        let e = resolve_targets(&SyncFlags::default(), &l).unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        assert!(e.to_string().contains("HUAWEICLOUD_SDK_AK"));
+        let local = SyncFlags {
+            endpoint: Some("http://127.0.0.2:9".into()),
+            ..Default::default()
+        };
+        assert!(resolve_targets(&local, &l).is_ok());
     }
 
     #[test]

@@ -5,7 +5,11 @@
 //! Points: `page:N` (after the snapshot writer applied its N-th page), `before-commit` (the
 //! snapshot written, the transaction not yet committed), `after-commit` (committed, before
 //! anything that follows the commit), `index-before-commit` (the search index update after the
-//! commit written, not yet committed). Unset, this costs one lookup per run.
+//! commit written, not yet committed), `backup-step` (`macat backup` copied its first pages
+//! into the temporary file, not yet renamed). Unset, this costs one lookup per run.
+//!
+//! `MACAT_PANIC_AT=POINT` panics at that point instead, the way a bug would (`command`: before
+//! any command runs), to test what a person sees when macat crashes.
 
 use std::sync::OnceLock;
 
@@ -34,5 +38,12 @@ pub fn hit_page(n: u64) {
             eprintln!("macat: crash injected at page:{n}");
             std::process::abort();
         }
+    }
+}
+
+/// Panics if `MACAT_PANIC_AT` names this point: a stand-in for a bug, to test how a crash reads.
+pub fn panic_at(point: &str) {
+    if std::env::var("MACAT_PANIC_AT").ok().as_deref() == Some(point) {
+        panic!("panic injected at {point}");
     }
 }

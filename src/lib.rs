@@ -12,9 +12,16 @@
 //! - [`apiserver`]: the HTTP layer shared by the simulator and `serve`.
 //! - [`simulate`]: the axum simulator with fixture days and fault injection.
 //! - [`serve`]: the mirror served read-only as the same API.
+//! - [`web`]: pages for people beside it (search, images, diffs, runs with SVG charts), and
+//!   the same pages as a static report.
 //! - [`when`]: points in time (`--as-of`, `--from`, `--to`).
-//! - [`output`]: terminal-safe rendering: tables that fit the terminal, human sizes and times.
+//! - [`watch`]: saved searches, their events (an outbox in the mirror) and webhook delivery.
+//! - [`feed`]: Atom feeds of the catalog's changes and of a watch's events.
+//! - [`metrics`]: a sync's Prometheus metrics, written atomically for cron monitoring.
+//! - [`output`]: terminal-safe rendering: one pipeline (`Tabular` + `emit`) for table, JSON,
+//!   ndjson and CSV; one table engine that fits the terminal; human sizes and times.
 //! - [`error`]: the error type and its exit codes.
+//! - [`crash`]: what a panic shows (one line) and where its report goes.
 //!
 //! Dependencies point one way: `cli` -> `sync`/`store`/`index`/`simulate` -> `api`/`catalog`.
 
@@ -23,12 +30,17 @@ pub mod apiserver;
 pub mod catalog;
 pub mod cli;
 pub mod config;
+pub mod crash;
 pub mod error;
 pub mod failpoint;
+pub mod feed;
 pub mod index;
+pub mod metrics;
 pub mod output;
 pub mod serve;
 pub mod simulate;
 pub mod store;
 pub mod sync;
+pub mod watch;
+pub mod web;
 pub mod when;

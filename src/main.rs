@@ -7,6 +7,7 @@ use tracing_subscriber::EnvFilter;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
+    macat::crash::install();
     let cli = macat::cli::Cli::parse();
     init_logging(&cli.global);
     let code = match macat::cli::run(cli) {

@@ -7,6 +7,7 @@
 //! exponential from 200 ms, capped at 10 s, with jitter (a random 50–100% of the step), and each
 //! retry is logged as a warning naming the cause.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,7 +16,7 @@ use tokio::sync::Semaphore;
 
 use crate::api::auth::Auth;
 use crate::api::types::{parse_page, ApiErrorBody, Page};
-use crate::error::{Error, Rejection, Result};
+use crate::error::{Error, Rejection, RequestError, Result};
 
 /// Everything a client needs to reach one project's catalog.
 #[derive(Clone)]
@@ -45,12 +46,25 @@ pub struct Client {
     in_flight: Option<Arc<Semaphore>>,
 }
 
+/// How one attempt ended, when it did not bring a page.
 enum Attempt {
-    Retry {
-        reason: String,
-        retry_after: Option<Duration>,
-    },
+    /// The request failed; [`RequestError::is_retryable`] says whether to send it again.
+    Failed(RequestError),
+    /// Nothing to do with the request (the limiter closed).
     Fatal(Error),
+}
+
+/// Requests sent and retries made by every client of this process (a process runs one sync):
+/// reported by `sync --metrics-file`.
+static REQUESTS: AtomicU64 = AtomicU64::new(0);
+static RETRIES: AtomicU64 = AtomicU64::new(0);
+
+/// (requests sent, of which retries) by this process's clients so far.
+pub fn request_counts() -> (u64, u64) {
+    (
+        REQUESTS.load(Ordering::Relaxed),
+        RETRIES.load(Ordering::Relaxed),
+    )
 }
 
 const BACKOFF_BASE: Duration = Duration::from_millis(200);
@@ -114,6 +128,10 @@ impl Client {
         let mut attempt = 0u32;
         loop {
             attempt += 1;
+            REQUESTS.fetch_add(1, Ordering::Relaxed);
+            if attempt > 1 {
+                RETRIES.fetch_add(1, Ordering::Relaxed);
+            }
             match self.attempt(&url, &path, params).await {
                 Ok(page) => {
                     return Ok(Fetched {
@@ -122,20 +140,21 @@ impl Client {
                     })
                 }
                 Err(Attempt::Fatal(e)) => return Err(e),
-                Err(Attempt::Retry {
-                    reason,
-                    retry_after,
-                }) => {
-                    if attempt > self.cfg.retries {
-                        return Err(Error::GaveUp(format!(
-                            "gave up on {url} after {attempt} attempts: {reason}"
-                        )));
-                    }
-                    let wait = retry_after
+                Err(Attempt::Failed(RequestError::Rejected(r))) => return Err(Error::Rejected(r)),
+                Err(Attempt::Failed(e)) if !e.is_retryable() || attempt > self.cfg.retries => {
+                    return Err(Error::Request {
+                        url,
+                        attempts: attempt,
+                        source: e,
+                    });
+                }
+                Err(Attempt::Failed(e)) => {
+                    let wait = e
+                        .retry_after()
                         .map(|d| d.min(RETRY_AFTER_CAP))
                         .unwrap_or_else(|| backoff(attempt));
                     tracing::warn!(
-                        "{reason}; retrying in {} ms (attempt {}/{}) [{url}]",
+                        "{e}; retrying in {} ms (attempt {}/{}) [{url}]",
                         wait.as_millis(),
                         attempt + 1,
                         self.cfg.retries + 1
@@ -169,31 +188,31 @@ impl Client {
             req = req.header(k, v);
         }
         tracing::debug!("GET {url}");
-        let resp = req.send().await.map_err(|e| Attempt::Retry {
-            reason: describe_transport(&e),
-            retry_after: None,
+        let resp = req.send().await.map_err(|e| {
+            Attempt::Failed(RequestError::Transport {
+                reason: describe_transport(&e),
+                source: e,
+            })
         })?;
         let status = resp.status();
         let retry_after = resp
             .headers()
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
-        let body = resp.bytes().await.map_err(|e| Attempt::Retry {
-            reason: format!(
-                "HTTP {}: reading the body failed: {}",
-                status.as_u16(),
-                describe_transport(&e)
-            ),
-            retry_after: None,
+            .and_then(|v| retry_after(v, std::time::SystemTime::now()));
+        let body = resp.bytes().await.map_err(|e| {
+            Attempt::Failed(RequestError::Transport {
+                reason: format!(
+                    "HTTP {}: reading the body failed: {}",
+                    status.as_u16(),
+                    describe_transport(&e)
+                ),
+                source: e,
+            })
         })?;
         drop(permit);
         if status.is_success() {
-            return parse_page(&body).map_err(|why| Attempt::Retry {
-                reason: format!("malformed page: {why}"),
-                retry_after: None,
-            });
+            return parse_page(&body).map_err(|why| Attempt::Failed(RequestError::Malformed(why)));
         }
         let api: Option<ApiErrorBody> = serde_json::from_slice(&body).ok();
         let (code, msg) = api
@@ -207,16 +226,17 @@ impl Client {
             if let Some(m) = &msg {
                 reason.push_str(&format!(": {}", crate::output::truncate(m, 200)));
             }
-            return Err(Attempt::Retry {
+            return Err(Attempt::Failed(RequestError::Status {
+                status: status.as_u16(),
                 reason,
                 retry_after: if status.as_u16() == 429 {
                     retry_after
                 } else {
                     None
                 },
-            });
+            }));
         }
-        Err(Attempt::Fatal(Error::Rejected(Rejection {
+        Err(Attempt::Failed(RequestError::Rejected(Rejection {
             status: status.as_u16(),
             // Kept as sent (only shortened): they are escaped where they are displayed.
             error_code: code.map(|c| crate::output::truncate(&c, 100)),
@@ -224,6 +244,17 @@ impl Client {
             url: url.to_string(),
         })))
     }
+}
+
+/// A `Retry-After` value (RFC 9110 §10.2.3): seconds, or an HTTP-date, which is how long from
+/// `now` (a date in the past means at once).
+fn retry_after(value: &str, now: std::time::SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
 fn backoff(attempt: u32) -> Duration {
@@ -264,5 +295,33 @@ mod tests {
             assert!(d >= BACKOFF_BASE / 2);
         }
         assert!(backoff(10) >= BACKOFF_CAP / 2);
+    }
+
+    #[test]
+    fn retry_after_reads_seconds_and_http_dates() {
+        let now = httpdate::parse_http_date("Sun, 06 Dec 2026 03:00:00 GMT").unwrap();
+        assert_eq!(retry_after("7", now), Some(Duration::from_secs(7)));
+        assert_eq!(retry_after(" 0 ", now), Some(Duration::ZERO));
+        assert_eq!(
+            retry_after("Sun, 06 Dec 2026 03:01:30 GMT", now),
+            Some(Duration::from_secs(90))
+        );
+        // The two obsolete forms RFC 9110 still asks a recipient to accept.
+        assert_eq!(
+            retry_after("Sunday, 06-Dec-26 03:00:05 GMT", now),
+            Some(Duration::from_secs(5))
+        );
+        assert_eq!(
+            retry_after("Sun Dec  6 03:00:02 2026", now),
+            Some(Duration::from_secs(2))
+        );
+        // A date already past: retry at once.
+        assert_eq!(
+            retry_after("Sun, 06 Dec 2026 02:59:00 GMT", now),
+            Some(Duration::ZERO)
+        );
+        for bad in ["", "-1", "1.5", "soon", "Sun, 06 Dec 2026 25:00:00 GMT"] {
+            assert_eq!(retry_after(bad, now), None, "{bad:?}");
+        }
     }
 }

@@ -31,6 +31,26 @@ pub fn endpoint(region: &str) -> Result<String> {
     })
 }
 
+/// The region of an endpoint: the region table's entry for it, else the `REGION` of a
+/// `modelarts.REGION.` host; `None` for anything else (a simulator, a mirror server).
+pub fn region_of(endpoint: &str) -> Option<String> {
+    let endpoint = endpoint.trim_end_matches('/');
+    if let Some((region, _)) = table()
+        .into_iter()
+        .find(|(_, e)| e.eq_ignore_ascii_case(endpoint))
+    {
+        return Some(region);
+    }
+    let url = reqwest::Url::parse(endpoint).ok()?;
+    let mut labels = url.host_str()?.split('.');
+    match (labels.next(), labels.next(), labels.next()) {
+        (Some("modelarts"), Some(region), Some(_)) if !region.is_empty() => {
+            Some(region.to_string())
+        }
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -46,6 +66,15 @@ mod tests {
             endpoint("ap-southeast-1").unwrap(),
             "https://modelarts.ap-southeast-1.myhuaweicloud.cn"
         );
+        assert_eq!(
+            region_of("https://modelarts.ap-southeast-1.myhuaweicloud.cn/").as_deref(),
+            Some("ap-southeast-1")
+        );
+        assert_eq!(
+            region_of("https://modelarts.xx-new-1.example.com").as_deref(),
+            Some("xx-new-1")
+        );
+        assert_eq!(region_of("http://127.0.0.1:8080"), None);
         let e = endpoint("mars-1").unwrap_err();
         assert_eq!(e.exit_code(), 2);
         assert!(e.to_string().contains("cn-north-4"));

@@ -40,6 +40,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use hmac::{Hmac, Mac};
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use sha2::{Digest, Sha256};
 
 type HmacSha256 = Hmac<Sha256>;
@@ -125,7 +126,7 @@ pub fn sign(req: &Request, ak: &str, sk: &str, x_sdk_date: &str) -> Signature {
         &payload_hash(req.body, content_sha256),
     );
     let string_to_sign = string_to_sign(x_sdk_date, &canonical_request);
-    let signature = hex(&hmac(sk.as_bytes(), &string_to_sign).finalize().into_bytes());
+    let signature = hex::encode(hmac(sk.as_bytes(), &string_to_sign).finalize().into_bytes());
     let authorization =
         format!("{ALGORITHM} Access={ak}, SignedHeaders={signed_headers}, Signature={signature}");
     let request_uri = if query.is_empty() {
@@ -351,7 +352,7 @@ where
         &payload_hash(req.body, content_sha256),
     );
     let string_to_sign = string_to_sign(date_value, &canonical_request);
-    let expected = hex_decode(&auth.signature).ok_or(VerifyError::Malformed)?;
+    let expected = hex::decode(&auth.signature).map_err(|_| VerifyError::Malformed)?;
     hmac(secret.as_ref(), &string_to_sign)
         .verify_slice(&expected)
         .map_err(|_| VerifyError::BadSignature)
@@ -426,14 +427,14 @@ fn canonical_uri(path: &str) -> String {
 fn payload_hash(body: &[u8], content_sha256: Option<&str>) -> String {
     match content_sha256 {
         Some(v) if !body.is_empty() => v.to_owned(),
-        _ => hex(&Sha256::digest(body)),
+        _ => hex::encode(Sha256::digest(body)),
     }
 }
 
 fn string_to_sign(x_sdk_date: &str, canonical_request: &str) -> String {
     format!(
         "{ALGORITHM}\n{x_sdk_date}\n{}",
-        hex(&Sha256::digest(canonical_request.as_bytes()))
+        hex::encode(Sha256::digest(canonical_request.as_bytes()))
     )
 }
 
@@ -444,75 +445,24 @@ fn hmac(key: &[u8], message: &str) -> HmacSha256 {
     mac
 }
 
+/// Every byte but RFC 3986's unreserved `A-Za-z0-9-_.~` is escaped.
+const ESCAPED: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
 /// Percent-encodes every byte except `A-Za-z0-9-_.~`, with uppercase hex.
 fn percent_encode(s: &str) -> String {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    let mut out = String::with_capacity(s.len());
-    for &b in s.as_bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push('%');
-            out.push(char::from(HEX[usize::from(b >> 4)]));
-            out.push(char::from(HEX[usize::from(b & 0x0f)]));
-        }
-    }
-    out
+    utf8_percent_encode(s, ESCAPED).to_string()
 }
 
 /// Decodes `%XX` escapes (any hex case); `+` stays a plus, invalid escapes are
 /// kept as is, invalid UTF-8 is replaced with U+FFFD.
 fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let escaped = match (bytes[i], bytes.get(i + 1), bytes.get(i + 2)) {
-            (b'%', Some(&hi), Some(&lo)) => hex_value(hi).zip(hex_value(lo)),
-            _ => None,
-        };
-        match escaped {
-            Some((hi, lo)) => {
-                out.push(hi << 4 | lo);
-                i += 3;
-            }
-            None => {
-                out.push(bytes[i]);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-/// Lowercase hex encoding.
-fn hex(bytes: &[u8]) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for &b in bytes {
-        out.push(char::from(HEX[usize::from(b >> 4)]));
-        out.push(char::from(HEX[usize::from(b & 0x0f)]));
-    }
-    out
-}
-
-fn hex_decode(s: &str) -> Option<Vec<u8>> {
-    let pairs = s.as_bytes().chunks_exact(2);
-    if !pairs.remainder().is_empty() {
-        return None;
-    }
-    pairs
-        .map(|pair| Some(hex_value(pair[0])? << 4 | hex_value(pair[1])?))
-        .collect()
-}
-
-fn hex_value(c: u8) -> Option<u8> {
-    match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        b'A'..=b'F' => Some(c - b'A' + 10),
-        _ => None,
-    }
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 #[cfg(test)]

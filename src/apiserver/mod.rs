@@ -31,13 +31,20 @@ pub struct Served {
 /// for each page.
 pub struct Catalog {
     images: Vec<Served>,
+    /// Image id -> position in `images` (the first image of a repeated id).
+    by_id: HashMap<String, usize>,
     selections: Mutex<HashMap<Query, Arc<Vec<usize>>>>,
 }
 
 impl Catalog {
     pub fn new(images: Vec<Served>) -> Catalog {
+        let mut by_id = HashMap::with_capacity(images.len());
+        for (i, s) in images.iter().enumerate() {
+            by_id.entry(s.image.id.clone()).or_insert(i);
+        }
         Catalog {
             images,
+            by_id,
             selections: Mutex::new(HashMap::new()),
         }
     }
@@ -82,6 +89,20 @@ impl Catalog {
         let sel = Arc::new(q.select_indices(&self.images, |s| &s.image));
         cache.insert(key, sel.clone());
         sel
+    }
+
+    /// The object of one image, exactly as the list API gave it (unknown fields, nulls).
+    pub fn image_raw(&self, id: &str) -> Option<&RawValue> {
+        self.by_id.get(id).map(|&i| self.images[i].raw.as_ref())
+    }
+
+    /// `GET /v1/{project_id}/images/{id}` (the SDK's `show_image`) over this catalog: the
+    /// image object, or 404 with a ModelArts error body.
+    pub fn show_image(&self, id: &str) -> Response {
+        match self.image_raw(id) {
+            Some(raw) => json_response(raw.get().to_string()),
+            None => unknown_image(id),
+        }
     }
 
     /// The response body for one page of a query.
@@ -146,6 +167,15 @@ pub fn unknown_project(project_id: &str) -> Response {
     )
 }
 
+/// 404 for an image id the project does not hold (at the point in time served).
+pub fn unknown_image(id: &str) -> Response {
+    error_response(
+        StatusCode::NOT_FOUND,
+        "ModelArts.6801",
+        format!("Image {id} not found"),
+    )
+}
+
 /// The request's parameters, decoded, and the query they make (or the API's 400).
 pub fn parse_params(raw_query: Option<&str>) -> (Vec<(String, String)>, Result<Query, Response>) {
     let pairs = sign::parse_query(raw_query.unwrap_or(""));
@@ -154,15 +184,109 @@ pub fn parse_params(raw_query: Option<&str>) -> (Vec<(String, String)>, Result<Q
     (pairs, q)
 }
 
-/// Serves `router` until `shutdown` resolves. The caller binds the listener (port 0 in tests).
+/// What one server lets a client hold: how long a connection may take to send a request's
+/// headers (an idle keep-alive connection waiting for its next request counts too), and how many
+/// requests are answered at once.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub header_timeout: std::time::Duration,
+    pub max_in_flight: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            header_timeout: std::time::Duration::from_secs(10),
+            max_in_flight: 256,
+        }
+    }
+}
+
+/// How long shutdown waits for requests in flight before closing their connections.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Serves `router` until `shutdown` resolves, with the default [`Limits`]. The caller binds the
+/// listener (port 0 in tests).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     router: axum::Router,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await
+    serve_with(listener, router, shutdown, Limits::default()).await
+}
+
+/// [`serve`] with explicit limits. Each connection is HTTP/1.1 on its own task: a slow or idle
+/// client costs one task and one socket until its header timeout, never a worker. Past
+/// `max_in_flight` requests at once, a request is refused at once with 503 and a ModelArts
+/// error body rather than queued behind the others.
+pub async fn serve_with(
+    listener: tokio::net::TcpListener,
+    router: axum::Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    limits: Limits,
+) -> std::io::Result<()> {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use hyper_util::server::graceful::GracefulShutdown;
+    use hyper_util::service::TowerToHyperService;
+
+    let permits = Arc::new(tokio::sync::Semaphore::new(limits.max_in_flight.max(1)));
+    let router = router.layer(axum::middleware::from_fn(
+        move |request: axum::extract::Request, next: axum::middleware::Next| {
+            let permits = permits.clone();
+            async move {
+                match permits.try_acquire_owned() {
+                    Ok(_permit) => next.run(request).await,
+                    Err(_) => busy(),
+                }
+            }
+        },
+    ));
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout)
+        .keep_alive(true);
+    let graceful = GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (stream, _) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(conn) => conn,
+                // Out of file descriptors and the like: wait a moment rather than spin.
+                Err(e) => {
+                    tracing::warn!("cannot accept a connection: {e}");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let service = TowerToHyperService::new(router.clone());
+        let conn = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!("connection closed: {e}");
+            }
+        });
+    }
+    drop(listener);
+    let _ = tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown()).await;
+    Ok(())
+}
+
+/// 503 past the in-flight limit, in ModelArts' shape; clients retry it with backoff.
+fn busy() -> Response {
+    let mut response = error_response(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "ModelArts.0001",
+        "the server is busy: too many requests at once; retry shortly".into(),
+    );
+    response.headers_mut().insert(
+        header::RETRY_AFTER,
+        axum::http::HeaderValue::from_static("1"),
+    );
+    response
 }
 
 /// A JSON 200 response.
@@ -225,3 +349,6 @@ impl RequireAuth {
         }
     }
 }
+
+#[cfg(test)]
+mod limits_tests;

@@ -7,6 +7,11 @@ use super::{Cli, GlobalArgs};
 use crate::error::Result;
 
 #[derive(Debug, Args)]
+#[command(after_help = super::man::examples(&[
+    ("bash", "macat completions bash > ~/.local/share/bash-completion/completions/macat"),
+    ("zsh (with ~/.zfunc in $fpath)", "macat completions zsh > ~/.zfunc/_macat"),
+    ("fish", "macat completions fish > ~/.config/fish/completions/macat.fish"),
+]))]
 pub struct CompletionsArgs {
     /// The shell to generate completions for
     pub shell: Shell,

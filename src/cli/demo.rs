@@ -8,13 +8,16 @@ use std::time::Duration;
 
 use clap::Args;
 
-use super::GlobalArgs;
+use super::diff::DiffArgs;
+use super::history::HistoryArgs;
+use super::runs::RunsArgs;
+use super::search::SearchArgs;
+use super::Format::Table;
+use super::{GlobalArgs, Session};
 use crate::api::auth::Auth;
 use crate::api::client::ClientConfig;
 use crate::error::{Error, Result};
 use crate::simulate::{self, SimConfig};
-use crate::store::history::Lookup;
-use crate::store::Store;
 use crate::sync::{ScopeTarget, SyncOptions};
 
 /// Delisted on day 2 and back on day 3: its history shows a removal and a comeback.
@@ -22,9 +25,20 @@ const DEMO_IMAGE: &str = "mindspore1.8.0-cann5.1.2-py3.7-euler2.8.3";
 
 /// The mirror is temporary unless the global `--db PATH` names a new file to keep.
 #[derive(Debug, Args)]
-pub struct DemoArgs {}
+#[command(after_help = super::man::examples(&[
+    ("the tour, in a temporary mirror", "macat demo"),
+    ("the tour, keeping the mirror to explore afterwards", "macat demo --db demo.db"),
+]))]
+pub struct DemoArgs {
+    /// End by serving the mirror's pages and API (`macat serve`) until Ctrl-C; prints the URL
+    #[arg(long)]
+    pub serve: bool,
+    /// Where `--serve` listens (port 0: any free port)
+    #[arg(long, default_value = "127.0.0.1:0", requires = "serve")]
+    pub listen: std::net::SocketAddr,
+}
 
-pub fn run(g: &GlobalArgs, _args: DemoArgs) -> Result<()> {
+pub fn run(g: &GlobalArgs, args: DemoArgs) -> Result<()> {
     let temp = tempfile::tempdir()?;
     let db = match g.db.as_ref() {
         Some(p) if p.exists() => {
@@ -81,16 +95,28 @@ pub fn run(g: &GlobalArgs, _args: DemoArgs) -> Result<()> {
             super::sync::warn_index(&report);
             println!("catalog of {date}: $ macat sync --endpoint {base} --project-id demo-project --page-size 50");
             println!("  {}", super::sync::summary(&report));
+            if i == 0 {
+                super::watch::demo_add(&db)?;
+            } else {
+                let events = crate::watch::after_sync(&db);
+                println!("  watch events: {} new", events.new);
+            }
         }
         let _ = stop.send(());
         let _ = server.await;
         Ok::<(), Error>(())
     })?;
 
-    let store = Store::open_existing(&db)?;
+    // The tour reads the new mirror back through the commands themselves.
+    let s = Session::new(GlobalArgs {
+        db: Some(db.clone()),
+        ..g.clone()
+    });
+    let store = s.store()?;
     println!("\n$ macat runs");
-    super::runs::print_runs(&store.runs()?, super::Format::Table)?;
-    for run in store.runs()?.iter().rev().skip(1) {
+    super::runs::run(&s, RunsArgs { format: Table })?;
+    let runs = store.runs()?;
+    for run in runs.iter().rev().skip(1) {
         println!("\nwhat run {} changed:", run.run_id);
         for c in store.changes_of(run.run_id)? {
             let name = crate::output::sanitize(c.name.as_deref().unwrap_or("?"));
@@ -102,7 +128,7 @@ pub fn run(g: &GlobalArgs, _args: DemoArgs) -> Result<()> {
         }
     }
     println!("\nthe catalog at each point in time ($ macat export --as-of run:N | wc -l):");
-    for run in store.runs()?.iter().rev() {
+    for run in runs.iter().rev() {
         let mut n = 0;
         store.for_each_live(run.run_id, |_| {
             n += 1;
@@ -110,81 +136,94 @@ pub fn run(g: &GlobalArgs, _args: DemoArgs) -> Result<()> {
         })?;
         println!("  run:{} -> {n} images", run.run_id);
     }
-    let runs = store.runs()?;
     if let (Some(last), Some(first)) = (runs.first(), runs.last()) {
-        let point = |id| store.resolve(&crate::when::When::Run(id));
-        let diff = store.diff(point(first.run_id)?, point(last.run_id)?)?;
-        println!(
-            "\n$ macat diff --from run:{} --to run:{}",
-            first.run_id, last.run_id
+        let (from, to) = (
+            format!("run:{}", first.run_id),
+            format!("run:{}", last.run_id),
         );
-        let style = super::diff::Style {
-            width: crate::output::terminal_width(),
-            color: g.color_stdout(),
-        };
-        print!("{}", super::diff::report(&diff, style));
+        println!("\n$ macat diff --from {from} --to {to}");
+        let format = super::diff::DiffFormat::Text;
+        super::diff::run(
+            &s,
+            DiffArgs {
+                from: Some(from),
+                to: Some(to),
+                format,
+            },
+        )?;
     }
     println!("\n$ macat history {DEMO_IMAGE}");
-    match store.lookup(DEMO_IMAGE, None)? {
-        Lookup::Found(found) => {
-            let story = super::history::ImageHistory::read(&store, &found)?;
-            super::history::print_history(&story, super::Format::Table)?;
-        }
-        _ => {
-            return Err(Error::internal(format!(
-                "{DEMO_IMAGE} is not in the demo mirror"
-            )))
-        }
+    let image = DEMO_IMAGE.to_string();
+    super::history::run(
+        &s,
+        HistoryArgs {
+            image,
+            format: Table,
+        },
+    )?;
+    super::watch::demo_events(s.store()?)?;
+    demo_searches(&s)?;
+    if args.serve {
+        drop(s);
+        return serve(&db, args.listen);
     }
-    demo_searches(g, &store)?;
     if g.db.is_none() {
         println!("\n(the mirror was temporary; pass --db PATH to keep it)");
     }
     Ok(())
 }
 
-/// One demo search: the query, filter flags (field, value), and whether removed images count.
-type DemoSearch = (&'static str, &'static [(&'static str, &'static str)], bool);
+/// Serves the demo mirror (pages and API) until Ctrl-C.
+fn serve(db: &std::path::Path, listen: std::net::SocketAddr) -> Result<()> {
+    let mirror = std::sync::Arc::new(crate::serve::Mirror::open(crate::serve::ServeConfig {
+        db: db.to_path_buf(),
+        as_of: "latest".into(),
+        require_auth: Default::default(),
+        paging: Default::default(),
+    })?);
+    println!("\nthe mirror, served (pages for people at /, the API at /v1/demo-project/images); Ctrl-C ends it:");
+    super::server_flags::listen_and_serve(listen, "serving the demo mirror", |listener| {
+        crate::apiserver::serve(listener, crate::serve::router(mirror), super::interrupted())
+    })
+}
+
+/// One demo search: the query, an architecture, and whether removed images count.
+type DemoSearch = (&'static str, Option<&'static str>, bool);
 
 /// A few searches over the mirror: version-aware tokens, a typo, Chinese, fields, history.
-fn demo_searches(g: &GlobalArgs, store: &Store) -> Result<()> {
-    let index = crate::index::SearchIndex::open(store)?;
+fn demo_searches(s: &Session) -> Result<()> {
     let searches: &[DemoSearch] = &[
-        ("pytorch 1.8", &[], false),
-        ("mindspore 2.0", &[], false),
-        ("pytroch", &[("arch", "aarch64")], false),
-        ("cuda10.2 conda", &[], false),
-        ("arch:aarch64 mindsp* snt3p", &[], false),
-        ("昇腾", &[], false),
-        ("mlstudio", &[], true),
+        ("pytorch 1.8", None, false),
+        ("mindspore 2.0", None, false),
+        ("pytroch", Some("aarch64"), false),
+        ("cuda10.2 conda", None, false),
+        ("arch:aarch64 mindsp* snt3p", None, false),
+        ("昇腾", None, false),
+        ("mlstudio", None, true),
     ];
-    let fit = crate::output::stdout_is_terminal()
-        .then(crate::output::terminal_width)
-        .flatten();
-    for (query, filters, include_removed) in searches {
+    for &(query, arch, include_removed) in searches {
         let mut shown = format!("$ macat search '{query}' --limit 3");
-        for (flag, value) in filters.iter() {
-            shown.push_str(&format!(" --{} {value}", flag.replace('_', "-")));
+        if let Some(arch) = arch {
+            shown.push_str(&format!(" --arch {arch}"));
         }
-        if *include_removed {
+        if include_removed {
             shown.push_str(" --include-removed");
         }
         println!("\n{shown}");
-        let mut req = crate::index::SearchRequest::new(query)
-            .and_then(|r| r.with_limit(3))
-            .map_err(|e| Error::internal(e.to_string()))?
-            .with_include_removed(*include_removed)
-            .with_highlight(g.color_stdout() || crate::output::stdout_is_terminal());
-        for (flag, value) in filters.iter() {
-            req = req
-                .with_filter(flag, value)
-                .map_err(|e| Error::internal(e.to_string()))?;
-        }
-        let hits = index.search(&req)?;
-        print!(
-            "{}",
-            super::search::hits_table(&hits, *include_removed, fit, g.color_stdout())
-        );
+        let args = SearchArgs {
+            query: vec![query.to_string()],
+            limit: 3,
+            arch: arch.map(String::from),
+            service_type: None,
+            image_type: None,
+            category: None,
+            status: None,
+            dev_service: None,
+            as_of: None,
+            include_removed,
+            format: Table,
+        };
+        super::search::run(s, args)?;
     }
     Ok(())
 }

@@ -5,20 +5,23 @@
 //! terminal); `json` is the contract's object for scripts, with every image exactly as the API
 //! returned it; `ndjson` and `csv` give one line per image or per changed field.
 
-use std::io::Write;
-
 use clap::{Args, ValueEnum};
 use serde::Serialize;
 use serde_json::value::RawValue;
 
-use super::GlobalArgs;
+use super::{Format, Session};
 use crate::error::{Error, Result};
-use crate::output;
-use crate::store::diff::{parse_object, Diff, FieldChange, ScopedImage};
-use crate::store::{rfc3339_ms, RunPoint, Store};
+use crate::output::{self, Screen, Tabular};
+use crate::store::diff::{parse_object, ChangedImage, Diff, FieldChange, ScopedImage};
+use crate::store::{rfc3339_ms, RunPoint};
 use crate::when::When;
 
 #[derive(Debug, Args)]
+#[command(after_help = super::man::examples(&[
+    ("what the latest sync changed", "macat diff"),
+    ("between any two runs, for a script", "macat diff --from run:1 --to run:3 --format json"),
+    ("one change a line, as CSV", "macat diff --from run:1 --format csv"),
+]))]
 pub struct DiffArgs {
     /// The earlier point in time [default: the committed run before --to]
     #[arg(long, value_name = "WHEN")]
@@ -40,7 +43,7 @@ pub enum DiffFormat {
     Csv,
 }
 
-pub fn run(g: &GlobalArgs, args: DiffArgs) -> Result<()> {
+pub fn run(s: &Session, args: DiffArgs) -> Result<()> {
     let now = chrono::Utc::now();
     let from = args
         .from
@@ -48,7 +51,7 @@ pub fn run(g: &GlobalArgs, args: DiffArgs) -> Result<()> {
         .map(|s| When::parse(s, now))
         .transpose()?;
     let to = When::parse(args.to.as_deref().unwrap_or("latest"), now)?;
-    let store = Store::open_existing(&g.db_path()?)?;
+    let store = s.store()?;
     let to = store.resolve(&to)?;
     let from = match from {
         Some(w) => store.resolve(&w)?,
@@ -61,25 +64,13 @@ pub fn run(g: &GlobalArgs, args: DiffArgs) -> Result<()> {
         })?,
     };
     let diff = store.diff(from, to)?;
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    match args.format {
-        DiffFormat::Json => {
-            serde_json::to_writer(&mut out, &DiffJson::new(&diff)?)
-                .map_err(|e| Error::from(std::io::Error::from(e)))?;
-            out.write_all(b"\n")?;
-        }
-        DiffFormat::Ndjson => write_ndjson(&mut out, &diff)?,
-        DiffFormat::Csv => write_csv(&mut out, &diff)?,
-        DiffFormat::Text => {
-            let style = Style {
-                width: output::terminal_width(),
-                color: g.color_stdout(),
-            };
-            out.write_all(report(&diff, style).as_bytes())?;
-        }
-    }
-    out.flush()?;
-    Ok(())
+    let format = match args.format {
+        DiffFormat::Text => Format::Table,
+        DiffFormat::Json => Format::Json,
+        DiffFormat::Ndjson => Format::Ndjson,
+        DiffFormat::Csv => Format::Csv,
+    };
+    output::emit(&diff, format, &entries(&diff), &s.screen())
 }
 
 #[derive(Serialize)]
@@ -139,81 +130,100 @@ impl<'a> DiffJson<'a> {
     }
 }
 
-/// One line per image: `{"kind": "added"|"removed", "id", "name", "image"}` or
-/// `{"kind": "changed", "id", "name", "changes"}`.
-fn write_ndjson(out: &mut impl Write, d: &Diff) -> Result<()> {
-    #[derive(Serialize)]
-    struct Line<'a> {
-        kind: &'static str,
-        id: &'a str,
-        name: Option<String>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        image: Option<&'a RawValue>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        changes: Option<&'a [FieldChange]>,
+/// One entry of a diff: an image added or removed, or one that changed.
+pub(crate) enum Entry<'a> {
+    Image(&'static str, &'a ScopedImage),
+    Changed(&'a ChangedImage),
+}
+
+/// The added, removed and changed images in that order.
+pub(crate) fn entries(d: &Diff) -> Vec<Entry<'_>> {
+    let images = [("added", &d.added), ("removed", &d.removed)]
+        .into_iter()
+        .flat_map(|(kind, list)| list.iter().map(move |img| Entry::Image(kind, img)));
+    images.chain(d.changed.iter().map(Entry::Changed)).collect()
+}
+
+/// JSON: the contract's object; ndjson: one line per image (`{"kind": "added"|"removed", "id",
+/// "name", "image"}` or `{"kind": "changed", "id", "name", "changes"}`); CSV: one row per added
+/// or removed image and per changed field, values exact (escaped only on a terminal); for people
+/// the grouped [`report`].
+impl<'a> Tabular<Entry<'a>> for Diff {
+    fn csv_headers(&self) -> Vec<String> {
+        ["kind", "id", "name", "tag", "field", "from", "to"]
+            .map(String::from)
+            .to_vec()
     }
-    let mut put = |line: &Line| -> Result<()> {
-        serde_json::to_writer(&mut *out, line).map_err(|e| Error::from(std::io::Error::from(e)))?;
-        out.write_all(b"\n")?;
-        Ok(())
-    };
-    for (kind, list) in [("added", &d.added), ("removed", &d.removed)] {
-        for img in list {
-            put(&Line {
+
+    fn csv_rows(&self, e: &Entry<'a>) -> Result<Vec<Vec<String>>> {
+        Ok(match e {
+            Entry::Image(kind, img) => {
+                let (name, tag) = name_tag(img);
+                vec![vec![
+                    kind.to_string(),
+                    img.image_id.clone(),
+                    name.unwrap_or_default(),
+                    tag.unwrap_or_default(),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                ]]
+            }
+            Entry::Changed(c) => c
+                .changes
+                .iter()
+                .map(|f| {
+                    vec![
+                        "changed".to_string(),
+                        c.image_id.clone(),
+                        c.name.clone().unwrap_or_default(),
+                        c.tag.clone().unwrap_or_default(),
+                        f.field.clone(),
+                        output::csv_cell(f.from.as_ref()),
+                        output::csv_cell(f.to.as_ref()),
+                    ]
+                })
+                .collect(),
+        })
+    }
+
+    fn json(&self, e: &Entry<'a>) -> Result<String> {
+        #[derive(Serialize)]
+        struct Line<'a> {
+            kind: &'static str,
+            id: &'a str,
+            name: Option<String>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            image: Option<&'a RawValue>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            changes: Option<&'a [FieldChange]>,
+        }
+        let line = match e {
+            Entry::Image(kind, img) => Line {
                 kind,
                 id: &img.image_id,
                 name: name_tag(img).0,
                 image: Some(raw(img)?),
                 changes: None,
-            })?;
-        }
+            },
+            Entry::Changed(c) => Line {
+                kind: "changed",
+                id: &c.image_id,
+                name: c.name.clone(),
+                image: None,
+                changes: Some(&c.changes),
+            },
+        };
+        output::to_json(&line)
     }
-    for c in &d.changed {
-        put(&Line {
-            kind: "changed",
-            id: &c.image_id,
-            name: c.name.clone(),
-            image: None,
-            changes: Some(&c.changes),
-        })?;
-    }
-    Ok(())
-}
 
-/// One row per added or removed image and per changed field; values exact (escaped only on a
-/// terminal).
-fn write_csv(out: &mut impl Write, d: &Diff) -> Result<()> {
-    let mut w = output::Csv::new(out);
-    w.row(["kind", "id", "name", "tag", "field", "from", "to"])?;
-    for (kind, list) in [("added", &d.added), ("removed", &d.removed)] {
-        for img in list {
-            let (name, tag) = name_tag(img);
-            w.row([
-                kind,
-                &img.image_id,
-                name.as_deref().unwrap_or(""),
-                tag.as_deref().unwrap_or(""),
-                "",
-                "",
-                "",
-            ])?;
-        }
+    fn json_document(&self) -> Option<Result<String>> {
+        Some(DiffJson::new(self).and_then(|j| output::to_json(&j)))
     }
-    for c in &d.changed {
-        for f in &c.changes {
-            w.row([
-                "changed",
-                &c.image_id,
-                c.name.as_deref().unwrap_or(""),
-                c.tag.as_deref().unwrap_or(""),
-                &f.field,
-                &output::csv_cell(f.from.as_ref()),
-                &output::csv_cell(f.to.as_ref()),
-            ])?;
-        }
+
+    fn table(&self, _entries: &[&Entry<'a>], screen: &Screen) -> Result<String> {
+        Ok(report(self, screen))
     }
-    w.finish()?;
-    Ok(())
 }
 
 fn name_tag(img: &ScopedImage) -> (Option<String>, Option<String>) {
@@ -222,17 +232,9 @@ fn name_tag(img: &ScopedImage) -> (Option<String>, Option<String>) {
     (text("name"), text("tag"))
 }
 
-/// How the text report is drawn.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Style {
-    /// Cut lines to this many columns (a terminal); `None`: whole lines.
-    pub width: Option<usize>,
-    pub color: bool,
-}
-
 /// The grouped report: a summary line, then added, removed and changed images, each changed
 /// one with a `field: from -> to` line per field. Every line is sanitized and fits `width`.
-pub(crate) fn report(d: &Diff, style: Style) -> String {
+fn report(d: &Diff, style: &Screen) -> String {
     let when = |p: RunPoint| {
         format!(
             "run:{} ({} UTC)",

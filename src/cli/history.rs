@@ -8,14 +8,19 @@ use clap::Args;
 use serde::Serialize;
 use serde_json::value::RawValue;
 
-use super::{Format, GlobalArgs};
+use super::{Format, Session};
 use crate::error::{Error, Result};
-use crate::output::{self, Column};
+use crate::output::styled::Styled;
+use crate::output::{self, Column, Screen, Tabular};
 use crate::store::diff::{parse_object, FieldChange};
 use crate::store::history::{Candidate, Event, HistoryEntry, Lookup};
 use crate::store::{rfc3339_ms, ScopeKey, Store};
 
 #[derive(Debug, Args)]
+#[command(after_help = super::man::examples(&[
+    ("by any name the image had (this one was renamed on day 2)", "macat history mindstudio5.0.rc1-ascendsnt9-cann5.1.0-euler2.8.3-aarch64"),
+    ("oldest first, every change field by field, for a script", "macat history 2097c2e8 --format json"),
+]))]
 pub struct HistoryArgs {
     /// The image: an id, a name it had, name:tag, or a unique id prefix
     #[arg(value_name = "IMAGE")]
@@ -25,8 +30,8 @@ pub struct HistoryArgs {
     pub format: Format,
 }
 
-pub fn run(g: &GlobalArgs, args: HistoryArgs) -> Result<()> {
-    let store = Store::open_existing(&g.db_path()?)?;
+pub fn run(s: &Session, args: HistoryArgs) -> Result<()> {
+    let store = s.store()?;
     let spec = args.image.as_str();
     let found = match store.lookup(spec, None)? {
         Lookup::Found(c) => c,
@@ -40,8 +45,8 @@ pub fn run(g: &GlobalArgs, args: HistoryArgs) -> Result<()> {
             )))
         }
     };
-    let story = ImageHistory::read(&store, &found)?;
-    print_history(&story, args.format)
+    let story = ImageHistory::read(store, &found)?;
+    output::emit(&story, args.format, &story.entries, &s.screen())
 }
 
 /// The history of one image id, over every scope that holds it.
@@ -99,124 +104,100 @@ fn name_tag(raw: &str) -> (Option<String>, Option<String>) {
     (text("name"), text("tag"))
 }
 
-pub(crate) fn print_history(h: &ImageHistory, format: Format) -> Result<()> {
-    match format {
-        Format::Json | Format::Ndjson => {
-            let mut json = Vec::new();
-            for e in &h.entries {
-                let (name, tag) = name_tag(&e.raw);
-                let image = match e.event {
-                    Event::Removed => None,
-                    _ => Some(
-                        serde_json::from_str::<&RawValue>(&e.raw)
-                            .map_err(|err| Error::internal(format!("stored object: {err}")))?,
-                    ),
-                };
-                json.push(EntryJson {
-                    run_id: e.run.run_id,
-                    finished_at: rfc3339_ms(e.run.finished_at_ms),
-                    event: e.event,
-                    id: &h.id,
-                    name,
-                    tag,
-                    scope: h.scope(e.scope_id),
-                    changes: &e.changes,
-                    image,
-                });
-            }
-            if format == Format::Json {
-                output::stdout_line(&to_json(&json))?;
-            } else {
-                for e in &json {
-                    output::stdout_line(&to_json(e))?;
-                }
-            }
-        }
-        Format::Csv => {
-            let mut w = output::Csv::new(std::io::stdout().lock());
-            w.row([
-                "run_id",
-                "finished_at",
-                "event",
-                "id",
-                "name",
-                "tag",
-                "type",
-                "workspace_id",
-                "field",
-                "from",
-                "to",
-            ])?;
-            for e in &h.entries {
-                let (name, tag) = name_tag(&e.raw);
-                let scope = h.scope(e.scope_id);
-                let head = [
-                    e.run.run_id.to_string(),
-                    rfc3339_ms(e.run.finished_at_ms),
-                    e.event.as_str().to_string(),
-                    h.id.clone(),
-                    name.unwrap_or_default(),
-                    tag.unwrap_or_default(),
-                    scope.map(|s| s.image_type.clone()).unwrap_or_default(),
-                    scope.map(|s| s.workspace_id.clone()).unwrap_or_default(),
-                ];
-                if e.changes.is_empty() {
-                    let row =
-                        head.iter()
-                            .cloned()
-                            .chain([String::new(), String::new(), String::new()]);
-                    w.row(row)?;
-                }
-                for c in &e.changes {
-                    let row = head.iter().cloned().chain([
-                        c.field.clone(),
-                        output::csv_cell(c.from.as_ref()),
-                        output::csv_cell(c.to.as_ref()),
-                    ]);
-                    w.row(row)?;
-                }
-            }
-            w.finish()?;
-        }
-        Format::Table => {
-            output::stdout_line(history_table(h, output::terminal_width()).trim_end())?;
-        }
+/// A step for scripts: the run, what happened, and the object from then on.
+impl Tabular<HistoryEntry> for ImageHistory {
+    fn csv_headers(&self) -> Vec<String> {
+        [
+            "run_id",
+            "finished_at",
+            "event",
+            "id",
+            "name",
+            "tag",
+            "type",
+            "workspace_id",
+            "field",
+            "from",
+            "to",
+        ]
+        .map(String::from)
+        .to_vec()
     }
-    Ok(())
-}
 
-/// A title line, then one row per step and per changed field.
-fn history_table(h: &ImageHistory, width: Option<usize>) -> String {
-    let many_scopes = h.scopes.len() > 1;
-    let latest = h
-        .entries
-        .last()
-        .map(|e| name_tag(&e.raw))
-        .unwrap_or_default();
-    let mut out = format!("{} ({})\n", latest.0.as_deref().unwrap_or("?"), h.id);
-    if let Some(w) = width {
-        out = output::truncate(&output::sanitize(out.trim_end()), w) + "\n";
-    } else {
-        out = output::sanitize(out.trim_end()) + "\n";
+    /// One row per changed field (one with empty field, from and to when nothing changed).
+    fn csv_rows(&self, e: &HistoryEntry) -> Result<Vec<Vec<String>>> {
+        let (name, tag) = name_tag(&e.raw);
+        let scope = self.scope(e.scope_id);
+        let head = vec![
+            e.run.run_id.to_string(),
+            rfc3339_ms(e.run.finished_at_ms),
+            e.event.as_str().to_string(),
+            self.id.clone(),
+            name.unwrap_or_default(),
+            tag.unwrap_or_default(),
+            scope.map(|s| s.image_type.clone()).unwrap_or_default(),
+            scope.map(|s| s.workspace_id.clone()).unwrap_or_default(),
+        ];
+        if e.changes.is_empty() {
+            return Ok(vec![[head, vec![String::new(); 3]].concat()]);
+        }
+        Ok(e.changes
+            .iter()
+            .map(|c| {
+                let change = [
+                    c.field.clone(),
+                    output::csv_cell(c.from.as_ref()),
+                    output::csv_cell(c.to.as_ref()),
+                ];
+                [head.clone(), change.to_vec()].concat()
+            })
+            .collect())
     }
-    let mut cols = vec![
-        Column::fixed("RUN"),
-        Column::fixed("FINISHED (UTC)").optional(1),
-        Column::fixed("EVENT"),
-    ];
-    if many_scopes {
-        cols.push(Column::flex("SCOPE", 8).optional(2));
+
+    fn json(&self, e: &HistoryEntry) -> Result<String> {
+        let (name, tag) = name_tag(&e.raw);
+        let image = match e.event {
+            Event::Removed => None,
+            _ => Some(
+                serde_json::from_str::<&RawValue>(&e.raw)
+                    .map_err(|err| Error::internal(format!("stored object: {err}")))?,
+            ),
+        };
+        output::to_json(&EntryJson {
+            run_id: e.run.run_id,
+            finished_at: rfc3339_ms(e.run.finished_at_ms),
+            event: e.event,
+            id: &self.id,
+            name,
+            tag,
+            scope: self.scope(e.scope_id),
+            changes: &e.changes,
+            image,
+        })
     }
-    cols.push(Column::wrapping("WHAT", 24));
-    let mut rows = Vec::new();
-    for e in &h.entries {
+
+    fn columns(&self) -> Vec<Column<'_>> {
+        let mut cols = vec![
+            Column::fixed("RUN"),
+            Column::fixed("FINISHED (UTC)").optional(1),
+            Column::fixed("EVENT"),
+        ];
+        if self.scopes.len() > 1 {
+            cols.push(Column::flex("SCOPE", 8).optional(2));
+        }
+        cols.push(Column::wrapping("WHAT", 24));
+        cols
+    }
+
+    /// One row per step and per changed field.
+    fn table_rows(&self, e: &HistoryEntry) -> Vec<Vec<Styled>> {
         let mut head = vec![
             format!("run:{}", e.run.run_id),
             output::human_time_ms(e.run.finished_at_ms),
             e.event.as_str().to_string(),
         ];
-        if many_scopes {
-            head.push(h.scope(e.scope_id).map(scope_text).unwrap_or_default());
+        if self.scopes.len() > 1 {
+            head.push(self.scope(e.scope_id).map(scope_text).unwrap_or_default());
         }
         let blank = vec![String::new(); head.len()];
         let whats: Vec<String> = match e.event {
@@ -232,14 +213,33 @@ fn history_table(h: &ImageHistory, width: Option<usize>) -> String {
             Event::Returned if e.changes.is_empty() => vec!["back, unchanged".into()],
             Event::Changed | Event::Returned => e.changes.iter().map(change_line).collect(),
         };
-        for (i, what) in whats.into_iter().enumerate() {
-            let mut row = if i == 0 { head.clone() } else { blank.clone() };
-            row.push(what);
-            rows.push(row);
-        }
+        whats
+            .into_iter()
+            .enumerate()
+            .map(|(i, what)| {
+                let lead = if i == 0 { &head } else { &blank };
+                lead.iter()
+                    .chain([&what])
+                    .map(|c| Styled::plain(c))
+                    .collect()
+            })
+            .collect()
     }
-    out.push_str(&output::fit_table(&cols, &rows, width));
-    out
+
+    /// A title line (the latest name and the id), then the table.
+    fn table(&self, entries: &[&HistoryEntry], screen: &Screen) -> Result<String> {
+        let latest = self
+            .entries
+            .last()
+            .map(|e| name_tag(&e.raw))
+            .unwrap_or_default();
+        let title = format!("{} ({})", latest.0.as_deref().unwrap_or("?"), self.id);
+        let mut title = output::sanitize(title.trim_end());
+        if let Some(w) = screen.width {
+            title = output::truncate(&title, w);
+        }
+        Ok(title + "\n" + &output::draw(self, entries, screen))
+    }
 }
 
 /// `field: from -> to`, values in human units.
@@ -258,9 +258,4 @@ fn scope_text(s: &ScopeKey) -> String {
         t.push_str(&format!("@{}", s.workspace_id));
     }
     t
-}
-
-/// JSON of types whose serialization cannot fail (strings, numbers, stored objects).
-fn to_json<T: Serialize>(v: &T) -> String {
-    serde_json::to_string(v).unwrap_or_default()
 }

@@ -8,14 +8,20 @@
 
 use clap::Args;
 
-use super::{Format, GlobalArgs};
+use super::{Format, Session};
 use crate::catalog::{Paging, Query};
 use crate::error::{Error, Result};
-use crate::output::{self, Column};
-use crate::store::{LiveImage, Store};
+use crate::output::styled::Styled;
+use crate::output::{self, Column, Tabular};
+use crate::store::LiveImage;
 use crate::when::When;
 
 #[derive(Debug, Args)]
+#[command(after_help = super::man::examples(&[
+    ("the dedicated images, most recently updated first", "macat list --type DEDICATED --sort-key update_at"),
+    ("the API's own filters, sorting and paging", "macat list --name mindspore --sort-key name,tag --sort-dir ASC --limit 20"),
+    ("the catalog as run 1 saw it, as CSV", "macat list --as-of run:1 --format csv"),
+]))]
 pub struct ListArgs {
     /// Image name: a case-insensitive part of it, or all of it with --name-fuzzy-match false
     #[arg(long, value_name = "NAME")]
@@ -76,15 +82,16 @@ impl ListArgs {
     }
 }
 
-pub fn run(g: &GlobalArgs, args: ListArgs) -> Result<()> {
+pub fn run(s: &Session, args: ListArgs) -> Result<()> {
+    let g = &s.g;
     let query = Query::from_params(args.params()).map_err(|e| Error::usage(e.to_string()))?;
     let when = When::parse(&args.as_of, chrono::Utc::now())?;
-    let store = Store::open_existing(&g.db_path()?)?;
+    let store = s.store()?;
     let point = store.resolve(&when)?;
     let images = store.live_images(point.run_id)?;
     let selected = query.select(&images, |i| &i.image);
     let page = Paging::default().page(&selected, &query);
-    print_images(page.data, args.format)?;
+    output::emit(&Images, args.format, page.data.iter().copied(), &s.screen())?;
     if args.format == Format::Table && !g.quiet {
         let shown = page.data.len() as u64;
         if page.data.is_empty() {
@@ -106,81 +113,62 @@ pub fn run(g: &GlobalArgs, args: ListArgs) -> Result<()> {
     Ok(())
 }
 
-/// Writes images in a read format: JSON and ndjson carry the objects exactly as the API
-/// returned them, CSV the documented fields, the table a summary for people.
-pub(crate) fn print_images(images: &[&LiveImage], format: Format) -> Result<()> {
-    use std::io::Write;
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    match format {
-        Format::Json => {
-            out.write_all(b"[")?;
-            for (i, img) in images.iter().enumerate() {
-                out.write_all(if i == 0 { b"\n" } else { b",\n" })?;
-                out.write_all(img.raw.as_bytes())?;
-            }
-            out.write_all(if images.is_empty() { b"]\n" } else { b"\n]\n" })?;
-        }
-        Format::Ndjson => {
-            for img in images {
-                out.write_all(img.raw.as_bytes())?;
-                out.write_all(b"\n")?;
-            }
-        }
-        Format::Csv => {
-            let mut w = output::Csv::new(&mut out);
-            w.row(output::CSV_FIELDS)?;
-            for img in images {
-                let v: serde_json::Value = serde_json::from_str(&img.raw)
-                    .map_err(|e| Error::internal(format!("stored object: {e}")))?;
-                w.row(
-                    output::CSV_FIELDS
-                        .iter()
-                        .map(|f| output::csv_cell(v.get(*f))),
-                )?;
-            }
-            w.finish()?;
-        }
-        Format::Table => {
-            if !images.is_empty() {
-                out.write_all(image_table(images, output::terminal_width()).as_bytes())?;
-            }
-        }
-    }
-    out.flush()?;
-    Ok(())
-}
+/// Images in a read format: JSON and ndjson carry the objects exactly as the API returned
+/// them, CSV the documented fields, the table a summary for people (nothing when empty).
+pub(crate) struct Images;
 
-/// The list table: the id (shortened first when space is short; a unique prefix of it is
-/// enough for `show` and `history`), name and tag, then what tells images apart at a glance.
-fn image_table(images: &[&LiveImage], width: Option<usize>) -> String {
-    let cols = [
-        Column::flex("ID", 9),
-        Column::flex("NAME", 24),
-        Column::flex("TAG", 12),
-        Column::fixed("TYPE").optional(3),
-        Column::fixed("ARCH").optional(5),
-        Column::fixed("SERVICE").optional(6),
-        Column::fixed("STATUS"),
-        Column::fixed("SIZE").optional(2),
-        Column::fixed("UPDATED (UTC)").optional(4),
-    ];
-    let text = |s: &Option<String>| s.clone().unwrap_or_default();
-    let rows: Vec<Vec<String>> = images
-        .iter()
-        .map(|l| {
-            let i = &l.image;
-            vec![
-                i.id.clone(),
-                text(&i.name),
-                text(&i.tag),
-                text(&i.image_type),
-                text(&i.arch),
-                text(&i.service_type),
-                text(&i.status),
-                i.size.map(output::human_size).unwrap_or_default(),
-                i.update_at.map(output::human_time_ms).unwrap_or_default(),
-            ]
-        })
-        .collect();
-    output::fit_table(&cols, &rows, width)
+const STORED: output::StoredObjects = output::StoredObjects { empty_json: "[]\n" };
+
+impl Tabular<LiveImage> for Images {
+    fn csv_headers(&self) -> Vec<String> {
+        STORED.csv_headers()
+    }
+    fn csv_rows(&self, l: &LiveImage) -> Result<Vec<Vec<String>>> {
+        STORED.csv_rows(&l.raw)
+    }
+    fn json(&self, l: &LiveImage) -> Result<String> {
+        STORED.json(&l.raw)
+    }
+    fn json_layout(&self) -> output::JsonLayout {
+        STORED.json_layout()
+    }
+
+    /// The id (shortened first when space is short; a unique prefix of it is enough for `show`
+    /// and `history`), name and tag, then what tells images apart at a glance.
+    fn columns(&self) -> Vec<Column<'_>> {
+        vec![
+            Column::flex("ID", 9),
+            Column::flex("NAME", 24),
+            Column::flex("TAG", 12),
+            Column::fixed("TYPE").optional(3),
+            Column::fixed("ARCH").optional(5),
+            Column::fixed("SERVICE").optional(6),
+            Column::fixed("STATUS"),
+            Column::fixed("SIZE").optional(2),
+            Column::fixed("UPDATED (UTC)").optional(4),
+        ]
+    }
+
+    fn table_rows(&self, l: &LiveImage) -> Vec<Vec<Styled>> {
+        let i = &l.image;
+        let text = |s: &Option<String>| Styled::plain(s.as_deref().unwrap_or_default());
+        vec![vec![
+            Styled::plain(&i.id),
+            text(&i.name),
+            text(&i.tag),
+            text(&i.image_type),
+            text(&i.arch),
+            text(&i.service_type),
+            text(&i.status),
+            Styled::plain(&i.size.map(output::human_size).unwrap_or_default()),
+            Styled::plain(&i.update_at.map(output::human_time_ms).unwrap_or_default()),
+        ]]
+    }
+
+    fn table(&self, images: &[&LiveImage], screen: &output::Screen) -> Result<String> {
+        if images.is_empty() {
+            return Ok(String::new());
+        }
+        Ok(output::draw(self, images, screen))
+    }
 }

@@ -1,15 +1,23 @@
 //! The command line: clap types and one file per subcommand (its `Args` and `run`).
 //!
 //! Nothing here holds logic beyond wiring: each subcommand turns its flags into the options of
-//! one core operation, calls it, and renders the result.
+//! one core operation, calls it, and hands the result to [`crate::output::emit`] (it describes
+//! its records once, as an [`crate::output::Tabular`]). [`run`] gives every command one
+//! `Session`: the configuration read at most once and the mirror opened at most once.
 
+mod backup;
+mod check;
+mod compare;
 mod completions;
 mod demo;
 mod diff;
 mod export;
+mod feed;
 mod history;
 mod list;
+mod man;
 mod reindex;
+mod report;
 mod runs;
 mod search;
 mod serve;
@@ -17,20 +25,35 @@ mod server_flags;
 mod show;
 mod simulate;
 mod sync;
+mod watch;
 
+use std::cell::OnceCell;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::error::{Error, Result};
+use crate::store::Store;
 
 #[derive(Debug, Parser)]
 #[command(
     name = "macat",
     version,
     about = "An offline, searchable, versioned mirror of the Huawei Cloud ModelArts image catalog",
-    propagate_version = true
+    long_about = "An offline, searchable, versioned mirror of the Huawei Cloud ModelArts image catalog.\n\n\
+        `macat sync` walks every page of the images API (GET /v1/{project_id}/images) into a local \
+        SQLite database, one atomic snapshot per run, and keeps every version of every image. The \
+        other commands read the mirror offline, at any point in time: --as-of, --from and --to take \
+        YYYY-MM-DD (the end of that day, UTC), an RFC 3339 date-time, run:N, latest, or a duration \
+        ago (36h, 7d).",
+    subcommand_value_name = "COMMAND",
+    propagate_version = true,
+    after_help = man::examples(&[
+        ("the whole job on the built-in simulator: three days synced, read back", "macat demo"),
+        ("mirror a region (signed by $HUAWEICLOUD_SDK_AK/SK)", "macat sync --region cn-north-4 --project-id PROJECT_ID"),
+        ("search the mirror, offline", "macat search pytorch 1.8"),
+    ])
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -39,26 +62,29 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// The heading of the flags every command accepts, apart from each command's own in its help.
+const GLOBAL: &str = "Global options";
+
 /// Flags every command accepts, before or after its name.
 #[derive(Debug, Args, Clone)]
 pub struct GlobalArgs {
     /// The mirror database [default: $MACAT_DB, else <XDG data dir>/macat/catalog.db]
-    #[arg(long, global = true, value_name = "PATH")]
+    #[arg(long, global = true, value_name = "PATH", help_heading = GLOBAL)]
     pub db: Option<PathBuf>,
     /// Configuration file [default: $MACAT_CONFIG, else <XDG config dir>/macat/config.toml]
-    #[arg(long, global = true, value_name = "PATH")]
+    #[arg(long, global = true, value_name = "PATH", help_heading = GLOBAL)]
     pub config: Option<PathBuf>,
     /// Profile of the configuration file to use
-    #[arg(long, global = true, value_name = "NAME")]
+    #[arg(long, global = true, value_name = "NAME", help_heading = GLOBAL)]
     pub profile: Option<String>,
     /// More detail on stderr (-v: progress of the walk, -vv: every request)
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, help_heading = GLOBAL)]
     pub verbose: u8,
     /// Only errors on stderr
-    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    #[arg(short, long, global = true, conflicts_with = "verbose", help_heading = GLOBAL)]
     pub quiet: bool,
     /// When to use colour
-    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, help_heading = GLOBAL)]
     pub color: ColorChoice,
 }
 
@@ -70,24 +96,8 @@ pub enum ColorChoice {
 }
 
 impl GlobalArgs {
-    /// The configuration file's selected profile (empty without a file).
-    pub fn config(&self) -> Result<crate::config::Loaded> {
-        crate::config::load(self.config.as_deref(), self.profile.as_deref())
-    }
-
     /// The mirror's path: `--db`, else `$MACAT_DB`, else the profile's `db`, else
     /// `<XDG data dir>/macat/catalog.db`.
-    pub fn db_path(&self) -> Result<PathBuf> {
-        if let Some(p) = &self.db {
-            return Ok(p.clone());
-        }
-        if let Some(p) = std::env::var_os("MACAT_DB").filter(|p| !p.is_empty()) {
-            return Ok(PathBuf::from(p));
-        }
-        self.db_path_with(&self.config()?)
-    }
-
-    /// [`db_path`](Self::db_path) with the configuration already loaded.
     pub fn db_path_with(&self, loaded: &crate::config::Loaded) -> Result<PathBuf> {
         if let Some(p) = &self.db {
             return Ok(p.clone());
@@ -139,10 +149,18 @@ pub enum Command {
     History(history::HistoryArgs),
     /// Added / removed / changed images between two points in time
     Diff(diff::DiffArgs),
+    /// Two regions, projects, workspaces or types side by side, images matched by (name, tag)
+    Compare(compare::CompareArgs),
     /// The whole catalog at a point in time, raw
     Export(export::ExportArgs),
     /// Rebuild the search index from the database
     Reindex(reindex::ReindexArgs),
+    /// Is the mirror whole? Schema, SQLite's page check, the history's invariants, the index
+    Check(check::CheckArgs),
+    /// A consistent, checked copy of the mirror, safe while syncs and servers run
+    Backup(backup::BackupArgs),
+    /// The pages of `serve` (but search) as static files: runs, catalog, images, diffs
+    Report(report::ReportArgs),
     /// The mirror, read-only, as the same API (GET /v1/{project_id}/images), for offline clients
     Serve(serve::ServeArgs),
     /// A local, faithful ModelArts images API (fixture catalog, fault injection)
@@ -151,38 +169,99 @@ pub enum Command {
     Demo(demo::DemoArgs),
     /// Shell completions
     Completions(completions::CompletionsArgs),
+    /// Saved searches that notify: add, list, rm, check, deliver
+    Watch(watch::WatchArgs),
+    /// An Atom feed of the catalog's changes (or of one watch's events)
+    Feed(feed::FeedArgs),
+    /// The manual page, in roff (all commands)
+    Man(man::ManArgs),
 }
 
-/// Output formats of read commands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    Table,
-    Json,
-    Ndjson,
-    Csv,
+pub use crate::output::Format;
+
+/// What one command runs with: the global flags, the configuration (read at most once) and the
+/// mirror (opened at most once, by the first read that needs it, so that bad flags are still
+/// reported before a missing mirror).
+pub(crate) struct Session {
+    pub g: GlobalArgs,
+    config: OnceCell<crate::config::Loaded>,
+    store: OnceCell<Store>,
+}
+
+impl Session {
+    fn new(g: GlobalArgs) -> Session {
+        Session {
+            g,
+            config: OnceCell::new(),
+            store: OnceCell::new(),
+        }
+    }
+
+    /// The configuration file's selected profile (empty without a file).
+    pub fn config(&self) -> Result<&crate::config::Loaded> {
+        if let Some(c) = self.config.get() {
+            return Ok(c);
+        }
+        let loaded = crate::config::load(self.g.config.as_deref(), self.g.profile.as_deref())?;
+        Ok(self.config.get_or_init(|| loaded))
+    }
+
+    /// The mirror's path (see [`GlobalArgs::db_path_with`]); the configuration is read only when
+    /// neither `--db` nor `$MACAT_DB` names it.
+    pub fn db_path(&self) -> Result<PathBuf> {
+        if let Some(p) = &self.g.db {
+            return Ok(p.clone());
+        }
+        if let Some(p) = std::env::var_os("MACAT_DB").filter(|p| !p.is_empty()) {
+            return Ok(PathBuf::from(p));
+        }
+        self.g.db_path_with(self.config()?)
+    }
+
+    /// The mirror, which must exist (read commands never create it).
+    pub fn store(&self) -> Result<&Store> {
+        if let Some(s) = self.store.get() {
+            return Ok(s);
+        }
+        let store = Store::open_existing(&self.db_path()?)?;
+        Ok(self.store.get_or_init(|| store))
+    }
+
+    /// Where tables go: stdout, coloured as `--color` says.
+    pub fn screen(&self) -> crate::output::Screen {
+        crate::output::Screen::stdout(self.g.color_stdout())
+    }
 }
 
 /// Runs the parsed command.
 pub fn run(cli: Cli) -> Result<()> {
-    let g = cli.global;
+    crate::failpoint::panic_at("command");
+    let s = Session::new(cli.global);
     // A configuration named explicitly must be valid whichever command runs.
-    if g.config.is_some() || g.profile.is_some() {
-        g.config()?;
+    if s.g.config.is_some() || s.g.profile.is_some() {
+        s.config()?;
     }
     match cli.command {
-        Command::Sync(a) => sync::run(&g, a),
-        Command::Search(a) => search::run(&g, a),
-        Command::Runs(a) => runs::run(&g, a),
-        Command::List(a) => list::run(&g, a),
-        Command::Show(a) => show::run(&g, a),
-        Command::History(a) => history::run(&g, a),
-        Command::Diff(a) => diff::run(&g, a),
-        Command::Export(a) => export::run(&g, a),
-        Command::Reindex(a) => reindex::run(&g, a),
-        Command::Simulate(a) => simulate::run(&g, a),
-        Command::Serve(a) => serve::run(&g, a),
-        Command::Demo(a) => demo::run(&g, a),
-        Command::Completions(a) => completions::run(&g, a),
+        Command::Sync(a) => sync::run(&s, a),
+        Command::Search(a) => search::run(&s, a),
+        Command::Runs(a) => runs::run(&s, a),
+        Command::List(a) => list::run(&s, a),
+        Command::Show(a) => show::run(&s, a),
+        Command::History(a) => history::run(&s, a),
+        Command::Diff(a) => diff::run(&s, a),
+        Command::Compare(a) => compare::run(&s, a),
+        Command::Export(a) => export::run(&s, a),
+        Command::Reindex(a) => reindex::run(&s, a),
+        Command::Check(a) => check::run(&s, a),
+        Command::Backup(a) => backup::run(&s, a),
+        Command::Report(a) => report::run(&s, a),
+        Command::Simulate(a) => simulate::run(&s.g, a),
+        Command::Serve(a) => serve::run(&s, a),
+        Command::Demo(a) => demo::run(&s.g, a),
+        Command::Completions(a) => completions::run(&s.g, a),
+        Command::Man(a) => man::run(&s.g, a),
+        Command::Watch(a) => watch::run(&s, a),
+        Command::Feed(a) => feed::run(&s, a),
     }
 }
 

@@ -3,27 +3,29 @@
 use clap::Args;
 
 use super::sync::SummaryFormat;
-use super::GlobalArgs;
-use crate::error::{Error, Result};
+use super::Session;
+use crate::error::Result;
 use crate::index::{index_dir, SearchIndex};
-use crate::store::Store;
 
 #[derive(Debug, Args)]
+#[command(after_help = super::man::examples(&[
+    ("rebuild the search index beside the mirror", "macat reindex"),
+    ("what it did, as JSON", "macat reindex --format json"),
+]))]
 pub struct ReindexArgs {
     /// `json` prints one summary object on stdout
     #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
     pub format: SummaryFormat,
 }
 
-pub fn run(g: &GlobalArgs, args: ReindexArgs) -> Result<()> {
-    let db = g.db_path()?;
-    let store = Store::open_existing(&db)?;
-    let index = SearchIndex::rebuild(&store)?;
+pub fn run(s: &Session, args: ReindexArgs) -> Result<()> {
+    let g = &s.g;
+    let db = s.db_path()?;
+    let index = SearchIndex::rebuild(s.store()?)?;
     let r = index.report();
     match args.format {
         SummaryFormat::Json => {
-            let line = serde_json::to_string(r).map_err(|e| Error::internal(e.to_string()))?;
-            crate::output::stdout_line(&line)?;
+            crate::output::stdout_line(&crate::output::to_json(r)?)?;
         }
         SummaryFormat::Text => {
             if !g.quiet {

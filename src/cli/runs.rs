@@ -2,27 +2,37 @@
 
 use clap::Args;
 
-use super::{Format, GlobalArgs};
+use super::{Format, Session};
 use crate::error::Result;
-use crate::output::{self, Column};
-use crate::store::{RunInfo, Store};
+use crate::output::styled::Styled;
+use crate::output::{self, Column, Tabular};
+use crate::store::RunInfo;
 use crate::sync::lock::SyncLock;
 
 #[derive(Debug, Args)]
+#[command(after_help = super::man::examples(&[
+    ("newest first, fitted to the terminal", "macat runs"),
+    ("for scripts: status, counts and scopes of every run", "macat runs --format json"),
+]))]
 pub struct RunsArgs {
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
 }
 
-pub fn run(g: &GlobalArgs, args: RunsArgs) -> Result<()> {
-    let db = g.db_path()?;
-    let store = Store::open_existing(&db)?;
-    let mut runs = store.runs()?;
-    if runs.iter().any(|r| r.status == "running") && !SyncLock::may_be_running(&db) {
+pub fn run(s: &Session, args: RunsArgs) -> Result<()> {
+    let runs = read_runs(s)?;
+    output::emit(&Runs, args.format, &runs, &s.screen())
+}
+
+/// The runs, newest first; a run still marked running with no sync holding the lock is shown
+/// abandoned.
+pub(crate) fn read_runs(s: &Session) -> Result<Vec<RunInfo>> {
+    let mut runs = s.store()?.runs()?;
+    if runs.iter().any(|r| r.status == "running") && !SyncLock::may_be_running(&s.db_path()?) {
         runs.iter_mut().for_each(RunInfo::mark_abandoned);
     }
-    print_runs(&runs, args.format)
+    Ok(runs)
 }
 
 fn scopes_text(r: &RunInfo) -> String {
@@ -42,85 +52,81 @@ fn scopes_text(r: &RunInfo) -> String {
         .join(" ")
 }
 
-pub(crate) fn print_runs(runs: &[RunInfo], format: Format) -> Result<()> {
-    let json = |v: &dyn erased::Ser| v.to_json();
-    match format {
-        Format::Json => output::stdout_line(&json(&runs))?,
-        Format::Ndjson => {
-            for r in runs {
-                output::stdout_line(&json(r))?;
-            }
-        }
-        Format::Csv => {
-            // Errors quote the API's messages: escaped on a terminal like any data.
-            let mut w = output::Csv::new(std::io::stdout().lock());
-            w.row([
-                "run_id",
-                "status",
-                "started_at",
-                "finished_at",
-                "scopes",
-                "pages",
-                "seen",
-                "added",
-                "changed",
-                "removed",
-                "error",
-            ])?;
-            for r in runs {
-                w.row([
-                    r.run_id.to_string(),
-                    r.status.clone(),
-                    r.started_at.clone(),
-                    r.finished_at.clone().unwrap_or_default(),
-                    scopes_text(r),
-                    r.pages.to_string(),
-                    r.seen.to_string(),
-                    r.added.to_string(),
-                    r.changed.to_string(),
-                    r.removed.to_string(),
-                    r.error.clone().unwrap_or_default(),
-                ])?;
-            }
-            w.finish()?;
-        }
-        Format::Table => {
-            let rows: Vec<Vec<String>> = runs
-                .iter()
-                .map(|r| {
-                    vec![
-                        r.run_id.to_string(),
-                        r.status.clone(),
-                        r.started_at
-                            .get(..19)
-                            .unwrap_or(&r.started_at)
-                            .replace('T', " "),
-                        duration(r),
-                        scopes_text(r),
-                        r.seen.to_string(),
-                        format!("+{} ~{} -{}", r.added, r.changed, r.removed),
-                        r.error
-                            .as_deref()
-                            .map(|e| output::one_line(e, 80))
-                            .unwrap_or_default(),
-                    ]
-                })
-                .collect();
-            let cols = [
-                Column::fixed("RUN"),
-                Column::fixed("STATUS"),
-                Column::fixed("STARTED (UTC)").optional(2),
-                Column::fixed("TOOK").optional(3),
-                Column::flex("SCOPES", 12).optional(1),
-                Column::fixed("IMAGES"),
-                Column::fixed("CHANGES"),
-                Column::flex("ERROR", 12),
-            ];
-            let t = output::fit_table(&cols, &rows, output::terminal_width());
-            output::stdout_line(t.trim_end())?;
-        }
+/// The runs in every format (errors quote the API's messages: escaped on a terminal like any
+/// data).
+pub(crate) struct Runs;
+
+impl Tabular<RunInfo> for Runs {
+    fn csv_headers(&self) -> Vec<String> {
+        [
+            "run_id",
+            "status",
+            "started_at",
+            "finished_at",
+            "scopes",
+            "pages",
+            "seen",
+            "added",
+            "changed",
+            "removed",
+            "error",
+        ]
+        .map(String::from)
+        .to_vec()
     }
-    Ok(())
+
+    fn csv_rows(&self, r: &RunInfo) -> Result<Vec<Vec<String>>> {
+        Ok(vec![vec![
+            r.run_id.to_string(),
+            r.status.clone(),
+            r.started_at.clone(),
+            r.finished_at.clone().unwrap_or_default(),
+            scopes_text(r),
+            r.pages.to_string(),
+            r.seen.to_string(),
+            r.added.to_string(),
+            r.changed.to_string(),
+            r.removed.to_string(),
+            r.error.clone().unwrap_or_default(),
+        ]])
+    }
+
+    fn json(&self, r: &RunInfo) -> Result<String> {
+        output::to_json(r)
+    }
+
+    fn columns(&self) -> Vec<Column<'_>> {
+        vec![
+            Column::fixed("RUN"),
+            Column::fixed("STATUS"),
+            Column::fixed("STARTED (UTC)").optional(2),
+            Column::fixed("TOOK").optional(3),
+            Column::flex("SCOPES", 12).optional(1),
+            Column::fixed("IMAGES"),
+            Column::fixed("CHANGES"),
+            Column::flex("ERROR", 12),
+        ]
+    }
+
+    fn table_rows(&self, r: &RunInfo) -> Vec<Vec<Styled>> {
+        let cells = [
+            r.run_id.to_string(),
+            r.status.clone(),
+            r.started_at
+                .get(..19)
+                .unwrap_or(&r.started_at)
+                .replace('T', " "),
+            duration(r),
+            scopes_text(r),
+            r.seen.to_string(),
+            format!("+{} ~{} -{}", r.added, r.changed, r.removed),
+            r.error
+                .as_deref()
+                .map(|e| output::one_line(e, 80))
+                .unwrap_or_default(),
+        ];
+        vec![cells.iter().map(|c| Styled::plain(c)).collect()]
+    }
 }
 
 fn duration(r: &RunInfo) -> String {
@@ -138,17 +144,5 @@ fn duration(r: &RunInfo) -> String {
             }
         }
         _ => "-".into(),
-    }
-}
-
-/// Serializing to JSON without naming each type (the JSON of these types cannot fail).
-mod erased {
-    pub trait Ser {
-        fn to_json(&self) -> String;
-    }
-    impl<T: serde::Serialize> Ser for T {
-        fn to_json(&self) -> String {
-            serde_json::to_string(self).unwrap_or_default()
-        }
     }
 }

@@ -2,20 +2,25 @@
 
 use clap::{Args, ValueEnum};
 
-use super::{Format, GlobalArgs};
+use super::{Format, Session};
 use crate::error::{Error, Result};
 use crate::index::{Hit, Invalid, SearchIndex, SearchRequest};
-use crate::output::styled::{self, Styled};
-use crate::store::Store;
+use crate::output::styled::{snippet, Styled};
+use crate::output::{Column, Screen, Tabular};
 
 #[derive(Debug, Args)]
+#[command(after_help = super::man::examples(&[
+    ("words, every one must match; versions match by prefix (1.8 finds 1.8.0)", "macat search pytorch 1.8"),
+    ("fields, any case; NOT as -word", "macat search 'arch:aarch64 type:build_in -cuda'"),
+    ("every image of run 1 on x86_64, for a script", "macat search '*' --as-of run:1 --arch x86_64 --format json"),
+]))]
 pub struct SearchArgs {
     /// What to look for: words, "phrases", field:value, AND/OR/NOT (or -word), prefix*, or *
     /// for every image. Typos are tolerated. Several arguments are joined with spaces.
     #[arg(required = true, value_name = "QUERY")]
     pub query: Vec<String>,
     /// Most hits to show
-    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    #[arg(long, value_name = "N", default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=10_000))]
     pub limit: u64,
     /// Only this architecture (x86_64, aarch64; any case)
     #[arg(long, value_name = "A")]
@@ -57,7 +62,7 @@ pub enum Category {
 }
 
 impl Category {
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Category::Cpu => "CPU",
             Category::Gpu => "GPU",
@@ -93,7 +98,8 @@ impl SearchArgs {
     }
 }
 
-pub fn run(g: &GlobalArgs, args: SearchArgs) -> Result<()> {
+pub fn run(s: &Session, args: SearchArgs) -> Result<()> {
+    let g = &s.g;
     // Matches are shown by colour, and on a terminal the snippet is cut around them.
     let highlight =
         args.format == Format::Table && (g.color_stdout() || crate::output::stdout_is_terminal());
@@ -101,148 +107,127 @@ pub fn run(g: &GlobalArgs, args: SearchArgs) -> Result<()> {
     let mut req = args
         .request(highlight)
         .map_err(|e| Error::usage(e.to_string()))?;
-    let store = Store::open_existing(&g.db_path()?)?;
-    req.resolve(&store)?;
-    let index = SearchIndex::open(&store)?;
+    let store = s.store()?;
+    req.resolve(store)?;
+    let index = SearchIndex::open(store)?;
     let hits = index.search(&req)?;
-    print_hits(g, &hits, args.format, args.include_removed)
-}
-
-/// Renders hits; tables are fitted to the terminal and highlighted when colour is on.
-pub(crate) fn print_hits(
-    g: &GlobalArgs,
-    hits: &[Hit],
-    format: Format,
-    show_gone: bool,
-) -> Result<()> {
-    use crate::output::stdout_line;
-    let json = |v: &dyn erased::Ser| v.to_json();
-    match format {
-        Format::Json => stdout_line(&json(&hits))?,
-        Format::Ndjson => {
-            for h in hits {
-                stdout_line(&json(h))?;
-            }
+    if args.format == Format::Table && hits.is_empty() {
+        if !g.quiet {
+            eprintln!("no images match");
         }
-        Format::Csv => {
-            let mut w = crate::output::Csv::new(std::io::stdout().lock());
-            w.row([
-                "id",
-                "name",
-                "tag",
-                "score",
-                "arch",
-                "type",
-                "service_type",
-                "status",
-                "live",
-                "valid_from",
-                "valid_to",
-                "description",
-            ])?;
-            for h in hits {
-                let o = |s: &Option<String>| s.clone().unwrap_or_default();
-                w.row([
-                    h.id.clone(),
-                    o(&h.name),
-                    o(&h.tag),
-                    h.score.to_string(),
-                    o(&h.arch),
-                    o(&h.image_type),
-                    o(&h.service_type),
-                    o(&h.status),
-                    h.live.to_string(),
-                    h.valid_from.to_string(),
-                    h.valid_to.map(|t| t.to_string()).unwrap_or_default(),
-                    o(&h.description),
-                ])?;
-            }
-            w.finish()?;
-        }
-        Format::Table => {
-            if hits.is_empty() {
-                if !g.quiet {
-                    eprintln!("no images match");
-                }
-                return Ok(());
-            }
-            let color = g.color_stdout();
-            let fit = crate::output::stdout_is_terminal()
-                .then(crate::output::terminal_width)
-                .flatten();
-            print!("{}", hits_table(hits, show_gone, fit, color));
-        }
+        return Ok(());
     }
-    Ok(())
-}
-
-/// The table of hits: name and tag with matches highlighted. On a terminal (`fit`: its width)
-/// the columns are narrowed to fit, the tag first (it mostly repeats the name), and the
-/// description is a snippet around its first match; otherwise everything is whole.
-pub(crate) fn hits_table(hits: &[Hit], show_gone: bool, fit: Option<usize>, color: bool) -> String {
-    let mut headers = vec!["NAME", "TAG", "ARCH", "SERVICE"];
-    if show_gone {
-        headers.push("GONE");
-    }
-    // Partial matches (after every full match) name the query words they lack.
-    let partial = hits.iter().any(|h| h.partial);
-    if partial {
-        headers.push("MISSING");
-    }
-    headers.push("DESCRIPTION");
-    let desc = headers.len() - 1;
-    let mut rows: Vec<Vec<Styled>> = hits
-        .iter()
-        .map(|h| {
-            let hl = &h.highlights;
-            let mut row = vec![
-                Styled::new(h.name.as_deref().unwrap_or(""), &hl.name),
-                Styled::new(h.tag.as_deref().unwrap_or(""), &hl.tag),
-                Styled::plain(h.arch.as_deref().unwrap_or("")),
-                Styled::plain(h.service_type.as_deref().unwrap_or("")),
-            ];
-            if show_gone {
-                let gone = match (h.live, h.valid_to) {
-                    (false, Some(run)) => format!("run {run}"),
-                    _ => String::new(),
-                };
-                row.push(Styled::plain(&gone));
-            }
-            if partial {
-                row.push(Styled::plain(&h.missing.join(" ")));
-            }
-            let description = h.description.as_deref().unwrap_or("");
-            row.push(Styled::new(description.trim_end(), &hl.description));
-            row
-        })
-        .collect();
-    let Some(max) = fit else {
-        return styled::table(&headers, &mut rows, None, color);
+    let sheet = Hits {
+        show_gone: args.include_removed,
+        // Partial matches (after every full match) name the query words they lack.
+        partial: hits.iter().any(|h| h.partial),
     };
-    let mut natural = styled::natural_widths(&headers, &rows);
-    natural[desc] = natural[desc].min(SNIPPET_CHARS);
-    let steps = [(1, 20), (desc, 30), (0, 30), (desc, 12), (1, 12), (0, 16)];
-    let widths = styled::fit_widths(&natural, max, &steps);
-    for (row, h) in rows.iter_mut().zip(hits) {
-        row[desc] = styled::snippet(
-            h.description.as_deref().unwrap_or(""),
-            &h.highlights.description,
-            widths[desc],
-        );
+    crate::output::emit(&sheet, args.format, &hits, &s.screen())
+}
+
+/// Hits in every format. The table: name and tag with matches highlighted (when colour is on);
+/// on a terminal the columns are narrowed to fit and the description is a snippet around its
+/// first match; otherwise everything is whole.
+pub(crate) struct Hits {
+    /// With a GONE column: the run an image left the catalog.
+    pub show_gone: bool,
+    /// With a MISSING column: the query words a partial match lacks.
+    pub partial: bool,
+}
+
+impl Tabular<Hit> for Hits {
+    fn csv_headers(&self) -> Vec<String> {
+        [
+            "id",
+            "name",
+            "tag",
+            "score",
+            "arch",
+            "type",
+            "service_type",
+            "status",
+            "live",
+            "valid_from",
+            "valid_to",
+            "description",
+        ]
+        .map(String::from)
+        .to_vec()
     }
-    styled::table(&headers, &mut rows, Some(&widths), color)
+
+    fn csv_rows(&self, h: &Hit) -> Result<Vec<Vec<String>>> {
+        let o = |s: &Option<String>| s.clone().unwrap_or_default();
+        Ok(vec![vec![
+            h.id.clone(),
+            o(&h.name),
+            o(&h.tag),
+            h.score.to_string(),
+            o(&h.arch),
+            o(&h.image_type),
+            o(&h.service_type),
+            o(&h.status),
+            h.live.to_string(),
+            h.valid_from.to_string(),
+            h.valid_to.map(|t| t.to_string()).unwrap_or_default(),
+            o(&h.description),
+        ]])
+    }
+
+    fn json(&self, h: &Hit) -> Result<String> {
+        crate::output::to_json(h)
+    }
+
+    /// Narrowed on a terminal: the tag first (it mostly repeats the name); the least useful
+    /// columns are left out first.
+    fn columns(&self) -> Vec<Column<'_>> {
+        let mut cols = vec![
+            Column::flex("NAME", 16),
+            Column::flex("TAG", 12).gives_first(20),
+            Column::fixed("ARCH").optional(2),
+            Column::fixed("SERVICE").optional(3),
+        ];
+        if self.show_gone {
+            cols.push(Column::fixed("GONE").optional(1));
+        }
+        if self.partial {
+            cols.push(Column::flex("MISSING", 8));
+        }
+        cols.push(Column::snippets("DESCRIPTION", 12, SNIPPET_CHARS));
+        cols
+    }
+
+    fn table_rows(&self, h: &Hit) -> Vec<Vec<Styled>> {
+        let hl = &h.highlights;
+        let mut row = vec![
+            Styled::new(h.name.as_deref().unwrap_or(""), &hl.name),
+            Styled::new(h.tag.as_deref().unwrap_or(""), &hl.tag),
+            Styled::plain(h.arch.as_deref().unwrap_or("")),
+            Styled::plain(h.service_type.as_deref().unwrap_or("")),
+        ];
+        if self.show_gone {
+            let gone = match (h.live, h.valid_to) {
+                (false, Some(run)) => format!("run {run}"),
+                _ => String::new(),
+            };
+            row.push(Styled::plain(&gone));
+        }
+        if self.partial {
+            row.push(Styled::plain(&h.missing.join(" ")));
+        }
+        let description = h.description.as_deref().unwrap_or("");
+        row.push(snippet(description.trim_end(), &hl.description));
+        vec![row]
+    }
+
+    /// Fitted only on a terminal: piped tables are whole.
+    fn table(&self, hits: &[&Hit], screen: &Screen) -> Result<String> {
+        let screen = Screen {
+            width: screen.width.filter(|_| screen.terminal),
+            ..*screen
+        };
+        Ok(crate::output::draw(self, hits, &screen))
+    }
 }
 
 /// The longest description snippet on a terminal, in characters.
 const SNIPPET_CHARS: usize = 80;
-
-mod erased {
-    pub trait Ser {
-        fn to_json(&self) -> String;
-    }
-    impl<T: serde::Serialize> Ser for T {
-        fn to_json(&self) -> String {
-            serde_json::to_string(self).unwrap_or_default()
-        }
-    }
-}

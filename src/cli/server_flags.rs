@@ -14,9 +14,10 @@ use crate::error::{Error, Result};
 
 #[derive(Debug, Args)]
 pub struct AuthFlags {
-    /// Require credentials: `aksk` accepts signatures by $HUAWEICLOUD_SDK_AK/$HUAWEICLOUD_SDK_SK,
-    /// `token` accepts the tokens in --token-file (one a line) or $MACAT_AUTH_TOKEN
-    #[arg(long, value_enum, default_value_t = AuthArg::None)]
+    /// Which requests are answered: `aksk` accepts signatures by the key pair in this process's
+    /// $HUAWEICLOUD_SDK_AK/$HUAWEICLOUD_SDK_SK, `token` the tokens in --token-file (one a line)
+    /// or $MACAT_AUTH_TOKEN; others get 401
+    #[arg(long, value_name = "MODE", value_enum, default_value_t = AuthArg::None)]
     pub require_auth: AuthArg,
     /// With --require-auth token: a file of accepted tokens, one a line
     #[arg(long, value_name = "PATH")]
@@ -25,8 +26,11 @@ pub struct AuthFlags {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum AuthArg {
+    /// every request is answered
     None,
+    /// requests signed (SDK-HMAC-SHA256) by the accepted key pair
     Aksk,
+    /// requests whose X-Auth-Token is one of the accepted tokens
     Token,
 }
 
@@ -77,21 +81,22 @@ fn require_auth(mode: AuthArg, token_file: Option<&Path>) -> Result<RequireAuth>
 #[derive(Debug, Args)]
 pub struct PagingFlags {
     /// What `offset` counts: records, pages from 0, or pages from 1
-    #[arg(long, value_enum, default_value_t = OffsetArg::Records)]
+    #[arg(long, value_name = "MODE", value_enum, default_value_t = OffsetArg::Records)]
     pub offset_mode: OffsetArg,
     /// `current` of the first page
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(0..=1))]
+    #[arg(long, value_name = "0|1", default_value_t = 1, value_parser = clap::value_parser!(u64).range(0..=1))]
     pub current_base: u64,
     /// What `size` reports: the page size asked for, or the records returned
-    #[arg(long, value_enum, default_value_t = SizeArg::Page)]
+    #[arg(long, value_name = "MODE", value_enum, default_value_t = SizeArg::Page)]
     pub size_mode: SizeArg,
-    /// The most records one page holds, whatever `limit` asks
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    /// The most records one page holds, whatever `limit` asks [serve: 1000 unless given]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub max_limit: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OffsetArg {
+    /// offset counts records
     Records,
     /// offset is a page number from 0
     Pages,
@@ -101,7 +106,9 @@ pub enum OffsetArg {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum SizeArg {
+    /// size is the page size asked for
     Page,
+    /// size is the number of records returned
     Count,
 }
 

@@ -6,15 +6,19 @@
 use clap::Args;
 use serde_json::Value;
 
-use super::{Format, GlobalArgs};
+use super::{Format, Session};
 use crate::error::{Error, Result};
-use crate::output;
+use crate::output::styled::Styled;
+use crate::output::{self, Column, Tabular};
 use crate::store::diff::parse_object;
 use crate::store::history::{Candidate, Lookup};
-use crate::store::Store;
 use crate::when::When;
 
 #[derive(Debug, Args)]
+#[command(after_help = super::man::examples(&[
+    ("an image by a unique prefix of its id", "macat show 2097c2e8"),
+    ("by name, as it was at run 1, exactly as the API returned it", "macat show mindspore1.7.0-py3.7-ubuntu18.04 --as-of run:1 --format json"),
+]))]
 pub struct ShowArgs {
     /// The image: an id, a name, name:tag, or a unique id prefix
     #[arg(value_name = "IMAGE")]
@@ -27,9 +31,9 @@ pub struct ShowArgs {
     pub format: Format,
 }
 
-pub fn run(g: &GlobalArgs, args: ShowArgs) -> Result<()> {
+pub fn run(s: &Session, args: ShowArgs) -> Result<()> {
     let when = When::parse(&args.as_of, chrono::Utc::now())?;
-    let store = Store::open_existing(&g.db_path()?)?;
+    let store = s.store()?;
     let point = store.resolve(&when)?;
     let spec = args.image.as_str();
     let found = match store.lookup(spec, Some(point.run_id))? {
@@ -53,7 +57,8 @@ pub fn run(g: &GlobalArgs, args: ShowArgs) -> Result<()> {
     let raw = store
         .version_at(c.scope_id, &c.image_id, point.run_id)?
         .ok_or_else(|| Error::internal("the image vanished between two reads"))?;
-    print_object(&raw, args.format)
+    let object = Object(parse_object(&raw));
+    output::emit(&object, args.format, [raw.as_str()], &s.screen())
 }
 
 /// The error for a name that matches several images, after listing them on stderr.
@@ -83,57 +88,101 @@ pub(crate) fn ambiguous(spec: &str, candidates: &[Candidate]) -> Error {
     ))
 }
 
-fn print_object(raw: &str, format: Format) -> Result<()> {
-    match format {
-        Format::Json | Format::Ndjson => output::stdout_line(raw)?,
-        Format::Csv => {
-            let map = parse_object(raw);
-            let mut w = output::Csv::new(std::io::stdout().lock());
-            w.row(map.keys())?;
-            w.row(map.values().map(|v| output::csv_cell(Some(v))))?;
-            w.finish()?;
-        }
-        Format::Table => {
-            let text = field_list(&parse_object(raw), output::terminal_width());
-            output::stdout_line(text.trim_end())?;
-        }
+/// One stored object: JSON exactly as the API returned it; CSV a header row of its fields and
+/// a row of values; for people every field, one a line (`field  value`), values wrapped to the
+/// terminal, sizes and times in human units with the exact value beside them.
+struct Object(serde_json::Map<String, Value>);
+
+impl Tabular<str> for Object {
+    fn csv_headers(&self) -> Vec<String> {
+        self.0.keys().cloned().collect()
     }
-    Ok(())
+    fn csv_rows(&self, _raw: &str) -> Result<Vec<Vec<String>>> {
+        Ok(vec![self
+            .0
+            .values()
+            .map(|v| output::csv_cell(Some(v)))
+            .collect()])
+    }
+    fn json(&self, raw: &str) -> Result<String> {
+        Ok(raw.to_string())
+    }
+    fn json_layout(&self) -> output::JsonLayout {
+        output::JsonLayout::Single
+    }
+    fn columns(&self) -> Vec<Column<'_>> {
+        vec![Column::fixed("FIELD"), Column::wrapping("VALUE", 20)]
+    }
+    fn table_rows(&self, _raw: &str) -> Vec<Vec<Styled>> {
+        self.0
+            .iter()
+            .map(|(k, v)| {
+                let mut shown = match k.as_str() {
+                    "tags" => tag_list(v).unwrap_or_else(|| output::human_value(k, v)),
+                    _ => output::human_value(k, v),
+                };
+                if matches!(k.as_str(), "size" | "create_at" | "update_at") && v.is_number() {
+                    shown = format!("{shown} ({v})");
+                }
+                vec![Styled::plain(k), Styled::plain(&shown)]
+            })
+            .collect()
+    }
+    fn header(&self) -> bool {
+        false
+    }
 }
 
-/// Every field, one a line (`field  value`), values wrapped to the terminal. Sizes and times
-/// are shown in human units with the exact value beside them.
-fn field_list(map: &serde_json::Map<String, Value>, width: Option<usize>) -> String {
-    let key_w = map
-        .keys()
-        .map(|k| output::display_width(&output::sanitize(k)))
-        .max()
-        .unwrap_or(0);
-    let value_w = width.map(|w| w.saturating_sub(key_w + 2).max(20));
-    let mut out = String::new();
-    for (k, v) in map {
-        let mut shown = output::human_value(k, v);
-        if matches!(k.as_str(), "size" | "create_at" | "update_at") && v.is_number() {
-            shown = format!("{shown} ({v})");
-        }
-        let shown = output::sanitize(&shown);
-        let lines = match value_w {
-            Some(w) => output::wrap(&shown, w),
-            None => vec![shown],
+/// The SDK's `tags` (a list of `{key, value}`) as `key=value, key` for people; `None` when the
+/// field has another shape (then it is shown as JSON).
+fn tag_list(v: &Value) -> Option<String> {
+    let tags = v.as_array()?;
+    let shown = tags
+        .iter()
+        .map(|t| {
+            let key = t.get("key")?.as_str()?;
+            Some(match t.get("value").and_then(Value::as_str) {
+                Some(value) => format!("{key}={value}"),
+                None => key.to_string(),
+            })
+        })
+        .collect::<Option<Vec<_>>>()?;
+    Some(shown.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn show_names_tags_and_the_sdks_newer_fields() {
+        let raw = r#"{"show_name":"PyTorch 2.1","show_tag":"latest","tags":[{"key":"team","value":"ai"},{"key":"gpu"}],"swr_instance_id":"ins-1"}"#;
+        let screen = output::Screen {
+            width: None,
+            terminal: false,
+            color: false,
         };
-        for (i, line) in lines.iter().enumerate() {
-            let key = if i == 0 {
-                output::sanitize(k)
-            } else {
-                String::new()
-            };
-            let pad = key_w.saturating_sub(output::display_width(&key));
-            out.push_str(&key);
-            out.extend(std::iter::repeat_n(' ', pad));
-            out.push_str("  ");
-            out.push_str(line);
-            out.push('\n');
+        let text = output::draw(&Object(parse_object(raw)), &[raw], &screen);
+        let lines: Vec<Vec<&str>> = text
+            .lines()
+            .map(|l| {
+                l.split("  ")
+                    .map(str::trim)
+                    .filter(|c| !c.is_empty())
+                    .collect()
+            })
+            .collect();
+        for want in [
+            ["show_name", "PyTorch 2.1"],
+            ["show_tag", "latest"],
+            ["tags", "team=ai, gpu"],
+            ["swr_instance_id", "ins-1"],
+        ] {
+            assert!(
+                lines.iter().any(|l| l[..] == want[..]),
+                "{want:?} in {text}"
+            );
         }
+        assert_eq!(tag_list(&serde_json::json!([{"key": 1}])), None);
     }
-    out
 }

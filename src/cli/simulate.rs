@@ -12,9 +12,14 @@ use crate::error::{Error, Result};
 use crate::simulate::{self, SimConfig};
 
 #[derive(Debug, Args)]
+#[command(after_help = super::man::examples(&[
+    ("the fixture days on a fixed port; POST /_sim/advance moves to the next", "macat simulate --listen 127.0.0.1:8080"),
+    ("a flaky, slow, throttling API", "macat simulate --fail-rate 0.1 --throttle-rate 0.05 --latency-ms 50"),
+    ("100,000 generated images over 3 days, for benchmarks", "macat simulate --generate 100000 --generate-days 3 --seed 7"),
+]))]
 pub struct SimulateArgs {
     /// Address to listen on (port 0 picks a free port)
-    #[arg(long, default_value = "127.0.0.1:0")]
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
     pub listen: SocketAddr,
     /// Catalog day files (JSON arrays of images), in order [default: the three fixture days]
     #[arg(long = "catalog", value_name = "FILE")]
@@ -24,25 +29,25 @@ pub struct SimulateArgs {
     pub project_id: Option<String>,
     /// Each image request is answered this long after it came in (the simulator's own work
     /// included)
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, value_name = "MS", default_value_t = 0)]
     pub latency_ms: u64,
     /// Fraction of requests that fail (500, 502/503 HTML, cut-off body, malformed page)
-    #[arg(long, default_value_t = 0.0, value_parser = probability)]
+    #[arg(long, value_name = "P", default_value_t = 0.0, value_parser = probability)]
     pub fail_rate: f64,
     /// Fraction of requests answered 429 with Retry-After
-    #[arg(long, default_value_t = 0.0, value_parser = probability)]
+    #[arg(long, value_name = "P", default_value_t = 0.0, value_parser = probability)]
     pub throttle_rate: f64,
     /// Seconds in the Retry-After of a 429
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, value_name = "SECS", default_value_t = 1)]
     pub retry_after: u64,
     /// Answer every image request with this status and a ModelArts error body (401, 403, 404, 500, ...)
     #[arg(long, value_name = "STATUS", value_parser = clap::value_parser!(u16).range(400..=599))]
     pub fail_status: Option<u16>,
     /// Fraction of requests delayed by --spike-ms on top of --latency-ms
-    #[arg(long, default_value_t = 0.0, value_parser = probability)]
+    #[arg(long, value_name = "P", default_value_t = 0.0, value_parser = probability)]
     pub spike_rate: f64,
     /// The delay of a latency spike
-    #[arg(long, default_value_t = 2000)]
+    #[arg(long, value_name = "MS", default_value_t = 2000)]
     pub spike_ms: u64,
     /// Move to the next catalog day by itself after this many image requests
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
@@ -61,7 +66,7 @@ pub struct SimulateArgs {
     #[command(flatten)]
     pub auth: AuthFlags,
     /// Seed of the generated catalog and of the fault generator
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, value_name = "S", default_value_t = 0)]
     pub seed: u64,
 }
 

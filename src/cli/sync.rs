@@ -8,7 +8,7 @@ use std::time::Duration;
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::GlobalArgs;
+use super::Session;
 use crate::api::client::ClientConfig;
 use crate::config::{self, SyncFlags};
 use crate::error::{Error, Result};
@@ -16,6 +16,11 @@ use crate::store::ScopeKey;
 use crate::sync::{Progress, ScopeTarget, SyncOptions, SyncReport};
 
 #[derive(Debug, Args)]
+#[command(after_help = super::man::examples(&[
+    ("a region, both image types, signed by $HUAWEICLOUD_SDK_AK/SK", "macat sync --region cn-north-4 --project-id PROJECT_ID"),
+    ("from cron: only errors on stderr, one JSON summary on stdout", "macat sync --region cn-north-4 --project-id PROJECT_ID --format json -q"),
+    ("from a macat serve (another mirror) or a macat simulate", "macat sync --endpoint http://127.0.0.1:8080 --project-id PROJECT_ID"),
+]))]
 pub struct SyncArgs {
     /// API base URL, e.g. https://modelarts.cn-north-4.myhuaweicloud.com
     #[arg(long, value_name = "URL", conflicts_with = "region")]
@@ -36,16 +41,16 @@ pub struct SyncArgs {
     #[arg(long, value_name = "NS")]
     pub namespace: Option<String>,
     /// Records asked for per page (servers may return fewer)
-    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    #[arg(long, value_name = "N", default_value_t = 200, value_parser = clap::value_parser!(u64).range(1..=10_000))]
     pub page_size: u64,
     /// Pages fetched at once after the first
-    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..=64))]
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..=64))]
     pub concurrency: u64,
     /// Seconds before one request times out
-    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    #[arg(long, value_name = "SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub timeout: u64,
     /// Retries of each request after its first attempt
-    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(0..=50))]
+    #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u32).range(0..=50))]
     pub retries: u32,
     /// A file holding an IAM token, sent as X-Auth-Token ($MACAT_AUTH_TOKEN holds one directly)
     #[arg(long, value_name = "PATH")]
@@ -56,6 +61,9 @@ pub struct SyncArgs {
     /// `json` prints one summary object on stdout
     #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
     pub format: SummaryFormat,
+    /// After the run (committed or failed), write Prometheus metrics here, atomically
+    #[arg(long, value_name = "PATH")]
+    pub metrics_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -73,8 +81,9 @@ pub enum SummaryFormat {
     Json,
 }
 
-pub fn run(g: &GlobalArgs, args: SyncArgs) -> Result<()> {
-    let loaded = g.config()?;
+pub fn run(s: &Session, args: SyncArgs) -> Result<()> {
+    let g = &s.g;
+    let loaded = s.config()?;
     let flags = SyncFlags {
         endpoint: args.endpoint.clone(),
         region: args.region.clone(),
@@ -92,7 +101,7 @@ pub fn run(g: &GlobalArgs, args: SyncArgs) -> Result<()> {
         token_file: args.token_file.clone(),
         insecure_http: args.insecure_http,
     };
-    let targets = config::resolve_targets(&flags, &loaded)?;
+    let targets = config::resolve_targets(&flags, loaded)?;
     let scopes = targets
         .into_iter()
         .flat_map(|t| {
@@ -118,15 +127,22 @@ pub fn run(g: &GlobalArgs, args: SyncArgs) -> Result<()> {
         concurrency: args.concurrency as usize,
         progress: show_bar.then(|| Arc::new(Bar::new()) as Arc<dyn Progress>),
     };
-    let db = g.db_path_with(&loaded)?;
+    let db = g.db_path_with(loaded)?;
     let rt = super::runtime()?;
     let interrupt = {
         let _in_runtime = rt.enter();
         super::interrupted()
     };
+    let metrics_file = args
+        .metrics_file
+        .clone()
+        .or(loaded.profile.metrics_file.clone());
     let report = match rt.block_on(crate::sync::run(&db, opts, interrupt)) {
         Ok(r) => r,
         Err(failed) => {
+            if let (Some(path), Some(report)) = (&metrics_file, &failed.report) {
+                super::watch::write_metrics(path, &db, report, None);
+            }
             // Monitoring reads stdout: a failed run still prints its summary object.
             if let (SummaryFormat::Json, Some(report)) = (args.format, &failed.report) {
                 if let Ok(line) = serde_json::to_string(report) {
@@ -137,10 +153,23 @@ pub fn run(g: &GlobalArgs, args: SyncArgs) -> Result<()> {
         }
     };
     warn_index(&report);
+    let events = crate::watch::after_sync(&db);
+    if let Some(path) = &metrics_file {
+        super::watch::write_metrics(path, &db, &report, Some(events));
+    }
     match args.format {
         SummaryFormat::Json => {
-            let line =
-                serde_json::to_string(&report).map_err(|e| Error::internal(e.to_string()))?;
+            #[derive(serde::Serialize)]
+            struct Summary<'a> {
+                #[serde(flatten)]
+                report: &'a SyncReport,
+                events: crate::watch::EventCounts,
+            }
+            let line = serde_json::to_string(&Summary {
+                report: &report,
+                events,
+            })
+            .map_err(|e| Error::internal(e.to_string()))?;
             crate::output::stdout_line(&line)?;
         }
         SummaryFormat::Text => {

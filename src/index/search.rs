@@ -138,6 +138,23 @@ impl SearchIndex {
         Ok(hits)
     }
 
+    /// The query of a search with no limit: every image it can find, typos included (what
+    /// [`super::matches`] runs for a watch). Every word must match: no partial matches.
+    pub(super) fn unlimited_query(&self, opts: &SearchRequest) -> Result<Box<dyn Query>> {
+        let filter = self.filter(opts)?;
+        let mut c = Compiler::new(&self.fields, false);
+        let exact = self.compile(&mut c, opts.expr(), opts.query(), &filter)?;
+        if !c.typos_possible {
+            return Ok(exact);
+        }
+        self.compile(
+            &mut Compiler::new(&self.fields, true),
+            opts.expr(),
+            opts.query(),
+            &filter,
+        )
+    }
+
     /// The best `limit` hits of a query, one per image (a search with history can match several
     /// versions of one image: the best one stands for it).
     fn collect(&self, query: &dyn Query, limit: usize, opts: &SearchRequest) -> Result<Vec<Hit>> {

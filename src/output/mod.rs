@@ -9,11 +9,17 @@
 //! sizes and times in human units ([`human_size`], [`human_time_ms`]). JSON, ndjson and CSV are for
 //! scripts and keep every value exact.
 
+mod emit;
 pub mod styled;
+mod table;
 
 use std::io::{self, IsTerminal, Write};
 
 use serde_json::Value;
+
+pub use emit::{draw, emit, to_json, Emitter, Format, JsonLayout, Screen, Tabular};
+use styled::Styled;
+pub use table::{fit_table, table, Column, Table};
 
 /// Escapes control characters (ESC, BEL, CR, ...) as `\x1b`, `\u{7}`-style text so that data
 /// cannot move the cursor, ring the bell or rewrite earlier output.
@@ -58,153 +64,6 @@ pub fn stdout_line(line: &str) -> io::Result<()> {
     out.write_all(b"\n")
 }
 
-/// A plain text table with left-aligned columns, cells sanitized (no width limit).
-pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
-    let cols: Vec<Column> = headers.iter().map(|h| Column::fixed(h)).collect();
-    fit_table(&cols, rows, None)
-}
-
-/// One column of a table that fits the terminal.
-#[derive(Debug, Clone, Copy)]
-pub struct Column<'a> {
-    pub header: &'a str,
-    /// The narrowest the column may become when the table is too wide; `None` keeps it whole.
-    pub min: Option<usize>,
-    /// Columns that can be left out of a narrow terminal, highest first; 0: always shown.
-    pub drop: u8,
-    /// A shortened cell continues on the next lines instead of being cut.
-    pub wrap: bool,
-}
-
-impl<'a> Column<'a> {
-    /// A column that is never shortened (ids, numbers, statuses).
-    pub fn fixed(header: &'a str) -> Self {
-        Column {
-            header,
-            min: None,
-            drop: 0,
-            wrap: false,
-        }
-    }
-
-    /// A column that gives way, down to `min` characters, when the table is too wide.
-    pub fn flex(header: &'a str, min: usize) -> Self {
-        Column {
-            header,
-            min: Some(min),
-            drop: 0,
-            wrap: false,
-        }
-    }
-
-    /// A flexible column whose long values wrap onto more lines rather than being cut.
-    pub fn wrapping(header: &'a str, min: usize) -> Self {
-        Column {
-            wrap: true,
-            ..Column::flex(header, min)
-        }
-    }
-
-    /// Lets the column be left out when shortening is not enough (higher `rank`: sooner).
-    pub fn optional(self, rank: u8) -> Self {
-        Column { drop: rank, ..self }
-    }
-}
-
-/// A table whose lines fit in `width` display columns (when given). The widest flexible column
-/// is shortened first (cut values end in `…`); when every flexible column is at its minimum,
-/// optional columns are left out; if even that is not enough, lines are cut. Cells are
-/// sanitized before they are measured.
-pub fn fit_table(cols: &[Column], rows: &[Vec<String>], width: Option<usize>) -> String {
-    let rows: Vec<Vec<String>> = rows
-        .iter()
-        .map(|r| r.iter().map(|c| sanitize(c)).collect())
-        .collect();
-    let natural: Vec<usize> = (0..cols.len())
-        .map(|i| {
-            rows.iter()
-                .filter_map(|r| r.get(i))
-                .map(|c| display_width(c))
-                .chain([display_width(cols[i].header)])
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let mut shown: Vec<usize> = (0..cols.len()).collect();
-    let mut widths = natural.clone();
-    if let Some(limit) = width {
-        loop {
-            widths = natural.clone();
-            let total = |w: &[usize]| {
-                shown.iter().map(|&i| w[i]).sum::<usize>() + 2 * shown.len().saturating_sub(1)
-            };
-            while total(&widths) > limit {
-                let shrinkable = shown
-                    .iter()
-                    .copied()
-                    .filter(|&i| cols[i].min.is_some_and(|m| widths[i] > m.max(1)))
-                    .max_by_key(|&i| (widths[i], i));
-                match shrinkable {
-                    Some(i) => widths[i] -= 1,
-                    None => break,
-                }
-            }
-            let droppable = shown
-                .iter()
-                .enumerate()
-                .filter(|(_, &i)| cols[i].drop > 0)
-                .max_by_key(|(pos, &i)| (cols[i].drop, *pos))
-                .map(|(pos, _)| pos);
-            match droppable {
-                Some(pos) if total(&widths) > limit => {
-                    shown.remove(pos);
-                }
-                _ => break,
-            }
-        }
-    }
-    let mut out = String::new();
-    let mut push_row = |cells: &[&str]| {
-        let pieces: Vec<Vec<String>> = shown
-            .iter()
-            .map(|&i| {
-                let cell = cells.get(i).copied().unwrap_or("");
-                if cols[i].wrap && display_width(cell) > widths[i] {
-                    wrap(cell, widths[i])
-                } else {
-                    vec![truncate(cell, widths[i])]
-                }
-            })
-            .collect();
-        let height = pieces.iter().map(Vec::len).max().unwrap_or(1);
-        for l in 0..height {
-            let mut line = String::new();
-            for (k, &i) in shown.iter().enumerate() {
-                if k > 0 {
-                    line.push_str("  ");
-                }
-                let cell = pieces[k].get(l).map_or("", String::as_str);
-                line.push_str(cell);
-                if k + 1 < shown.len() {
-                    let pad = widths[i].saturating_sub(display_width(cell));
-                    line.extend(std::iter::repeat_n(' ', pad));
-                }
-            }
-            let line = line.trim_end();
-            match width {
-                Some(w) => out.push_str(&truncate(line, w)),
-                None => out.push_str(line),
-            }
-            out.push('\n');
-        }
-    };
-    push_row(&cols.iter().map(|c| c.header).collect::<Vec<_>>());
-    for r in &rows {
-        push_row(&r.iter().map(String::as_str).collect::<Vec<_>>());
-    }
-    out
-}
-
 /// The width to fit tables to: `$COLUMNS` when it is a number, else the width of the terminal
 /// on stdout, else none (output to a pipe or file is never cut).
 pub fn terminal_width() -> Option<usize> {
@@ -221,80 +80,30 @@ pub fn terminal_width() -> Option<usize> {
     terminal_size::terminal_size_of(io::stdout()).map(|(w, _)| usize::from(w.0))
 }
 
-/// Columns a string takes on a terminal: East Asian wide characters take two, combining
-/// marks none. (An approximation of UAX #11 good for the scripts the catalog holds.)
+/// Columns a string takes on a terminal (Unicode East Asian width: wide characters take two,
+/// combining marks and control characters none).
 pub fn display_width(s: &str) -> usize {
     s.chars().map(char_width).sum()
 }
 
-fn char_width(c: char) -> usize {
-    let u = c as u32;
-    if c.is_control() || (0x300..0x370).contains(&u) || (0x200b..=0x200f).contains(&u) {
-        return 0;
-    }
-    let wide = matches!(u,
-        0x1100..=0x115f
-        | 0x2e80..=0x303e
-        | 0x3041..=0x33ff
-        | 0x3400..=0x4dbf
-        | 0x4e00..=0x9fff
-        | 0xa000..=0xa4cf
-        | 0xac00..=0xd7a3
-        | 0xf900..=0xfaff
-        | 0xfe30..=0xfe4f
-        | 0xff00..=0xff60
-        | 0xffe0..=0xffe6
-        | 0x1f300..=0x1f64f
-        | 0x1f900..=0x1f9ff
-        | 0x20000..=0x3fffd);
-    if wide {
-        2
-    } else {
-        1
-    }
+pub(crate) fn char_width(c: char) -> usize {
+    unicode_width::UnicodeWidthChar::width(c).unwrap_or(0)
 }
 
 /// Cuts `s` to at most `max` display columns, ending in `…` when something was cut.
 pub fn truncate(s: &str, max: usize) -> String {
-    if display_width(s) <= max {
-        return s.to_string();
-    }
-    if max == 0 {
-        return String::new();
-    }
-    let mut out = String::new();
-    let mut w = 0;
-    for c in s.chars() {
-        let cw = char_width(c);
-        if w + cw > max - 1 {
-            break;
-        }
-        out.push(c);
-        w += cw;
-    }
-    out.push('…');
-    out
+    let mut cell = Styled::verbatim(s);
+    cell.truncate(max);
+    cell.render(false)
 }
 
 /// Splits `s` into pieces of at most `max` display columns (for long values shown whole).
 pub fn wrap(s: &str, max: usize) -> Vec<String> {
-    let max = max.max(1);
-    let mut lines = Vec::new();
-    let mut cur = String::new();
-    let mut w = 0;
-    for c in s.chars() {
-        let cw = char_width(c);
-        if w + cw > max && !cur.is_empty() {
-            lines.push(std::mem::take(&mut cur));
-            w = 0;
-        }
-        cur.push(c);
-        w += cw;
-    }
-    if !cur.is_empty() || lines.is_empty() {
-        lines.push(cur);
-    }
-    lines
+    Styled::verbatim(s)
+        .wrap(max)
+        .iter()
+        .map(|l| l.render(false))
+        .collect()
 }
 
 /// Values at or above this are taken as bytes, below it as KB. The API documents `size` in KB,
@@ -402,6 +211,37 @@ pub const CSV_FIELDS: &[&str] = &[
     "description",
 ];
 
+/// One stored object's CSV row: the [`CSV_FIELDS`] of it.
+pub fn image_csv_row(raw: &str) -> crate::error::Result<Vec<String>> {
+    let v: Value = serde_json::from_str(raw)
+        .map_err(|e| crate::error::Error::internal(format!("stored object: {e}")))?;
+    Ok(CSV_FIELDS.iter().map(|f| csv_cell(v.get(*f))).collect())
+}
+
+/// Stored objects for scripts: exactly as the API returned them (JSON, one a line in ndjson),
+/// or their documented fields (CSV).
+pub struct StoredObjects {
+    /// `--format json` with no object.
+    pub empty_json: &'static str,
+}
+
+impl Tabular<str> for StoredObjects {
+    fn csv_headers(&self) -> Vec<String> {
+        CSV_FIELDS.iter().map(|f| f.to_string()).collect()
+    }
+    fn csv_rows(&self, raw: &str) -> crate::error::Result<Vec<Vec<String>>> {
+        Ok(vec![image_csv_row(raw)?])
+    }
+    fn json(&self, raw: &str) -> crate::error::Result<String> {
+        Ok(raw.to_string())
+    }
+    fn json_layout(&self) -> JsonLayout {
+        JsonLayout::Lines {
+            empty: self.empty_json,
+        }
+    }
+}
+
 /// CSV for stdout: every cell exact for scripts, but with control characters escaped when stdout
 /// is a terminal, where they could drive it (see [`csv_for`]).
 pub struct Csv<W: Write> {
@@ -491,35 +331,6 @@ mod tests {
         let s = sanitize("a\x1b[31mred\x07\r\nb");
         assert!(!s.chars().any(|c| c.is_control()));
         assert_eq!(s, "a\\x{1b}[31mred\\x{7}\\r\\nb");
-    }
-
-    #[test]
-    fn tables_fit_by_shortening_flexible_columns() {
-        let cols = [Column::flex("NAME", 6), Column::fixed("ID")];
-        let rows = vec![vec![
-            "a-very-long-image-name".to_string(),
-            "1234".to_string(),
-        ]];
-        let t = fit_table(&cols, &rows, Some(16));
-        for line in t.lines() {
-            assert!(display_width(line) <= 16, "{line:?}");
-        }
-        assert!(t.contains("a-very-lo…  1234"), "{t}");
-        let whole = fit_table(&cols, &rows, None);
-        assert!(whole.contains("a-very-long-image-name  1234"));
-        let cramped = fit_table(&cols, &rows, Some(5));
-        assert!(cramped.lines().all(|l| display_width(l) <= 5), "{cramped}");
-        let cols = [
-            Column::flex("NAME", 6),
-            Column::fixed("ARCH").optional(1),
-            Column::fixed("ID"),
-        ];
-        let rows = vec![vec!["name-long".into(), "aarch64".into(), "1234".into()]];
-        let t = fit_table(&cols, &rows, Some(14));
-        assert_eq!(t, "NAME      ID\nname-lo…  1234\n");
-        let cols = [Column::fixed("K"), Column::wrapping("V", 4)];
-        let rows = vec![vec!["a".into(), "abcdefgh".into()]];
-        assert_eq!(fit_table(&cols, &rows, Some(7)), "K  V\na  abcd\n   efgh\n");
     }
 
     #[test]

@@ -5,7 +5,8 @@
 //! parameters and bodies (the HTTP layer is [`crate::apiserver`]'s, shared with the simulator),
 //! plus `as_of=WHEN` to read the catalog at any point in time, and
 //! `GET /v1/{project_id}/images/search?q=...`: the hits `macat search --format json` gives,
-//! among that project's images. Reads use their own connection
+//! among that project's images, and `GET /v1/{project_id}/images/{id}` (the SDK's `show_image`):
+//! one image object at `as_of`, 404 when the project does not hold it then. Reads use their own connection
 //! in WAL mode, so they never block a running sync and always see a committed run. The catalog
 //! of a (project, run) is loaded once and kept while it is asked for.
 
@@ -47,6 +48,8 @@ pub struct Mirror {
     catalogs: CatalogCache,
     /// The search index, opened on the first search and again after a sync commits a run.
     index: Mutex<Option<Arc<SearchIndex>>>,
+    /// The pages' sessions and cached chart data.
+    pub(crate) pages: crate::web::PageState,
 }
 
 impl Mirror {
@@ -59,6 +62,7 @@ impl Mirror {
             store: Mutex::new(store),
             catalogs: Mutex::new(Vec::new()),
             index: Mutex::new(None),
+            pages: Default::default(),
         })
     }
 
@@ -108,12 +112,34 @@ impl Mirror {
             other => internal_error(other),
         })?;
         let req = req.with_scopes(scopes);
-        let index = self.search_index(&store).map_err(internal_error)?;
         drop(store);
-        index.search(&req).map_err(|e| match e {
+        self.run_search(&req).map_err(|e| match e {
             Error::Usage(m) => bad(m),
             other => internal_error(other),
         })
+    }
+
+    /// Runs a search whose point in time is resolved, with the index level with the mirror.
+    pub(crate) fn run_search(&self, req: &SearchRequest) -> Result<Vec<Hit>> {
+        let store = self.store();
+        let index = self.search_index(&store)?;
+        drop(store);
+        index.search(req)
+    }
+
+    /// The point in time served when a request names none.
+    pub(crate) fn default_as_of(&self) -> &str {
+        &self.cfg.as_of
+    }
+
+    /// How requests must authenticate (`--require-auth`).
+    pub(crate) fn require_auth(&self) -> &RequireAuth {
+        &self.cfg.require_auth
+    }
+
+    /// Runs `f` with the mirror's read connection.
+    pub(crate) fn with_store<T>(&self, f: impl FnOnce(&Store) -> Result<T>) -> Result<T> {
+        f(&self.store())
     }
 
     /// The catalog of a project at a point in time, or the error response.
@@ -170,11 +196,22 @@ impl Mirror {
     }
 }
 
-/// The routes over an open mirror; every request is authenticated first.
+/// The routes over an open mirror (the API under `/v1/`, the pages for people beside it);
+/// every request is authenticated first.
 pub fn router(mirror: Arc<Mirror>) -> Router {
     Router::new()
         .route("/v1/{project_id}/images", get(list_images))
         .route("/v1/{project_id}/images/search", get(search_images))
+        .route(
+            "/feed.atom",
+            get(|State(m): State<Arc<Mirror>>| atom(m, None)),
+        )
+        .route(
+            "/watches/{name}/feed.atom",
+            get(|State(m): State<Arc<Mirror>>, UrlPath(n): UrlPath<String>| atom(m, Some(n))),
+        )
+        .route("/v1/{project_id}/images/{id}", get(show_image))
+        .merge(crate::web::router())
         .layer(axum::middleware::from_fn_with_state(
             mirror.clone(),
             authenticate,
@@ -188,6 +225,10 @@ async fn authenticate(
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
+    if !request.uri().path().starts_with("/v1/") {
+        // Pages: a browser signs in once (a session cookie), see `crate::web`.
+        return crate::web::authenticate(&mirror, request, next).await;
+    }
     let (method, uri, headers) = (request.method(), request.uri(), request.headers());
     match mirror.cfg.require_auth.check(method.as_str(), uri, headers) {
         Ok(()) => next.run(request).await,
@@ -230,6 +271,50 @@ async fn list_images(
     }
 }
 
+/// The Atom feed of the catalog, or of one watch (`crate::feed`); an unknown watch is 404.
+async fn atom(mirror: Arc<Mirror>, watch: Option<String>) -> Response {
+    use axum::response::IntoResponse;
+    let limit = crate::feed::DEFAULT_LIMIT;
+    let feed = blocking(move || {
+        let store = mirror.store();
+        match &watch {
+            Some(name) => crate::feed::watch_feed(&store, name, limit),
+            None => crate::feed::catalog_feed(&store, limit),
+        }
+        .map_err(|e| match e {
+            Error::Usage(m) => Box::new((StatusCode::NOT_FOUND, m).into_response()),
+            other => internal_error(other),
+        })
+    });
+    match feed.await {
+        Ok(xml) => (
+            [("content-type", "application/atom+xml; charset=utf-8")],
+            xml,
+        )
+            .into_response(),
+        Err(response) => response,
+    }
+}
+
+/// `GET /v1/{project_id}/images/{id}` (the SDK's `show_image`): the image object as the list API
+/// returned it, in the project's catalog at `as_of` (the served point in time by default).
+async fn show_image(
+    State(mirror): State<Arc<Mirror>>,
+    UrlPath((project_id, id)): UrlPath<(String, String)>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let as_of = crate::api::sign::parse_query(query.as_deref().unwrap_or(""))
+        .into_iter()
+        .rev()
+        .find(|(k, _)| k == "as_of")
+        .map_or(mirror.cfg.as_of.clone(), |(_, v)| v);
+    let m = mirror.clone();
+    match blocking(move || m.catalog(&project_id, &as_of)).await {
+        Ok(catalog) => catalog.show_image(&id),
+        Err(response) => response,
+    }
+}
+
 fn internal_error(e: Error) -> Box<Response> {
     Box::new(error_response(
         StatusCode::INTERNAL_SERVER_ERROR,
@@ -241,7 +326,7 @@ fn internal_error(e: Error) -> Box<Response> {
 /// The search a request's parameters ask for: those of `macat search`, named as its flags are
 /// with `_` for `-` (`q`, `limit`, `as_of`, `include_removed`, and the filters), checked by
 /// [`SearchRequest`]. The last value of a repeated parameter wins, as in the list endpoint.
-fn search_request(
+pub(crate) fn search_request(
     params: &[(String, String)],
     default_as_of: &str,
 ) -> std::result::Result<SearchRequest, String> {

@@ -117,6 +117,7 @@ pub fn router(cfg: SimConfig) -> Router {
     });
     Router::new()
         .route("/v1/{project_id}/images", get(list_images))
+        .route("/v1/{project_id}/images/{id}", get(show_image))
         .route("/_sim/advance", post(advance))
         .route("/_sim/state", get(state))
         .with_state(sim)
@@ -150,6 +151,35 @@ async fn state(State(sim): State<Arc<Sim>>) -> Response {
         sim.requests.load(Ordering::SeqCst)
     );
     ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+/// `GET /v1/{project_id}/images/{id}` (the SDK's `show_image`): the image of the day being served,
+/// with the same latency, credential and project checks as a listing (and counted as an image
+/// request); no injected faults.
+async fn show_image(
+    State(sim): State<Arc<Sim>>,
+    Path((project_id, id)): Path<(String, String)>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let cfg = &sim.cfg;
+    let due = tokio::time::Instant::now() + cfg.latency;
+    sim.requests.fetch_add(1, Ordering::SeqCst);
+    let response = if let Err(refused) = cfg.require_auth.check(method.as_str(), &uri, &headers) {
+        refused
+    } else if cfg.project_id.as_ref().is_some_and(|p| *p != project_id) {
+        unknown_project(&project_id)
+    } else {
+        match cfg.days.get(sim.day.load(Ordering::SeqCst)) {
+            Some(catalog) => catalog.show_image(&id),
+            None => unknown_project(&project_id),
+        }
+    };
+    if !cfg.latency.is_zero() {
+        tokio::time::sleep_until(due).await;
+    }
+    response
 }
 
 enum Fault {

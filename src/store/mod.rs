@@ -5,16 +5,21 @@
 //! runs, and answers point-in-time reads; [`snapshot`] writes one run's snapshot, [`diff`]
 //! compares two points in time and [`history`] follows one image across runs.
 
+pub mod backup;
+pub mod check;
+pub mod compare;
 pub mod diff;
 pub mod feed;
 pub mod history;
 pub mod schema;
 pub mod snapshot;
+pub mod timeline;
+pub mod watches;
 
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, TimeZone, Utc};
-use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
+use rusqlite::{params, Connection, ErrorCode, OpenFlags, OptionalExtension};
 use serde::Serialize;
 
 use crate::api::types::Image;
@@ -118,7 +123,7 @@ impl Store {
     pub fn open_or_create(path: &Path) -> Result<Store> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
-                .map_err(|e| Error::usage(format!("cannot create {}: {e}", dir.display())))?;
+                .map_err(|e| Error::bad_path(format!("cannot create {}", dir.display()), e))?;
         }
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
@@ -196,10 +201,7 @@ impl Store {
              PRAGMA cache_size = -16384;",
         )
         .map_err(|e| open_error(path, e))?;
-        schema::migrate(&conn).map_err(|e| match e {
-            Error::Internal(m) => Error::Internal(format!("{}: {m}", path.display())),
-            other => other,
-        })?;
+        schema::migrate(&conn).map_err(|e| e.at_mirror(path))?;
         Ok(Store {
             conn,
             path: path.to_path_buf(),
@@ -482,6 +484,15 @@ impl Store {
         )?)
     }
 
+    /// Every scope the mirror holds (any run), by id.
+    pub fn scopes(&self) -> Result<Vec<(i64, ScopeKey)>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT endpoint, project_id, workspace_id, type, namespace, id FROM scopes ORDER BY id",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get(5)?, scope_key(r)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     /// The projects the mirror holds (any scope, any run).
     pub fn projects(&self) -> Result<Vec<String>> {
         let mut stmt = self
@@ -570,45 +581,108 @@ fn uri_path(path: &Path) -> String {
 
 /// Whether the mirror cannot be written: its file or its directory (where SQLite keeps the WAL).
 fn is_read_only(path: &Path) -> bool {
-    let probe = |p: &Path| {
-        std::fs::OpenOptions::new()
-            .append(true)
-            .open(p)
-            .err()
-            .is_some_and(|e| {
-                e.kind() == std::io::ErrorKind::PermissionDenied || e.raw_os_error() == Some(30)
-            })
-    };
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    probe(path)
-        || tempfile::tempfile_in(dir).err().is_some_and(|e| {
-            e.kind() == std::io::ErrorKind::PermissionDenied || e.raw_os_error() == Some(30)
-        })
+    let file = std::fs::OpenOptions::new().append(true).open(path);
+    file.err().is_some_and(|e| crate::error::is_read_only(&e))
+        || tempfile::tempfile_in(dir)
+            .err()
+            .is_some_and(|e| crate::error::is_read_only(&e))
 }
 
+/// Why SQLite could not open the mirror at `path`, by its result code.
 fn open_error(path: &Path, e: rusqlite::Error) -> Error {
-    let msg = e.to_string();
-    if msg.contains("not a database") {
-        Error::usage(format!(
-            "{} is not a macat database (not SQLite); pass another --db",
-            path.display()
-        ))
-    } else if msg.contains("readonly") || msg.contains("unable to open") {
-        Error::usage(format!("cannot open {}: {msg}", path.display()))
-    } else if msg.contains("disk I/O error") || msg.contains("full") {
-        Error::internal(format!(
-            "cannot open {}: {msg} (is the disk full?)",
-            path.display()
-        ))
-    } else {
-        Error::internal(format!("cannot open {}: {msg}", path.display()))
+    match e.sqlite_error_code() {
+        // Before anything was read: the file was never SQLite (after that, it is damage).
+        Some(ErrorCode::NotADatabase) => Error::NotADatabase {
+            path: path.to_path_buf(),
+            source: e,
+        },
+        Some(ErrorCode::ReadOnly | ErrorCode::CannotOpen | ErrorCode::PermissionDenied) => {
+            Error::CannotOpen {
+                path: path.to_path_buf(),
+                source: e,
+            }
+        }
+        Some(ErrorCode::DatabaseCorrupt) => Error::Damaged {
+            path: Some(path.to_path_buf()),
+            source: e,
+        },
+        _ => Error::Database {
+            context: format!("cannot open {}", path.display()),
+            source: e,
+        },
     }
 }
 
 /// Turns a point in time from milliseconds into a DateTime (for messages and JSON).
 pub fn datetime_ms(ms: i64) -> Option<DateTime<Utc>> {
     Utc.timestamp_millis_opt(ms).single()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_that_is_not_sqlite_is_not_a_database() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("notes.txt");
+        std::fs::write(
+            &path,
+            "plain text, long enough to hold an SQLite header...".repeat(4),
+        )
+        .unwrap();
+        let e = Store::open_existing(&path).err().unwrap();
+        assert!(matches!(e, Error::NotADatabase { .. }), "{e:?}");
+        assert_eq!(e.exit_code(), 2);
+        assert!(e.to_string().contains("not a macat database"), "{e}");
+    }
+
+    #[test]
+    fn what_sqlite_cannot_open_or_write_is_a_usage_error() {
+        let dir = tempfile::tempdir().unwrap();
+        // A file that is not there, opened read-only: SQLITE_CANTOPEN.
+        let missing = dir.path().join("missing.db");
+        let e = Connection::open_with_flags(&missing, OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .map(drop)
+            .map_err(|e| open_error(&missing, e))
+            .unwrap_err();
+        assert!(matches!(e, Error::CannotOpen { .. }), "{e:?}");
+        assert_eq!(e.exit_code(), 2);
+        // A mirror opened read-only and written: SQLITE_READONLY.
+        let path = dir.path().join("m.db");
+        drop(Store::open_or_create(&path).unwrap());
+        let conn = Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+        let e = conn
+            .execute_batch("INSERT INTO runs (started_at, status) VALUES (0, 'running')")
+            .map_err(|e| open_error(&path, e))
+            .unwrap_err();
+        assert!(matches!(e, Error::CannotOpen { .. }), "{e:?}");
+        assert_eq!(e.exit_code(), 2);
+        assert!(e.to_string().contains("readonly"), "{e}");
+    }
+
+    #[test]
+    fn a_damaged_mirror_says_so_and_names_the_fix() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.db");
+        let mut store = Store::open_or_create(&path).unwrap();
+        store.begin_run(&[]).unwrap();
+        drop(store);
+        // Keep the first page (the header and the schema), overwrite every table's pages.
+        let mut bytes = std::fs::read(&path).unwrap();
+        let page = u16::from_be_bytes([bytes[16], bytes[17]]) as usize;
+        assert!(bytes.len() > page, "a mirror has more than one page");
+        bytes[page..].fill(0xA5);
+        std::fs::write(&path, &bytes).unwrap();
+        let store = Store::open_existing(&path).unwrap();
+        let e = store.runs().unwrap_err();
+        assert!(matches!(e, Error::Damaged { .. }), "{e:?}");
+        assert_eq!(e.exit_code(), 1);
+        assert!(e.to_string().contains("damaged"), "{e}");
+        assert!(e.to_string().contains("run `macat check`"), "{e}");
+    }
 }

@@ -78,10 +78,13 @@ pub fn migrate_to(conn: &Connection, target: u32) -> Result<()> {
         );
         if let Err(e) = conn.execute_batch(&sql) {
             let _ = conn.execute_batch("ROLLBACK");
-            return Err(Error::internal(format!(
-                "migrating the database to schema version {} failed: {e}",
-                m.version
-            )));
+            return Err(Error::database(
+                format!(
+                    "migrating the database to schema version {} failed",
+                    m.version
+                ),
+                e,
+            ));
         }
         tracing::info!(version = m.version, "migrated the database schema");
     }

@@ -29,7 +29,7 @@ impl SyncLock {
         let path = Self::path_for(db);
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
-                .map_err(|e| Error::usage(format!("cannot create {}: {e}", dir.display())))?;
+                .map_err(|e| Error::bad_path(format!("cannot create {}", dir.display()), e))?;
         }
         let mut file = OpenOptions::new()
             .read(true)
@@ -37,7 +37,7 @@ impl SyncLock {
             .create(true)
             .truncate(false)
             .open(&path)
-            .map_err(|e| Error::usage(format!("cannot open the lock {}: {e}", path.display())))?;
+            .map_err(|e| Error::bad_path(format!("cannot open the lock {}", path.display()), e))?;
         match file.try_lock() {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => {
@@ -55,10 +55,7 @@ impl SyncLock {
                 )));
             }
             Err(TryLockError::Error(e)) => {
-                return Err(Error::internal(format!(
-                    "cannot lock {}: {e}",
-                    path.display()
-                )))
+                return Err(Error::io(format!("cannot lock {}", path.display()), e))
             }
         }
         let stamp = format!(
@@ -66,10 +63,14 @@ impl SyncLock {
             std::process::id(),
             chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
         );
-        file.set_len(0)?;
-        file.seek(SeekFrom::Start(0))?;
-        file.write_all(stamp.as_bytes())?;
-        file.flush()?;
+        let write = |file: &mut File| {
+            file.set_len(0)?;
+            file.seek(SeekFrom::Start(0))?;
+            file.write_all(stamp.as_bytes())?;
+            file.flush()
+        };
+        write(&mut file)
+            .map_err(|e| Error::io(format!("cannot write the lock {}", path.display()), e))?;
         Ok(SyncLock { _file: file, path })
     }
 
@@ -80,25 +81,41 @@ impl SyncLock {
     /// Whether a sync of `db` may be running: `false` only when the process the lock file names
     /// (or the lack of one) shows none can be. Looks, never locks (a lock taken even briefly
     /// could turn a sync starting at that moment away). Where processes cannot be looked up
-    /// (no `/proc`), any sync may be running.
+    /// (not Unix), any sync may be running.
     pub fn may_be_running(db: &Path) -> bool {
-        let proc = Path::new("/proc");
-        if !proc.join("self").exists() {
-            return true;
-        }
         let Ok(holder) = std::fs::read_to_string(Self::path_for(db)) else {
             return false;
         };
         match holder
             .strip_prefix("pid ")
             .and_then(|rest| rest.split(',').next())
-            .and_then(|pid| pid.trim().parse::<u32>().ok())
+            .and_then(|pid| pid.trim().parse::<i32>().ok())
         {
-            Some(pid) => proc.join(pid.to_string()).exists(),
+            Some(pid) => process_exists(pid),
             // Being written by a sync that has just taken the lock.
             None => true,
         }
     }
+}
+
+/// Whether a process `pid` exists (signal 0: checked, never sent). One that exists but belongs
+/// to another user answers `EPERM`: it exists.
+#[cfg(unix)]
+fn process_exists(pid: i32) -> bool {
+    use rustix::io::Errno;
+    let Some(pid) = rustix::process::Pid::from_raw(pid) else {
+        // 0 or negative: not a process the lock file could name.
+        return false;
+    };
+    match rustix::process::test_kill_process(pid) {
+        Ok(()) => true,
+        Err(e) => e != Errno::SRCH,
+    }
+}
+
+#[cfg(not(unix))]
+fn process_exists(_pid: i32) -> bool {
+    true
 }
 
 #[cfg(test)]
@@ -115,7 +132,34 @@ mod tests {
         assert!(err
             .to_string()
             .contains(&format!("pid {}", std::process::id())));
+        assert!(SyncLock::may_be_running(&db));
         drop(first);
         SyncLock::acquire(&db).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_holder_that_is_gone_is_not_running() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("m.db");
+        assert!(!SyncLock::may_be_running(&db), "no lock file");
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        child.wait().unwrap();
+        std::fs::write(
+            SyncLock::path_for(&db),
+            format!("pid {pid}, started 2026-01-01T00:00:00Z"),
+        )
+        .unwrap();
+        // Reaped, and pids are not reused this quickly.
+        assert!(!SyncLock::may_be_running(&db));
+        std::fs::write(
+            SyncLock::path_for(&db),
+            "pid 1, started 2026-01-01T00:00:00Z",
+        )
+        .unwrap();
+        assert!(SyncLock::may_be_running(&db), "pid 1 always exists");
+        std::fs::write(SyncLock::path_for(&db), "pid ").unwrap();
+        assert!(SyncLock::may_be_running(&db), "a stamp being written");
     }
 }

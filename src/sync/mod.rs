@@ -324,11 +324,12 @@ fn update_index(store: &Store, first: Option<FirstBuild>) -> IndexUpkeep {
     }
 }
 
-/// Walks the scopes in order, each scope's walk starting while the previous one waits for its
-/// last answers and re-reads its first page (a walk's only round trips that leave requests
-/// unused). Their writes still reach the writer one scope after another: a scope's messages
-/// wait in a small queue of their own until the scopes before it have ended. The run's clients
-/// share one limit of `concurrency` requests on the wire.
+/// Walks the scopes, every scope's first page at once (a scope that fits one page is done
+/// then); a scope's further pages wait until the previous scope has asked for all of its own,
+/// only its last answers and the re-read of its first page outstanding (a walk's only round
+/// trips that leave requests unused). Their writes still reach the writer one scope after
+/// another: a scope's messages wait in a small queue of their own until the scopes before it
+/// have ended. The run's clients share one limit of `concurrency` requests on the wire.
 async fn walk_scopes(
     targets: &[(ScopeKey, Client)],
     scope_ids: &[i64],
@@ -346,12 +347,10 @@ async fn walk_scopes(
         let (all_sent, next) = oneshot::channel();
         let after = previous.replace(next);
         walks.push(async move {
-            if let Some(after) = after {
-                // Sent, or dropped because that walk is over: either way, go.
-                let _ = after.await;
-            }
-            let walked =
-                walk::walk_scope(&client, scope, *scope_id, opts, &queue_tx, pages, all_sent).await;
+            let walked = walk::walk_scope(
+                &client, scope, *scope_id, opts, &queue_tx, pages, all_sent, after,
+            )
+            .await;
             // Closing the queue tells the writer's side that this scope is over.
             drop(queue_tx);
             walked

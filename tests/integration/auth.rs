@@ -237,3 +237,83 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+/// Without `--db` or `--config`, the mirror and the config live in the XDG directories
+/// (`$XDG_DATA_HOME`, `$XDG_CONFIG_HOME`, else under `$HOME`), and `~` in a profile is `$HOME`.
+#[test]
+fn default_paths_follow_xdg_and_tilde_is_home() {
+    let sim = Sim::days(&[]);
+    let env = Env::new();
+    let home = env.dir.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    std::fs::write(home.join("token"), "a-token\n").unwrap();
+    let profile = format!(
+        "[profiles.default]\nendpoint = \"{}\"\nproject_id = \"p1\"\ntoken_file = \"~/token\"\n",
+        sim.url
+    );
+    let run = |envs: &[(&str, &Path)], args: &[&str]| {
+        let mut c = macat_cmd();
+        c.env_remove("XDG_DATA_HOME").env_remove("XDG_CONFIG_HOME");
+        c.env("HOME", &home).envs(envs.iter().copied()).args(args);
+        c.output().unwrap()
+    };
+
+    let data = env.dir.path().join("data");
+    let config = env.dir.path().join("config");
+    std::fs::create_dir_all(config.join("macat")).unwrap();
+    std::fs::write(config.join("macat/config.toml"), &profile).unwrap();
+    let xdg = [
+        ("XDG_DATA_HOME", data.as_path()),
+        ("XDG_CONFIG_HOME", &config),
+    ];
+    assert_ok(&run(&xdg, &["sync"]));
+    assert!(data.join("macat/catalog.db").is_file());
+    assert_ok(&run(&xdg, &["runs"]));
+
+    std::fs::create_dir_all(home.join(".config/macat")).unwrap();
+    std::fs::write(home.join(".config/macat/config.toml"), &profile).unwrap();
+    assert_ok(&run(&[], &["sync"]));
+    assert!(home.join(".local/share/macat/catalog.db").is_file());
+
+    std::fs::remove_file(home.join("token")).unwrap();
+    let out = run(&[], &["sync"]);
+    assert_exit(&out, 2);
+    assert!(stderr(&out).contains("token"), "{}", stderr(&out));
+}
+
+#[test]
+fn no_credentials_for_the_cloud_is_a_usage_error_before_any_request() {
+    let env = Env::new();
+    for args in [
+        vec!["sync", "--region", "cn-north-4", "--project-id", "abc"],
+        vec![
+            "sync",
+            "--endpoint",
+            "https://modelarts.cn-north-4.myhuaweicloud.com",
+            "--project-id",
+            "abc",
+        ],
+    ] {
+        let out = env.run(&args);
+        assert_exit(&out, 2);
+        let err = stderr(&out);
+        for names in [
+            "HUAWEICLOUD_SDK_AK",
+            "HUAWEICLOUD_SDK_SK",
+            "--token-file",
+            "MACAT_AUTH_TOKEN",
+            "credentials_file",
+        ] {
+            assert!(err.contains(names), "{err}");
+        }
+        // Nothing was attempted: no run was recorded.
+        let runs = env.run(&["runs", "--format", "json"]);
+        if runs.status.success() {
+            let runs: serde_json::Value = serde_json::from_slice(&runs.stdout).unwrap();
+            assert_eq!(runs.as_array().map_or(0, Vec::len), 0, "{runs}");
+        }
+    }
+    // A loopback server without credentials is asked as before.
+    let sim = Sim::days(&[]);
+    assert_ok(&env.sync(&sim, &[]));
+}

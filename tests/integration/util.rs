@@ -239,6 +239,18 @@ impl Sim {
         (status, body)
     }
 
+    /// A client of a server started elsewhere (no child of its own is killed when it drops).
+    pub fn at(url: &str) -> Client {
+        Client {
+            url: url.to_string(),
+        }
+    }
+
+    /// The server's process id (to read its memory from /proc).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// The day the simulator serves now (1-based).
     pub fn day(&self) -> usize {
         let state: Value = serde_json::from_str(&self.http("GET", "/_sim/state")).unwrap();
@@ -249,7 +261,26 @@ impl Sim {
 impl Sim {
     /// `GET path` on the simulator: (status, body).
     pub fn get(&self, path: &str) -> (u16, String) {
-        let addr = self.url.trim_start_matches("http://");
+        get(&self.url, path)
+    }
+}
+
+/// A client of a server by its base URL, for threads (a [`Sim`] owns its process).
+pub struct Client {
+    pub url: String,
+}
+
+impl Client {
+    /// `GET path`: (status, body).
+    pub fn get(&self, path: &str) -> (u16, String) {
+        get(&self.url, path)
+    }
+}
+
+/// `GET path` on the server at `url`: (status, body).
+fn get(url: &str, path: &str) -> (u16, String) {
+    {
+        let addr = url.trim_start_matches("http://");
         let mut s = TcpStream::connect(addr).unwrap();
         write!(
             s,

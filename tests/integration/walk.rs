@@ -101,3 +101,30 @@ fn resync_of_an_unchanged_catalog_adds_only_run_rows() {
     assert_eq!(count("SELECT count(*) FROM changes"), changes);
     assert_eq!(count("SELECT count(*) FROM runs"), 2);
 }
+
+/// The image requests the simulator has answered so far.
+fn requests(sim: &Sim) -> u64 {
+    let state: Value = serde_json::from_str(&sim.http("GET", "/_sim/state")).unwrap();
+    state["requests"].as_u64().unwrap()
+}
+
+#[test]
+fn a_catalog_of_one_page_per_scope_costs_one_request_per_scope() {
+    let sim = Sim::days(&[]);
+    let env = Env::new();
+    for concurrency in ["1", "4"] {
+        let before = requests(&sim);
+        let out = env.sync(&sim, &["--format", "json", "--concurrency", concurrency]);
+        assert_ok(&out);
+        let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(report["scopes"].as_array().unwrap().len(), 2);
+        assert_eq!(report["pages"], 2, "{report}");
+        assert_eq!(requests(&sim) - before, 2, "concurrency {concurrency}");
+        assert_same_catalog(&env.export("latest"), &day_in_workspace0(1));
+    }
+    // 118 BUILD_IN images on two pages keep every check: first page, probe at offset 1,
+    // second page, re-read of the first; the 19 DEDICATED images are one request.
+    let before = requests(&sim);
+    assert_ok(&env.sync(&sim, &["--page-size", "100"]));
+    assert_eq!(requests(&sim) - before, 5);
+}

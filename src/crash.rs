@@ -1,0 +1,71 @@
+//! What a panic looks like: one line on stderr saying it is a bug and where the report is, not a
+//! backtrace. The report (message, location, backtrace, version, command) goes to a file in the
+//! temporary directory, in the convention of the `human-panic` crate. Exit code 101 stays.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+/// Installs the panic hook; call once, first thing in `main`.
+pub fn install() {
+    std::panic::set_hook(Box::new(|info| {
+        let message = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "(no message)".into());
+        let location = info
+            .location()
+            .map(|l| format!("{}:{}:{}", l.file(), l.line(), l.column()))
+            .unwrap_or_else(|| "(unknown)".into());
+        let thread = std::thread::current()
+            .name()
+            .unwrap_or("(unnamed)")
+            .to_string();
+        let backtrace = std::backtrace::Backtrace::force_capture();
+        let report = format!(
+            "macat {version} crashed (a bug: please report it with this file)\n\
+             os: {os}-{arch}\ncommand: {command}\nthread: {thread}\nmessage: {message}\n\
+             location: {location}\n\nbacktrace:\n{backtrace}\n",
+            version = env!("CARGO_PKG_VERSION"),
+            os = std::env::consts::OS,
+            arch = std::env::consts::ARCH,
+            command = command_name(),
+        );
+        match write_report(&report) {
+            Ok(path) => eprintln!(
+                "macat: internal error (a bug in macat, not in what you asked); \
+                 details are in {}: please attach it to a bug report",
+                path.display()
+            ),
+            Err(_) => eprintln!(
+                "macat: internal error (a bug in macat, not in what you asked) at {location}: {}",
+                crate::output::one_line(&message, 300)
+            ),
+        }
+    }));
+}
+
+/// The subcommand's name only: arguments may hold paths or queries a person would not share.
+fn command_name() -> String {
+    use clap::CommandFactory;
+    let cli = crate::cli::Cli::command();
+    let names: Vec<String> = cli
+        .get_subcommands()
+        .map(|c| c.get_name().to_string())
+        .collect();
+    std::env::args()
+        .skip(1)
+        .find(|a| names.contains(a))
+        .unwrap_or_default()
+}
+
+fn write_report(report: &str) -> std::io::Result<PathBuf> {
+    let mut file = tempfile::Builder::new()
+        .prefix(&format!("macat-crash-{}-", std::process::id()))
+        .suffix(".txt")
+        .tempfile()?;
+    file.write_all(report.as_bytes())?;
+    let (_, path) = file.keep().map_err(|e| e.error)?;
+    Ok(path)
+}
