@@ -8,10 +8,11 @@ use super::Session;
 use crate::error::Result;
 
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:
-  macat feed --out /var/www/macat/feed.atom
-  macat feed --watch mindspore --limit 20
-  macat feed --watch pt-arm --out pt-arm.atom")]
+#[command(after_help = super::man::examples(&[
+    ("the catalog's changes, for a feed reader", "macat feed --out /var/www/macat/feed.atom"),
+    ("one watch's events, the latest 20", "macat feed --watch mindspore --limit 20"),
+    ("to stdout", "macat feed"),
+]))]
 pub struct FeedArgs {
     /// One watch's events instead of the catalog's changes
     #[arg(long, value_name = "NAME")]

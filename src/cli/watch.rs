@@ -17,10 +17,11 @@ use crate::watch::{self, NewWatch, WatchDiff};
 use crate::when::When;
 
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:
-  macat watch add ms-snt9b 'mindspore snt9b' --arch aarch64 --webhook https://hooks.example.com/macat --webhook-secret-file ~/.config/macat/hook.secret
-  macat watch check ms-snt9b --from run:1 --to run:3 --format json
-  macat watch deliver")]
+#[command(after_help = super::man::examples(&[
+    ("tell a webhook about new MindSpore images for snt9b", "macat watch add ms 'mindspore snt9b' --webhook https://hooks.example.com/m"),
+    ("what a watch saw change between two runs", "macat watch check ms --from run:1 --to run:3"),
+    ("send the events still pending", "macat watch deliver"),
+]))]
 pub struct WatchArgs {
     #[command(subcommand)]
     pub command: WatchCommand,
@@ -41,10 +42,11 @@ pub enum WatchCommand {
 }
 
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:
-  macat watch add mindspore mindspore
-  macat watch add pt-arm pytorch --arch aarch64 --webhook http://127.0.0.1:9000/hook
-  macat watch add ms-train 'mindspore 2.2' --service-type TRAIN --webhook https://hooks.example.com/x --webhook-secret-file hook.secret")]
+#[command(after_help = super::man::examples(&[
+    ("a watch with no webhook (see its events with watch check and feed)", "macat watch add mindspore mindspore"),
+    ("PyTorch on Arm, told to a receiver on this machine", "macat watch add pt pytorch --arch aarch64 --webhook http://127.0.0.1:9000/h"),
+    ("signed deliveries (the secret from a file)", "macat watch add ms cann --webhook https://x.example --webhook-secret-file k"),
+]))]
 pub struct AddArgs {
     /// The watch's name: 1 to 64 of a-z, 0-9, _ and - (starting with a letter or digit)
     #[arg(value_name = "NAME")]
@@ -82,9 +84,10 @@ pub struct AddArgs {
 }
 
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:
-  macat watch list
-  macat watch list --format json")]
+#[command(after_help = super::man::examples(&[
+    ("the watches, for people", "macat watch list"),
+    ("for a script", "macat watch list --format json"),
+]))]
 pub struct ListArgs {
     /// table for people, json for scripts
     #[arg(long, value_enum, default_value_t = ListFormat::Table)]
@@ -98,8 +101,10 @@ pub enum ListFormat {
 }
 
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:
-  macat watch rm mindspore")]
+#[command(after_help = super::man::examples(&[
+    ("forget a watch and its events", "macat watch rm mindspore"),
+    ("quietly, from a script", "macat watch rm pt-arm -q"),
+]))]
 pub struct RmArgs {
     /// The watch to remove
     #[arg(value_name = "NAME")]
@@ -107,10 +112,11 @@ pub struct RmArgs {
 }
 
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:
-  macat watch check mindspore
-  macat watch check mindspore --from run:1 --to run:3
-  macat watch check pt-arm --from 7d --format json")]
+#[command(after_help = super::man::examples(&[
+    ("what changed for a watch in the last sync", "macat watch check mindspore"),
+    ("between any two runs", "macat watch check mindspore --from run:1 --to run:3"),
+    ("over the last week, for a script", "macat watch check pt-arm --from 7d --format json"),
+]))]
 pub struct CheckArgs {
     /// The watch to check
     #[arg(value_name = "NAME")]
@@ -133,9 +139,10 @@ pub enum CheckFormat {
 }
 
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:
-  macat watch deliver
-  macat watch deliver -q")]
+#[command(after_help = super::man::examples(&[
+    ("send the events still pending, oldest first", "macat watch deliver"),
+    ("from cron, errors only", "macat watch deliver -q"),
+]))]
 pub struct DeliverArgs {}
 
 pub fn run(s: &Session, args: WatchArgs) -> Result<()> {
