@@ -13,10 +13,11 @@ use crate::error::{Error, Result};
 use crate::store::check::{check_database, CheckResult, DatabaseHealth, Remedy};
 
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:
-  macat check                      quick: schema, SQLite's quick_check, history, index
-  macat check --read-data          every page and index entry (SQLite's integrity_check)
-  macat check --format json | jq '.checks[] | select(.ok | not)'")]
+#[command(after_help = super::man::examples(&[
+    ("quick: schema, SQLite's quick_check, the history, the index", "macat check"),
+    ("every page and index entry (SQLite's integrity_check)", "macat check --read-data"),
+    ("the checks that failed, for a script", "macat check --format json"),
+]))]
 pub struct CheckArgs {
     /// Read every page: SQLite's full `integrity_check` (slower) instead of `quick_check`
     #[arg(long)]

@@ -34,6 +34,7 @@ mod commit;
 mod compile;
 mod first_build;
 mod highlight;
+pub mod matches;
 mod open;
 pub mod query;
 pub mod request;

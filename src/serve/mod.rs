@@ -215,6 +215,14 @@ pub fn router(mirror: Arc<Mirror>) -> Router {
     Router::new()
         .route("/v1/{project_id}/images", get(list_images))
         .route("/v1/{project_id}/images/search", get(search_images))
+        .route(
+            "/feed.atom",
+            get(|State(m): State<Arc<Mirror>>| atom(m, None)),
+        )
+        .route(
+            "/watches/{name}/feed.atom",
+            get(|State(m): State<Arc<Mirror>>, UrlPath(n): UrlPath<String>| atom(m, Some(n))),
+        )
         .route("/v1/{project_id}/images/{id}", get(show_image))
         .merge(crate::web::router())
         .layer(axum::middleware::from_fn_with_state(
@@ -272,6 +280,31 @@ async fn list_images(
     let m = mirror.clone();
     match blocking(move || m.catalog(&project_id, &as_of)).await {
         Ok(catalog) => apiserver::json_response(catalog.page_body(&q, &mirror.cfg.paging)),
+        Err(response) => response,
+    }
+}
+
+/// The Atom feed of the catalog, or of one watch (`crate::feed`); an unknown watch is 404.
+async fn atom(mirror: Arc<Mirror>, watch: Option<String>) -> Response {
+    use axum::response::IntoResponse;
+    let limit = crate::feed::DEFAULT_LIMIT;
+    let feed = blocking(move || {
+        let store = mirror.store();
+        match &watch {
+            Some(name) => crate::feed::watch_feed(&store, name, limit),
+            None => crate::feed::catalog_feed(&store, limit),
+        }
+        .map_err(|e| match e {
+            Error::Usage(m) => Box::new((StatusCode::NOT_FOUND, m).into_response()),
+            other => internal_error(other),
+        })
+    });
+    match feed.await {
+        Ok(xml) => (
+            [("content-type", "application/atom+xml; charset=utf-8")],
+            xml,
+        )
+            .into_response(),
         Err(response) => response,
     }
 }

@@ -21,3 +21,4 @@ mod serve;
 mod show_image;
 mod soak;
 mod walk;
+mod watch;
