@@ -99,7 +99,47 @@ UPDATE run_scopes SET
     namespace = (SELECT s.namespace FROM scopes s WHERE s.id = run_scopes.scope_id);
 CREATE INDEX scopes_by_identity ON scopes (project_id, workspace_id, type, namespace);
 
--- migration 6: the API's query answered by indexes. `list` and `serve` filter, sort and page
+-- migration 6: watches (saved searches that notify) and their events, an outbox. A watch is
+-- checked run by run: `checked_through` is the committed run it has been compared up to, and
+-- each check writes its event (when something changed) and moves `checked_through` in one
+-- transaction, so a crash anywhere leaves either both or neither: the next check resumes at
+-- the first run not yet checked, and UNIQUE (watch_id, run_id) refuses a second event. The
+-- webhook secret is not here: only the path of the file that holds it.
+CREATE TABLE watches (
+    id              INTEGER PRIMARY KEY,
+    name            TEXT NOT NULL UNIQUE,
+    query           TEXT NOT NULL,
+    -- JSON object of the search filters, e.g. {"arch": "aarch64"}
+    filters         TEXT NOT NULL DEFAULT '{}',
+    webhook         TEXT,
+    secret_file     TEXT,
+    insecure_http   INTEGER NOT NULL DEFAULT 0,
+    -- Unix milliseconds, UTC
+    created_at      INTEGER NOT NULL,
+    -- NULL until the mirror has a committed run (then the first check is a baseline)
+    checked_through INTEGER REFERENCES runs (id)
+);
+
+CREATE TABLE watch_events (
+    -- creation order: pending events go out oldest first
+    seq          INTEGER PRIMARY KEY,
+    event_id     TEXT NOT NULL UNIQUE,
+    watch_id     INTEGER NOT NULL REFERENCES watches (id) ON DELETE CASCADE,
+    from_run     INTEGER NOT NULL REFERENCES runs (id),
+    run_id       INTEGER NOT NULL REFERENCES runs (id),
+    added        INTEGER NOT NULL,
+    changed      INTEGER NOT NULL,
+    removed      INTEGER NOT NULL,
+    -- the exact bytes POSTed (and signed) on every attempt
+    body         TEXT NOT NULL,
+    created_at   INTEGER NOT NULL,
+    delivered_at INTEGER,
+    attempts     INTEGER NOT NULL DEFAULT 0,
+    last_error   TEXT,
+    UNIQUE (watch_id, run_id)
+);
+
+-- migration 7: the API's query answered by indexes. `list` and `serve` filter, sort and page
 -- on these columns instead of parsing every stored object; they hold exactly what the typed
 -- view of an image (`api::types::Image`) reads from `raw`, in the form `catalog::Query` compares:
 -- enums upper-cased (ASCII, as its case-insensitive compare), a missing workspace_id as "0",

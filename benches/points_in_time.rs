@@ -88,10 +88,10 @@ fn time_cli(db: &Path, args: &[&str]) -> (Duration, usize) {
     (times[REPEAT / 2], out.stdout.len())
 }
 
-/// Times migration 6 (the query columns and their indexes) on a copy of the mirror taken back
-/// to schema 5, as a mirror written by the previous release is.
+/// Times migration 7 (the query columns and their indexes) on a copy of the mirror taken back
+/// to schema 6, as a mirror written by the previous release is.
 fn migration(db: &Path, n: usize) {
-    let copy = db.with_extension("v5.db");
+    let copy = db.with_extension("v6.db");
     let _ = std::fs::remove_file(&copy);
     {
         let conn = rusqlite::Connection::open(db).expect("open");
@@ -105,9 +105,9 @@ fn migration(db: &Path, n: usize) {
          ALTER TABLE versions DROP COLUMN q_name; ALTER TABLE versions DROP COLUMN q_tag;
          ALTER TABLE versions DROP COLUMN q_namespace; ALTER TABLE versions DROP COLUMN q_service_type;
          ALTER TABLE versions DROP COLUMN q_create_at; ALTER TABLE versions DROP COLUMN q_update_at;
-         PRAGMA user_version = 5; VACUUM;",
+         PRAGMA user_version = 6; VACUUM;",
     )
-    .expect("back to schema 5");
+    .expect("back to schema 6");
     drop(conn);
     let before = std::fs::metadata(&copy).map_or(0, |m| m.len());
     let t = Instant::now();

@@ -27,7 +27,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 const SEED: u64 = 42;
 
 /// Queries of every kind the language has: words, versions, typos, prefixes, phrases, fields,
-/// boolean operators, Chinese; with and without filters and history.
+/// boolean operators, Chinese, partial matches; with and without filters and history.
 fn queries() -> Vec<SearchRequest> {
     let q = |s: &str| {
         SearchRequest::new(s)
@@ -51,6 +51,10 @@ fn queries() -> Vec<SearchRequest> {
         "昇腾推理",
         "distributed training",
         "nlp-research sft",
+        // Partial matches: no image has every word, so the page is filled with the closest.
+        "notebook ssh",
+        "distributed inference solver",
+        "pytorch serving weather forecast",
     ]
     .iter()
     .map(|s| q(s))

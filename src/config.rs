@@ -65,6 +65,8 @@ pub struct Profile {
     #[serde(flatten)]
     pub settings: Settings,
     pub db: Option<PathBuf>,
+    /// Where `sync` writes its Prometheus metrics (like `--metrics-file`).
+    pub metrics_file: Option<PathBuf>,
     #[serde(default)]
     pub scopes: Vec<Settings>,
 }
@@ -302,7 +304,7 @@ fn resolve_auth(flags: &SyncFlags, scope: &Settings, base: &Settings) -> Result<
 }
 
 /// Warns when a file holding secrets can be read by other users.
-fn warn_if_shared(path: &Path) {
+pub(crate) fn warn_if_shared(path: &Path) {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

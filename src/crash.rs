@@ -5,9 +5,34 @@
 use std::io::Write;
 use std::path::PathBuf;
 
+thread_local! {
+    /// Set while [`caught`] runs `f`: a panic then is expected and handled by the caller.
+    static CATCHING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f`, turning a panic on this thread into `Err(its message)`, with no report and nothing
+/// on stderr: for code that reads data which may be damaged (the search index), whose caller
+/// recovers (rebuilds it). A panic anywhere else is still a bug and reported as one.
+pub fn caught<R>(f: impl FnOnce() -> R) -> Result<R, String> {
+    let was = CATCHING.with(|c| c.replace(true));
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    CATCHING.with(|c| c.set(was));
+    outcome.map_err(|payload| {
+        payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "(no message)".into())
+    })
+}
+
 /// Installs the panic hook; call once, first thing in `main`.
 pub fn install() {
     std::panic::set_hook(Box::new(|info| {
+        if CATCHING.with(|c| c.get()) {
+            tracing::debug!("caught a panic: {info}");
+            return;
+        }
         let message = info
             .payload()
             .downcast_ref::<&str>()

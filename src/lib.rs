@@ -15,6 +15,9 @@
 //! - [`web`]: pages for people beside it (search, images, diffs, runs with SVG charts), and
 //!   the same pages as a static report.
 //! - [`when`]: points in time (`--as-of`, `--from`, `--to`).
+//! - [`watch`]: saved searches, their events (an outbox in the mirror) and webhook delivery.
+//! - [`feed`]: Atom feeds of the catalog's changes and of a watch's events.
+//! - [`metrics`]: a sync's Prometheus metrics, written atomically for cron monitoring.
 //! - [`output`]: terminal-safe rendering: one pipeline (`Tabular` + `emit`) for table, JSON,
 //!   ndjson and CSV; one table engine that fits the terminal; human sizes and times.
 //! - [`error`]: the error type and its exit codes.
@@ -30,11 +33,14 @@ pub mod config;
 pub mod crash;
 pub mod error;
 pub mod failpoint;
+pub mod feed;
 pub mod index;
+pub mod metrics;
 pub mod output;
 pub mod serve;
 pub mod simulate;
 pub mod store;
 pub mod sync;
+pub mod watch;
 pub mod web;
 pub mod when;

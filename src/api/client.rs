@@ -7,6 +7,7 @@
 //! exponential from 200 ms, capped at 10 s, with jitter (a random 50–100% of the step), and each
 //! retry is logged as a warning naming the cause.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -51,6 +52,19 @@ enum Attempt {
     Failed(RequestError),
     /// Nothing to do with the request (the limiter closed).
     Fatal(Error),
+}
+
+/// Requests sent and retries made by every client of this process (a process runs one sync):
+/// reported by `sync --metrics-file`.
+static REQUESTS: AtomicU64 = AtomicU64::new(0);
+static RETRIES: AtomicU64 = AtomicU64::new(0);
+
+/// (requests sent, of which retries) by this process's clients so far.
+pub fn request_counts() -> (u64, u64) {
+    (
+        REQUESTS.load(Ordering::Relaxed),
+        RETRIES.load(Ordering::Relaxed),
+    )
 }
 
 const BACKOFF_BASE: Duration = Duration::from_millis(200);
@@ -114,6 +128,10 @@ impl Client {
         let mut attempt = 0u32;
         loop {
             attempt += 1;
+            REQUESTS.fetch_add(1, Ordering::Relaxed);
+            if attempt > 1 {
+                RETRIES.fetch_add(1, Ordering::Relaxed);
+            }
             match self.attempt(&url, &path, params).await {
                 Ok(page) => {
                     return Ok(Fetched {

@@ -10,14 +10,11 @@ use super::Session;
 use crate::error::{Error, Result};
 
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:
-  macat backup --out /var/backups/macat/catalog.db
-  macat backup --out \"/var/backups/macat/catalog-$(date +%a).db\"    seven daily copies, rotating
-  macat --db /srv/macat/catalog.db backup --out /mnt/usb/catalog.db --format json
-
-The copy is a mirror: `macat --db FILE runs` lists its runs, and its search index is rebuilt
-from it on first use (or with `macat --db FILE reindex`). To restore, stop syncs and servers
-and put the copy in place of the mirror.")]
+#[command(after_help = super::man::examples(&[
+    ("a consistent copy, safe while syncs and servers run", "macat backup --out /var/backups/macat/catalog.db"),
+    ("seven daily copies, rotating (from cron: escape % as \\%)", "macat backup --out \"catalog-$(date +%a).db\""),
+    ("for a script", "macat backup --out /mnt/usb/catalog.db --format json"),
+]))]
 pub struct BackupArgs {
     /// Where to write the copy; replaced only once the new copy is whole and checked
     #[arg(long, value_name = "FILE")]

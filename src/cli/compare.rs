@@ -16,10 +16,11 @@ use crate::store::{rfc3339_ms, LiveImage};
 use crate::when::When;
 
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:
-  macat compare region=cn-north-4 region=ap-southeast-1
-  macat compare project=0b5d2a1c,type=DEDICATED project=9f1e,type=DEDICATED --format json
-  macat compare workspace=0 workspace=ws-team --as-of 2026-01-19")]
+#[command(after_help = super::man::examples(&[
+    ("images of one region missing or different in another", "macat compare region=cn-north-4 region=ap-southeast-1"),
+    ("two projects' dedicated images, for a script", "macat compare project=p1,type=DEDICATED project=p2 --format json"),
+    ("two workspaces as they were on a day", "macat compare workspace=0 workspace=ws-team --as-of 2026-01-19"),
+]))]
 pub struct CompareArgs {
     /// Side A: scopes selected by region=R, project=ID, workspace=ID, type=T joined with `,`
     #[arg(value_name = "A")]

@@ -95,6 +95,12 @@ pub fn run(g: &GlobalArgs, args: DemoArgs) -> Result<()> {
             super::sync::warn_index(&report);
             println!("catalog of {date}: $ macat sync --endpoint {base} --project-id demo-project --page-size 50");
             println!("  {}", super::sync::summary(&report));
+            if i == 0 {
+                super::watch::demo_add(&db)?;
+            } else {
+                let events = crate::watch::after_sync(&db);
+                println!("  watch events: {} new", events.new);
+            }
         }
         let _ = stop.send(());
         let _ = server.await;
@@ -155,6 +161,7 @@ pub fn run(g: &GlobalArgs, args: DemoArgs) -> Result<()> {
             format: Table,
         },
     )?;
+    super::watch::demo_events(s.store()?)?;
     demo_searches(&s)?;
     if args.serve {
         drop(s);

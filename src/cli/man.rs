@@ -103,7 +103,16 @@ fn render_parts(cmd: clap::Command, w: &mut dyn Write) -> std::io::Result<()> {
     roff.to_writer(w)?;
     render_examples(&cmd, "SH", w)?;
 
-    for sub in subcommands {
+    // Every command below the top, depth first (`macat watch`, then `macat watch add`...).
+    fn descendants<'c>(cmd: &'c clap::Command, out: &mut Vec<&'c clap::Command>) {
+        for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+            out.push(sub);
+            descendants(sub, out);
+        }
+    }
+    let mut all = Vec::new();
+    descendants(&cmd, &mut all);
+    for sub in all {
         let mut roff = Roff::default();
         roff.control("SH", [full_name(sub).to_uppercase().as_str()]);
         roff.text([roman(about(sub))]);

@@ -12,6 +12,7 @@ mod completions;
 mod demo;
 mod diff;
 mod export;
+mod feed;
 mod history;
 mod list;
 mod man;
@@ -24,6 +25,7 @@ mod server_flags;
 mod show;
 mod simulate;
 mod sync;
+mod watch;
 
 use std::cell::OnceCell;
 use std::io::IsTerminal;
@@ -167,6 +169,10 @@ pub enum Command {
     Demo(demo::DemoArgs),
     /// Shell completions
     Completions(completions::CompletionsArgs),
+    /// Saved searches that notify: add, list, rm, check, deliver
+    Watch(watch::WatchArgs),
+    /// An Atom feed of the catalog's changes (or of one watch's events)
+    Feed(feed::FeedArgs),
     /// The manual page, in roff (all commands)
     Man(man::ManArgs),
 }
@@ -254,6 +260,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Demo(a) => demo::run(&s.g, a),
         Command::Completions(a) => completions::run(&s.g, a),
         Command::Man(a) => man::run(&s.g, a),
+        Command::Watch(a) => watch::run(&s, a),
+        Command::Feed(a) => feed::run(&s, a),
     }
 }
 

@@ -11,6 +11,11 @@ use crate::web::report::{self, ImagePages};
 use crate::when::When;
 
 #[derive(Debug, Args)]
+#[command(after_help = super::man::examples(&[
+    ("the runs, the catalog and its changes as static pages", "macat report --out site"),
+    ("as the catalog was on a day, every image with its page", "macat report --out site --as-of 2026-01-19 --pages-per-image"),
+    ("only the runs and diffs, for a script", "macat report --out site --no-image-pages --format json"),
+]))]
 pub struct ReportArgs {
     /// The directory to write (created if needed; files already there are overwritten)
     #[arg(long, value_name = "DIR")]

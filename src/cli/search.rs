@@ -62,7 +62,7 @@ pub enum Category {
 }
 
 impl Category {
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Category::Cpu => "CPU",
             Category::Gpu => "GPU",
@@ -110,7 +110,7 @@ pub fn run(s: &Session, args: SearchArgs) -> Result<()> {
     let store = s.store()?;
     req.resolve(store)?;
     let index = SearchIndex::open(store)?;
-    let hits = index.search(&req)?;
+    let (hits, _) = index.search_or_heal(store, &req)?;
     if args.format == Format::Table && hits.is_empty() {
         if !g.quiet {
             eprintln!("no images match");
@@ -119,6 +119,8 @@ pub fn run(s: &Session, args: SearchArgs) -> Result<()> {
     }
     let sheet = Hits {
         show_gone: args.include_removed,
+        // Partial matches (after every full match) name the query words they lack.
+        partial: hits.iter().any(|h| h.partial),
     };
     crate::output::emit(&sheet, args.format, &hits, &s.screen())
 }
@@ -129,6 +131,8 @@ pub fn run(s: &Session, args: SearchArgs) -> Result<()> {
 pub(crate) struct Hits {
     /// With a GONE column: the run an image left the catalog.
     pub show_gone: bool,
+    /// With a MISSING column: the query words a partial match lacks.
+    pub partial: bool,
 }
 
 impl Tabular<Hit> for Hits {
@@ -185,6 +189,9 @@ impl Tabular<Hit> for Hits {
         if self.show_gone {
             cols.push(Column::fixed("GONE").optional(1));
         }
+        if self.partial {
+            cols.push(Column::flex("MISSING", 8));
+        }
         cols.push(Column::snippets("DESCRIPTION", 12, SNIPPET_CHARS));
         cols
     }
@@ -203,6 +210,9 @@ impl Tabular<Hit> for Hits {
                 _ => String::new(),
             };
             row.push(Styled::plain(&gone));
+        }
+        if self.partial {
+            row.push(Styled::plain(&h.missing.join(" ")));
         }
         let description = h.description.as_deref().unwrap_or("");
         row.push(snippet(description.trim_end(), &hl.description));

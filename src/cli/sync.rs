@@ -61,6 +61,9 @@ pub struct SyncArgs {
     /// `json` prints one summary object on stdout
     #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
     pub format: SummaryFormat,
+    /// After the run (committed or failed), write Prometheus metrics here, atomically
+    #[arg(long, value_name = "PATH")]
+    pub metrics_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -130,9 +133,16 @@ pub fn run(s: &Session, args: SyncArgs) -> Result<()> {
         let _in_runtime = rt.enter();
         super::interrupted()
     };
+    let metrics_file = args
+        .metrics_file
+        .clone()
+        .or(loaded.profile.metrics_file.clone());
     let report = match rt.block_on(crate::sync::run(&db, opts, interrupt)) {
         Ok(r) => r,
         Err(failed) => {
+            if let (Some(path), Some(report)) = (&metrics_file, &failed.report) {
+                super::watch::write_metrics(path, &db, report, None);
+            }
             // Monitoring reads stdout: a failed run still prints its summary object.
             if let (SummaryFormat::Json, Some(report)) = (args.format, &failed.report) {
                 if let Ok(line) = serde_json::to_string(report) {
@@ -143,10 +153,23 @@ pub fn run(s: &Session, args: SyncArgs) -> Result<()> {
         }
     };
     warn_index(&report);
+    let events = crate::watch::after_sync(&db);
+    if let Some(path) = &metrics_file {
+        super::watch::write_metrics(path, &db, &report, Some(events));
+    }
     match args.format {
         SummaryFormat::Json => {
-            let line =
-                serde_json::to_string(&report).map_err(|e| Error::internal(e.to_string()))?;
+            #[derive(serde::Serialize)]
+            struct Summary<'a> {
+                #[serde(flatten)]
+                report: &'a SyncReport,
+                events: crate::watch::EventCounts,
+            }
+            let line = serde_json::to_string(&Summary {
+                report: &report,
+                events,
+            })
+            .map_err(|e| Error::internal(e.to_string()))?;
             crate::output::stdout_line(&line)?;
         }
         SummaryFormat::Text => {

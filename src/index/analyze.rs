@@ -262,6 +262,15 @@ impl TokenBuf {
     }
 }
 
+/// Whether segment `k` of a word is a plain number that letters follow in the same word: part
+/// of a code (`910` of `910b`, `9` of `snt9b`), neither a number nor a name's version on its
+/// own, so `910` does not find `910b` nor `snt9` find `snt9b` (the word is kept whole). A dotted
+/// version is one still (`2.7.0rc1` is `2.7.0`).
+fn coded(segments: &[Segment], k: usize) -> bool {
+    let seg = &segments[k];
+    seg.digits && seg.parts.len() == 1 && segments.get(k + 1).is_some_and(|n| !n.digits)
+}
+
 /// The index-time cut: every term at its position, with offsets for highlighting.
 ///
 /// Besides segments, versions' parts and whole words, two kinds of compound terms make common
@@ -269,7 +278,8 @@ impl TokenBuf {
 /// - *pairs*: a letter segment followed by a version, glued or one character apart, is also
 ///   kept glued, once per dotted prefix of the version (`cuda_10.2` and `CUDA 10.2` both give
 ///   `cuda10` and `cuda10.2`, as `cuda10.2` does), so `cuda 10.2`, `cuda10.2` and
-///   `"cuda 10.2"` are one term, and so is the proximity of `mindspore 2.0`;
+///   `"cuda 10.2"` are one term, and so is the proximity of `mindspore 2.0`; not when the
+///   version is a plain number that letters follow ([`coded`]: `snt9b` is no `snt9`);
 /// - *components*: words joined by single underscores, or by single dots, are also kept whole
 ///   (`x86_64`, `8.0.rc1`).
 fn index_tokens(text: &str, out: &mut TokenBuf) {
@@ -291,7 +301,11 @@ fn index_tokens(text: &str, out: &mut TokenBuf) {
             Piece::Word { from, to, segments } => {
                 let first = pos;
                 if let Some((last, at)) = &prev {
-                    if !last.digits && segments[0].digits && one_char_apart(text, last.to, from) {
+                    if !last.digits
+                        && segments[0].digits
+                        && !coded(&segments, 0)
+                        && one_char_apart(text, last.to, from)
+                    {
                         let head = &text[last.from..last.to];
                         for &(_, end) in &segments[0].parts {
                             out.push(last.from, end, *at, &[head, &text[segments[0].from..end]]);
@@ -311,7 +325,9 @@ fn index_tokens(text: &str, out: &mut TokenBuf) {
                     };
                 }
                 for (i, seg) in segments.iter().enumerate() {
-                    out.push(seg.from, seg.to, pos, &[&text[seg.from..seg.to]]);
+                    if !coded(&segments, i) {
+                        out.push(seg.from, seg.to, pos, &[&text[seg.from..seg.to]]);
+                    }
                     if seg.parts.len() > 1 {
                         // Dotted prefixes (`1.8` of `1.8.0`) and each number.
                         for k in 2..seg.parts.len() {
@@ -327,7 +343,7 @@ fn index_tokens(text: &str, out: &mut TokenBuf) {
                         }
                     }
                     if let Some(next) = segments.get(i + 1) {
-                        if !seg.digits && next.digits {
+                        if !seg.digits && next.digits && !coded(&segments, i + 1) {
                             let head = &text[seg.from..seg.to];
                             for &(_, end) in &next.parts {
                                 out.push(seg.from, end, pos, &[head, &text[next.from..end]]);
@@ -959,10 +975,22 @@ mod tests {
             "64",
             "snt9b",
             "snt",
-            "9",
             "b",
         ] {
             assert!(all.contains(&t.to_string()), "{t} missing from {all:?}");
+        }
+        // A plain number that letters follow is part of a code: `snt9b` is no `snt9` and no
+        // `9`, `910b` no `910`; a dotted version still is one (`2.7.0rc1` is `2.7.0`).
+        assert!(!all.contains(&"snt9".to_string()) && !all.contains(&"9".to_string()));
+        let all: Vec<String> = terms(&mut a, "ascend-910b snt3p ascend910b torch2.7.0rc1")
+            .into_iter()
+            .map(|(_, t)| t)
+            .collect();
+        for t in ["910b", "snt3p", "ascend910b", "2.7.0", "torch2.7.0"] {
+            assert!(all.contains(&t.to_string()), "{t} missing from {all:?}");
+        }
+        for t in ["910", "snt3", "ascend910", "3"] {
+            assert!(!all.contains(&t.to_string()), "{t} in {all:?}");
         }
         // a dot after a version and before letters separates: `8.0.rc1` is `8.0` and `rc1`
         // (and, as a component, `8.0.rc1`), never a version `8.0.rc`

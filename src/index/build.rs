@@ -27,6 +27,13 @@ impl SearchIndex {
             build(s, &dir, &state, started, true)
         })
     }
+
+    /// Rebuilds a damaged index (`why`) from the database, and says so once.
+    pub(super) fn heal(store: &Store, why: &str) -> Result<SearchIndex> {
+        let ix = SearchIndex::rebuild(store)?;
+        super::open::warn_rebuilt(&index_dir(store.path()), why);
+        Ok(ix)
+    }
 }
 
 /// The memory each thread of a full build indexes into before it writes a segment (about 7,000
@@ -178,7 +185,12 @@ impl NewIndex {
         let reader =
             reader(&index).map_err(|e| tantivy_err("cannot read the index in", tmp.path(), e))?;
         let documents = reader.searcher().num_docs();
+        let metas = index.load_metas();
         swap_in(tmp, dir)?;
+        // Written just now by this process: its files are as checked.
+        if let Ok(metas) = metas {
+            super::sound::write_stamp(&metas, dir);
+        }
         tracing::info!(written, run_id = state.run_id, "search index built");
         Ok(SearchIndex {
             reader,

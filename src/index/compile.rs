@@ -17,8 +17,13 @@
 //! 4. attribute: each word adds the weight of the best field it matched in (first word of the
 //!    name 11 > name 10 > show_name 9 > tag 8 > namespace 7 > SWR path 6 > description 4);
 //! 5. exactness: a one-term query equal to an image's whole name adds [`EXACT_NAME`];
-//! 6. equal scores: shorter names first, then by name (the order the index keeps documents in,
-//!    so ties cost nothing).
+//! 6. equal scores: ACTIVE first, then the newer `create_at`, `update_at`, id (the collector
+//!    ranks by them, see [`super::search`]).
+//!
+//! A glued word (`snt9b`, `910b`) is a code: it matches itself, never a longer code it begins
+//! (`snt9b23`) in the first pass; the second pass also finds those, at [`PREFIX`], after every
+//! exact match. Plain-word queries that too few images match in full are then filled up with
+//! partial matches ([`super::search`]).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -42,7 +47,11 @@ pub const EXACT: f32 = 1000.0;
 pub const ONE_TYPO: f32 = 600.0;
 pub const TWO_TYPOS: f32 = 300.0;
 pub const PROXIMITY: f32 = 100.0;
-/// A glued word (`snt9b`) found as itself, over found as the start of a longer one (`snt9b23`).
+/// A glued word found as the start of a longer one (`snt9b` in `snt9b23`): another chip, so
+/// only in the second pass, and below a one-typo match.
+pub const PREFIX: f32 = 500.0;
+/// A prefix query's glued word (`snt9b*`) found as itself, over found as the start of a longer
+/// one (`snt9b23`).
 const WHOLE_BONUS: f32 = 0.5;
 /// The query is the image's whole name (Meilisearch's exactness rule).
 const EXACT_NAME: f32 = 5.0;
@@ -53,10 +62,14 @@ pub(super) struct Compiler<'a> {
     pub(super) marks: Vec<(Field, Mark)>,
     /// Whether words may match with typos (the second pass of a search).
     fuzzy: bool,
-    /// Whether some word could match with typos (so a second pass could find more).
+    /// Whether some word could match with typos or as a prefix (so a second pass could find
+    /// more).
     pub(super) typos_possible: bool,
     /// Levenshtein automata by (term, distance), shared by every field a word is looked up in.
     automata: HashMap<(String, u8), Arc<DfaWrapper>>,
+    /// What an exact match scores before its field's weight: [`EXACT`], or 0 where a word's
+    /// clause should score its best field alone (partial matches weigh it themselves).
+    pub(super) base: f32,
 }
 
 impl<'a> Compiler<'a> {
@@ -68,6 +81,7 @@ impl<'a> Compiler<'a> {
             fuzzy,
             typos_possible: false,
             automata: HashMap::new(),
+            base: EXACT,
         }
     }
 
@@ -215,7 +229,7 @@ impl Compiler<'_> {
         named: bool,
     ) -> Vec<Q> {
         let mut alternatives: Vec<Q> = Vec::new();
-        let exact = EXACT + tf.weight;
+        let exact = self.base + tf.weight;
         let terms = w.terms.clone();
         for (_, t) in &terms {
             self.marks.push((tf.field, Mark::Exact(t.clone())));
@@ -265,20 +279,24 @@ impl Compiler<'_> {
                         exact,
                     ));
                 } else if let Some(whole) = &w.whole {
-                    // `snt9b`: the word itself, or a longer word it begins (`snt9b23`).
+                    // `snt9b`: the word itself; in the second pass, with the typos (so below
+                    // every exact match), also a longer word it begins (`snt9b23`).
                     self.marks.push((tf.field, Mark::Exact(whole.clone())));
-                    self.marks.push((tf.field, Mark::Prefix(whole.clone())));
                     alternatives.push(konst(
                         Box::new(TermQuery::new(
                             text_term(field, whole),
                             IndexRecordOption::Basic,
                         )),
-                        exact + WHOLE_BONUS,
-                    ));
-                    alternatives.push(konst(
-                        Box::new(FuzzyTermQuery::new_prefix(text_term(field, whole), 0, true)),
                         exact,
                     ));
+                    self.typos_possible = true;
+                    if self.fuzzy {
+                        self.marks.push((tf.field, Mark::Prefix(whole.clone())));
+                        alternatives.push(konst(
+                            Box::new(FuzzyTermQuery::new_prefix(text_term(field, whole), 0, true)),
+                            PREFIX + tf.weight,
+                        ));
+                    }
                 } else {
                     alternatives.push(konst(phrase(field, &terms), exact));
                 }
@@ -345,7 +363,7 @@ impl Compiler<'_> {
         )))
     }
 
-    fn term(&mut self, t: &query::Term) -> Result<Option<Q>> {
+    pub(super) fn term(&mut self, t: &query::Term) -> Result<Option<Q>> {
         let fields: Vec<TextField> = match t.field {
             None => self.f.default_text(),
             Some("id") => {

@@ -34,11 +34,13 @@ mod commit;
 mod compile;
 mod first_build;
 mod highlight;
+pub mod matches;
 mod open;
 pub mod query;
 pub mod request;
 pub mod schema;
 pub mod search;
+mod sound;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -56,6 +58,7 @@ pub use first_build::{Feeder, FirstBuild};
 pub use open::update;
 pub use request::{Invalid, SearchRequest};
 pub use search::Hit;
+pub use sound::agreement;
 
 /// The index directory of the mirror at `db`: `<db>.index`.
 pub fn index_dir(db: &Path) -> PathBuf {

@@ -7,11 +7,12 @@ use std::time::{Duration, Instant};
 
 use tantivy::directory::error::LockError;
 use tantivy::indexer::{LogMergePolicy, NoMergePolicy};
-use tantivy::{Index, IndexWriter, TantivyDocument, TantivyError, Term};
+use tantivy::{Index, IndexMeta, IndexWriter, TantivyDocument, TantivyError, Term};
 
 use super::build::build;
 use super::commit::{commit, Payload};
 use super::schema::{self, Fields};
+use super::sound;
 use super::{
     committed, elapsed_ms, index_dir, reader, tantivy_err, Action, IndexReport, SearchIndex,
 };
@@ -24,19 +25,26 @@ const LOCK_WAIT: Duration = Duration::from_secs(30);
 
 /// Why an existing index cannot be used as it is.
 enum Unusable {
+    /// No index was ever built here (a new mirror, a restored backup).
     Missing,
+    /// Damaged, foreign, or written by another format: what is wrong.
     Broken(String),
 }
 
 struct Opened {
     index: Index,
     fields: Fields,
+    metas: IndexMeta,
     payload: Option<Payload>,
 }
 
 fn open_existing(dir: &Path) -> std::result::Result<Opened, Unusable> {
     if !dir.join("meta.json").exists() {
-        return Err(Unusable::Missing);
+        return Err(if dir.exists() {
+            Unusable::Broken("its meta.json is missing".into())
+        } else {
+            Unusable::Missing
+        });
     }
     let index = Index::open_in_dir(dir).map_err(|e| Unusable::Broken(e.to_string()))?;
     if index.settings().sort_by_field != schema::settings().sort_by_field {
@@ -56,62 +64,122 @@ fn open_existing(dir: &Path) -> std::result::Result<Opened, Unusable> {
     Ok(Opened {
         index,
         fields,
+        metas,
         payload,
     })
 }
 
 impl SearchIndex {
     /// Opens the index of the mirror `store`, first bringing it level with the database
-    /// (catching up, or rebuilding it when missing, broken or foreign).
+    /// (catching up, or rebuilding it when missing, damaged or foreign: then it says so once).
     pub fn open(store: &Store) -> Result<SearchIndex> {
         let started = Instant::now();
         let dir = index_dir(store.path());
         store.read_snapshot(|s| {
             let state = committed(s)?;
-            let want = Payload::of(&state);
-            let why = match open_existing(&dir) {
-                Ok(opened) => match opened.payload {
-                    Some(p) if p == want => match reader(&opened.index) {
-                        Ok(reader) => {
-                            let documents = reader.searcher().num_docs();
-                            return Ok(SearchIndex {
-                                reader,
-                                fields: opened.fields,
-                                payload: p,
-                                report: IndexReport {
-                                    action: Action::UpToDate,
-                                    run_id: p.run_id,
-                                    written: 0,
-                                    documents,
-                                    duration_ms: elapsed_ms(started),
-                                },
-                            });
-                        }
-                        Err(e) => format!("it cannot be read ({e})"),
-                    },
-                    Some(p) if can_catch_up(s, &p, &state)? => {
-                        match catch_up(s, &dir, opened, &p, &state, started) {
-                            Ok(Some(ix)) => return Ok(ix),
-                            Ok(None) => "another process holds its writer lock".to_string(),
-                            Err(e) => format!("updating it failed ({e})"),
-                        }
-                    }
-                    Some(p) if p.format != schema::FORMAT => {
-                        format!("it was written by another macat (format {})", p.format)
-                    }
-                    Some(_) => "it does not match the database's history".to_string(),
-                    None => "it records no run".to_string(),
-                },
+            // Reading a damaged index may panic inside tantivy: that is damage too.
+            let outcome = crate::crash::caught(|| use_existing(s, &dir, &state, started))
+                .unwrap_or_else(|panic| {
+                    Ok(Err(Unusable::Broken(format!(
+                        "reading it panicked: {panic}"
+                    ))))
+                })?;
+            match outcome {
+                Ok(ix) => Ok(ix),
                 Err(Unusable::Missing) => {
                     tracing::info!("no search index at {}: building it", dir.display());
-                    return build(s, &dir, &state, started, false);
+                    build(s, &dir, &state, started, false)
                 }
-                Err(Unusable::Broken(e)) => format!("it is unreadable ({e})"),
-            };
-            tracing::warn!("rebuilding the search index at {}: {why}", dir.display());
-            build(s, &dir, &state, started, false)
+                Err(Unusable::Broken(why)) => {
+                    // Compacted, as `macat reindex` builds it: the same index, the same answers.
+                    let ix = build(s, &dir, &state, started, true)?;
+                    warn_rebuilt(&dir, &why);
+                    Ok(ix)
+                }
+            }
         })
     }
+}
+
+/// The one line that says the index was rebuilt, and why.
+pub(super) fn warn_rebuilt(dir: &Path, why: &str) {
+    tracing::warn!(
+        "the search index at {} was rebuilt from the mirror: {why}",
+        dir.display()
+    );
+}
+
+/// The existing index, level with `state` (caught up if behind), when it is sound.
+fn use_existing(
+    s: &Store,
+    dir: &Path,
+    state: &CommittedState,
+    started: Instant,
+) -> Result<std::result::Result<SearchIndex, Unusable>> {
+    let opened = match open_existing(dir) {
+        Ok(o) => o,
+        Err(u) => return Ok(Err(u)),
+    };
+    let want = Payload::of(state);
+    let broken = |why: String| Ok(Err(Unusable::Broken(why)));
+    let behind = match opened.payload {
+        Some(p) if p == want => false,
+        Some(p) if can_catch_up(s, &p, state)? => true,
+        Some(p) if p.format != schema::FORMAT => {
+            return broken(format!(
+                "it was written by another macat (format {})",
+                p.format
+            ))
+        }
+        Some(_) => return broken("it does not match the database's history".into()),
+        None => return broken("it records no run".into()),
+    };
+    let verified = match sound::verify(&opened.index, dir, &opened.metas) {
+        Ok(v) => v,
+        Err(why) => return broken(format!("it is damaged ({why})")),
+    };
+    let metas = opened.metas.clone();
+    let ix = if behind {
+        let from = opened.payload.expect("checked above");
+        match catch_up(s, dir, opened, &from, state, started) {
+            Ok(Some(ix)) => ix,
+            Ok(None) => return broken("another process holds its writer lock".into()),
+            Err(e) => return broken(format!("updating it failed ({e})")),
+        }
+    } else {
+        let reader = match reader(&opened.index) {
+            Ok(r) => r,
+            Err(e) => return broken(format!("it cannot be read ({e})")),
+        };
+        let documents = reader.searcher().num_docs();
+        SearchIndex {
+            reader,
+            fields: opened.fields,
+            payload: want,
+            report: IndexReport {
+                action: Action::UpToDate,
+                run_id: want.run_id,
+                written: 0,
+                documents,
+                duration_ms: elapsed_ms(started),
+            },
+        }
+    };
+    // meta.json has no checksum: when it changed since the last check, its documents must be
+    // the database's versions, one each.
+    if verified.meta_changed {
+        let versions = s.version_count()?;
+        if versions != ix.report.documents as i64 {
+            return broken(format!(
+                "it holds {} documents for {versions} versions",
+                ix.report.documents
+            ));
+        }
+    }
+    if !behind && (verified.checked > 0 || verified.meta_changed) {
+        sound::write_stamp(&metas, dir);
+    }
+    Ok(Ok(ix))
 }
 
 /// Brings the index of `store` level with the database; for the end of a sync, which owns
@@ -199,6 +267,9 @@ fn catch_up(
     }
     crate::failpoint::hit("index-before-commit");
     commit(writer, &index, dir, &Payload::of(state), false)?;
+    if let Ok(metas) = index.load_metas() {
+        sound::write_stamp(&metas, dir);
+    }
     let reader = reader(&index).map_err(|e| tantivy_err("cannot read the index at", dir, e))?;
     let documents = reader.searcher().num_docs();
     tracing::info!(

@@ -402,9 +402,46 @@ pub fn parse(query: &str) -> Result<Expr, QueryError> {
     Ok(e)
 }
 
+/// The words of a query of two or more plain words (no quotes, operators, parentheses,
+/// `field:value` or `prefix*`): the queries partial matches may answer. `None` for any other.
+pub fn plain_words(query: &str) -> Option<Vec<Term>> {
+    let words = lex(query)
+        .ok()?
+        .into_iter()
+        .map(|t| match t {
+            Tok::Term(t) if t.field.is_none() && t.kind == TermKind::Word => Some(t),
+            _ => None,
+        })
+        .collect::<Option<Vec<Term>>>()?;
+    (words.len() >= 2).then_some(words)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_words_are_words_alone() {
+        let texts = |q: &str| plain_words(q).map(|w| w.into_iter().map(|t| t.text).collect());
+        assert_eq!(
+            texts("notebook ssh"),
+            Some(vec!["notebook".to_string(), "ssh".to_string()])
+        );
+        for q in [
+            "notebook",
+            "notebook AND ssh",
+            "notebook OR ssh",
+            "notebook -ssh",
+            "NOT ssh notebook",
+            "\"notebook ssh\"",
+            "name:notebook ssh",
+            "notebook ssh*",
+            "(notebook ssh)",
+            "* notebook",
+        ] {
+            assert_eq!(texts(q), None::<Vec<String>>, "{q}");
+        }
+    }
 
     fn word(t: &str) -> Expr {
         Expr::Term(Term {

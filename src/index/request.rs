@@ -53,6 +53,8 @@ pub struct SearchRequest {
     scopes: Option<Vec<i64>>,
     /// Fill [`super::search::Hit::highlights`] (for a terminal; scripts do not need them).
     highlight: bool,
+    /// Fill the hits up with partial matches ([`SearchRequest::with_partial`]).
+    partial: bool,
 }
 
 /// Why a request was refused.
@@ -106,7 +108,8 @@ impl Invalid {
 
 impl SearchRequest {
     /// A search for `query` (malformed: [`Invalid::Query`]): [`DEFAULT_LIMIT`] hits, no
-    /// filter, the latest run, images still in the catalog, every scope, no highlights.
+    /// filter, the latest run, images still in the catalog, every scope, no highlights,
+    /// partial matches on.
     pub fn new(query: &str) -> std::result::Result<SearchRequest, Invalid> {
         let expr = query::parse(query).map_err(Invalid::Query)?;
         Ok(SearchRequest {
@@ -119,6 +122,7 @@ impl SearchRequest {
             include_removed: false,
             scopes: None,
             highlight: false,
+            partial: true,
         })
     }
 
@@ -197,6 +201,15 @@ impl SearchRequest {
         self
     }
 
+    /// Whether a query of plain words that fewer images match in full than the limit is filled
+    /// up with images matching some of its words (marked [`super::search::Hit::partial`]).
+    /// On by default: what `macat search` and `serve` answer people. A saved search (a watch)
+    /// turns it off: its matches are the images that match every word.
+    pub fn with_partial(mut self, partial: bool) -> SearchRequest {
+        self.partial = partial;
+        self
+    }
+
     /// Finds the committed run the point in time names in `store` (a point before the first
     /// run, or a run that does not exist, is a usage error).
     pub fn resolve(&mut self, store: &Store) -> Result<()> {
@@ -242,6 +255,10 @@ impl SearchRequest {
 
     pub fn highlight(&self) -> bool {
         self.highlight
+    }
+
+    pub fn partial(&self) -> bool {
+        self.partial
     }
 }
 

@@ -24,7 +24,7 @@ pub const LIVE: u64 = u64::MAX;
 
 /// The version of this schema and of the analysis behind it. An index written with another
 /// version is rebuilt (tokenization changes make old terms unreachable).
-pub const FORMAT: u32 = 5;
+pub const FORMAT: u32 = 6;
 
 /// A text field users can search: name in queries, its analysis, and its weight in ranking.
 #[derive(Debug, Clone, Copy)]
@@ -59,6 +59,9 @@ pub struct Fields {
     pub name: Field,
     pub name_head: Field,
     pub name_rank: Field,
+    pub recency: Field,
+    pub updated: Field,
+    pub id_rank: Field,
     /// The whole name, lowercased: an exact-name match ranks first among equals.
     pub name_exact: Field,
     pub tag: Field,
@@ -129,6 +132,35 @@ pub fn name_rank(name: &str) -> u64 {
     let mut b = [0u8; 8];
     b[0] = name.chars().count().min(255) as u8;
     for (slot, byte) in b[1..].iter_mut().zip(name.to_lowercase().bytes()) {
+        *slot = byte;
+    }
+    u64::from_be_bytes(b)
+}
+
+/// The fast fields that order equal matches (the contract's ties): [`RECENCY`] (ACTIVE
+/// first, then the newer `create_at`), [`UPDATED`] (the newer `update_at`), [`ID_RANK`] (the
+/// id's first bytes); each ranks higher when larger. The full id, then the scope, finish the
+/// order once hits are read.
+pub const RECENCY: &str = "recency";
+pub const UPDATED: &str = "updated";
+pub const ID_RANK: &str = "id_rank";
+
+/// [`RECENCY`] of an image: ACTIVE in the top bit, then `create_at` (a missing or negative
+/// one is the oldest).
+pub fn recency(status: Option<&str>, create_at: Option<i64>) -> u64 {
+    let active = status.is_some_and(|s| s.eq_ignore_ascii_case("ACTIVE"));
+    (u64::from(active) << 63) | (create_at.unwrap_or(0).max(0) as u64 & (u64::MAX >> 1))
+}
+
+/// [`UPDATED`] of an image: `update_at` (a missing or negative one is the oldest).
+pub fn updated(update_at: Option<i64>) -> u64 {
+    update_at.unwrap_or(0).max(0) as u64
+}
+
+/// [`ID_RANK`] of an id: its first 8 bytes, big-endian, so numbers order like the ids.
+pub fn id_rank(id: &str) -> u64 {
+    let mut b = [0u8; 8];
+    for (slot, byte) in b.iter_mut().zip(id.bytes()) {
         *slot = byte;
     }
     u64::from_be_bytes(b)
@@ -229,6 +261,9 @@ pub fn schema() -> Schema {
         ),
     );
     b.add_u64_field(NAME_RANK, FAST);
+    for name in [RECENCY, UPDATED, ID_RANK] {
+        b.add_u64_field(name, FAST);
+    }
     for (_, name) in ENUM_FIELDS {
         let opts = TextOptions::default()
             .set_indexing_options(
@@ -302,6 +337,9 @@ impl Fields {
             name: f("name")?,
             name_head: f(NAME_HEAD)?,
             name_rank: f(NAME_RANK)?,
+            recency: f(RECENCY)?,
+            updated: f(UPDATED)?,
+            id_rank: f(ID_RANK)?,
             name_exact: f("name_exact")?,
             tag: f("tag")?,
             show_name: f("show_name")?,
@@ -349,6 +387,12 @@ impl Fields {
         doc.add_u64(self.valid_to, v.valid_to.map_or(LIVE, |t| t as u64));
         let name = image.name.as_deref().unwrap_or("");
         doc.add_u64(self.name_rank, name_rank(name));
+        doc.add_u64(
+            self.recency,
+            recency(image.status.as_deref(), image.create_at),
+        );
+        doc.add_u64(self.updated, updated(image.update_at));
+        doc.add_u64(self.id_rank, id_rank(&v.image_id));
         let mut text = |field: Field, value: &Option<String>| {
             if let Some(s) = value.as_deref().filter(|s| !s.is_empty()) {
                 doc.add_text(field, s);

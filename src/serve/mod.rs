@@ -117,7 +117,20 @@ impl Mirror {
         let store = self.store();
         let index = self.search_index(&store)?;
         drop(store);
-        index.search(req)
+        match index.search(req) {
+            Err(e) if !matches!(e, Error::Usage(_)) => {
+                // Damage the open could not see: heal under the store's lock, so that
+                // concurrent requests rebuild it once.
+                let store = self.store();
+                let current = self.search_index(&store)?;
+                let (hits, healed) = current.search_or_heal(&store, req)?;
+                if let Some(healed) = healed {
+                    *self.index.lock().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(healed));
+                }
+                Ok(hits)
+            }
+            answer => answer,
+        }
     }
 
     /// The point in time served when a request names none.
@@ -219,6 +232,14 @@ pub fn router(mirror: Arc<Mirror>) -> Router {
     Router::new()
         .route("/v1/{project_id}/images", get(list_images))
         .route("/v1/{project_id}/images/search", get(search_images))
+        .route(
+            "/feed.atom",
+            get(|State(m): State<Arc<Mirror>>| atom(m, None)),
+        )
+        .route(
+            "/watches/{name}/feed.atom",
+            get(|State(m): State<Arc<Mirror>>, UrlPath(n): UrlPath<String>| atom(m, Some(n))),
+        )
         .route("/v1/{project_id}/images/{id}", get(show_image))
         .merge(crate::web::router())
         .layer(axum::middleware::from_fn_with_state(
@@ -275,6 +296,31 @@ async fn list_images(
         .map_or(mirror.cfg.as_of.clone(), |(_, v)| v.clone());
     match blocking(move || mirror.page(&project_id, &as_of, &q)).await {
         Ok(body) => apiserver::json_response(body),
+        Err(response) => response,
+    }
+}
+
+/// The Atom feed of the catalog, or of one watch (`crate::feed`); an unknown watch is 404.
+async fn atom(mirror: Arc<Mirror>, watch: Option<String>) -> Response {
+    use axum::response::IntoResponse;
+    let limit = crate::feed::DEFAULT_LIMIT;
+    let feed = blocking(move || {
+        let store = mirror.store();
+        match &watch {
+            Some(name) => crate::feed::watch_feed(&store, name, limit),
+            None => crate::feed::catalog_feed(&store, limit),
+        }
+        .map_err(|e| match e {
+            Error::Usage(m) => Box::new((StatusCode::NOT_FOUND, m).into_response()),
+            other => internal_error(other),
+        })
+    });
+    match feed.await {
+        Ok(xml) => (
+            [("content-type", "application/atom+xml; charset=utf-8")],
+            xml,
+        )
+            .into_response(),
         Err(response) => response,
     }
 }

@@ -67,6 +67,13 @@ impl Store {
         }))
     }
 
+    /// Rows of `versions`: each is one document of the search index.
+    pub fn version_count(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row("SELECT count(*) FROM versions", [], |r| r.get(0))?)
+    }
+
     /// When committed run `run_id` started, if it exists and is committed.
     pub fn committed_run_started_at(&self, run_id: i64) -> Result<Option<i64>> {
         Ok(self

@@ -129,7 +129,7 @@ impl Store {
     }
 
     /// Images whose name is `spec` or, failing that, whose `name:tag` is `spec`: seeks in
-    /// versions_q_name (name, tag), the name and tag of each stored object (migration 6).
+    /// versions_q_name (name, tag), the name and tag of each stored object (migration 7).
     fn by_name(&self, spec: &str, at: Option<i64>, live: &str) -> Result<Vec<(i64, String)>> {
         let (name, tag) = spec.split_once(':').unwrap_or((spec, ""));
         let sql = format!(

@@ -1,4 +1,4 @@
-//! The API's query ([`Query`]) answered from the mirror's indexes (migration 6): filter, sort
+//! The API's query ([`Query`]) answered from the mirror's indexes (migration 7): filter, sort
 //! and page in SQLite, parsing only the objects of the page asked for.
 //!
 //! [`Query::select`] over parsed objects stays the definition; this is the same answer, faster.

@@ -357,6 +357,14 @@ fn hit(site: &Site, h: &Hit) -> Markup {
                 }
                 " " code.id { (sanitize(&h.id)) }
             }
+            @if h.partial {
+                p.partial { "partial match: no "
+                    @for (i, w) in h.missing.iter().enumerate() {
+                        @if i > 0 { ", " }
+                        code { (sanitize(w)) }
+                    }
+                }
+            }
             @if let Some(d) = h.description.as_deref().filter(|d| !d.trim().is_empty()) {
                 p.desc { (marked(d, &h.highlights.description)) }
             }
