@@ -26,6 +26,7 @@ pub const FIELDS: &[&str] = &[
     "swr_path",
     "namespace",
     "show_name",
+    "tags",
     "arch",
     "type",
     "service_type",

@@ -24,7 +24,7 @@ pub const LIVE: u64 = u64::MAX;
 
 /// The version of this schema and of the analysis behind it. An index written with another
 /// version is rebuilt (tokenization changes make old terms unreachable).
-pub const FORMAT: u32 = 6;
+pub const FORMAT: u32 = 7;
 
 /// A text field users can search: name in queries, its analysis, and its weight in ranking.
 #[derive(Debug, Clone, Copy)]
@@ -99,6 +99,8 @@ const TEXT_FIELDS: &[(&str, Kind, f32, Role)] = &[
     ("tag", Kind::Ident, 8.0, Role::Secondary),
     ("namespace", Kind::Ident, 7.0, Role::Secondary),
     ("swr_path", Kind::Ident, 6.0, Role::Secondary),
+    // The SDK's `tags` (a list of `{key, value}`): each key and value, `tags:team`, `tags:ai`.
+    ("tags", Kind::Ident, 5.0, Role::Secondary),
     ("description", Kind::Text, 4.0, Role::Default),
 ];
 
@@ -412,6 +414,13 @@ impl Fields {
         text(self.visibility, &image.visibility);
         text(self.flavor_type, &image.flavor_type);
         text(self.origin, &image.origin);
+        if let Some(tags) = self.text_field("tags") {
+            for t in image.tags.iter().flatten() {
+                for part in [&t.key, &t.value] {
+                    text(tags.field, part);
+                }
+            }
+        }
         for c in image.resource_categories.iter().flatten() {
             text(self.category, &Some(c.clone()));
         }

@@ -471,6 +471,49 @@ mod tests {
         }
     }
 
+    /// The SDK's newer fields: `show_name`/`show_tag` by `show_name:`, tag keys and values by
+    /// `tags:` (and by plain words, after the name).
+    #[test]
+    fn show_names_and_tag_keys_and_values_are_searchable() {
+        let (mut versions, _) = fixture();
+        let raw = serde_json::json!({
+            "id": "tagged-0001", "name": "custom-trainer", "tag": "v1", "status": "ACTIVE",
+            "show_name": "Team Trainer", "show_tag": "stable-2026",
+            "tags": [{"key": "costcenter", "value": "vision-team"}, {"key": "gpuquota"}],
+            "workspace_id": "0", "type": "DEDICATED"
+        });
+        versions.push(IndexedVersion {
+            version_id: versions.len() as i64 + 1,
+            scope_id: 1,
+            image_id: "tagged-0001".into(),
+            valid_from: 1,
+            valid_to: None,
+            raw: raw.to_string(),
+        });
+        let index = index_of(&versions, versions.len());
+        for q in [
+            "tags:costcenter",
+            "tags:vision-team",
+            "tags:gpuquota",
+            "show_name:trainer",
+            "show_name:stable-2026",
+            "gpuquota",
+        ] {
+            // First: an exact match ranks above what typos or partial words add.
+            assert_eq!(
+                ids(&index, q, 5).first().map(String::as_str),
+                Some("tagged-0001"),
+                "{q}"
+            );
+        }
+        assert!(ids(&index, "tags:nothing-like-it", 5).is_empty());
+        // A fixture image's tag, `{"key": "tier", "value": "base"}`.
+        assert_eq!(
+            ids(&index, "tags:tier", 1),
+            vec!["b757674f-18a3-5cad-8202-79054c3b4b2b".to_string()]
+        );
+    }
+
     fn ids(index: &SearchIndex, query: &str, limit: u64) -> Vec<String> {
         let req = SearchRequest::new(query)
             .and_then(|r| r.with_limit(limit))
