@@ -356,10 +356,14 @@ mod tests {
                 };
                 let scopes = scoped.then_some(&[2i64][..]);
                 let all = store.live_images(run).unwrap();
-                let live: Vec<_> = all
+                let mut live: Vec<_> = all
                     .iter()
                     .filter(|l| scopes.is_none_or(|s| s.contains(&l.scope_id)))
                     .collect();
+                // The reference breaks ties by id, then keeps its input's order: the same id in
+                // two scopes (two projects listed together) comes in scope order, as the
+                // index path orders them.
+                live.sort_by(|a, b| a.image.id.cmp(&b.image.id).then(a.scope_id.cmp(&b.scope_id)));
                 let reference = q.select(&live, |l| &l.image);
                 let page = paging.page(&reference, &q);
                 let got = store.select(run, &q, &paging, scopes).unwrap();
