@@ -11,7 +11,7 @@ use clap::Args;
 use super::diff::DiffArgs;
 use super::history::HistoryArgs;
 use super::runs::RunsArgs;
-use super::search::SearchArgs;
+use super::search::{FilterArgs, SearchArgs};
 use super::Format::Table;
 use super::{GlobalArgs, Session};
 use crate::api::auth::Auth;
@@ -213,12 +213,10 @@ fn demo_searches(s: &Session) -> Result<()> {
         let args = SearchArgs {
             query: vec![query.to_string()],
             limit: 3,
-            arch: arch.map(String::from),
-            service_type: None,
-            image_type: None,
-            category: None,
-            status: None,
-            dev_service: None,
+            filters: FilterArgs {
+                arch: arch.map(String::from),
+                ..FilterArgs::default()
+            },
             as_of: None,
             include_removed,
             format: Table,

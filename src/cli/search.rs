@@ -22,24 +22,8 @@ pub struct SearchArgs {
     /// Most hits to show
     #[arg(long, value_name = "N", default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=10_000))]
     pub limit: u64,
-    /// Only this architecture (x86_64, aarch64; any case)
-    #[arg(long, value_name = "A")]
-    pub arch: Option<String>,
-    /// Only this service type (COMMON, INFERENCE, TRAIN, DEV, UNKNOWN; any case)
-    #[arg(long, value_name = "S")]
-    pub service_type: Option<String>,
-    /// Only this image type (BUILD_IN, DEDICATED; any case)
-    #[arg(long = "type", value_name = "T")]
-    pub image_type: Option<String>,
-    /// Only images for this resource category
-    #[arg(long, value_enum, ignore_case = true)]
-    pub category: Option<Category>,
-    /// Only images with this status (ACTIVE, INIT, CREATING, ...; any case)
-    #[arg(long, value_name = "S")]
-    pub status: Option<String>,
-    /// Only images offering this development service (NOTEBOOK, SSH, ...; any case)
-    #[arg(long, value_name = "D")]
-    pub dev_service: Option<String>,
+    #[command(flatten)]
+    pub filters: FilterArgs,
     /// Search the catalog as it was then: YYYY-MM-DD, RFC 3339, run:N, latest, or 36h/7d ago
     #[arg(long, value_name = "WHEN")]
     pub as_of: Option<String>,
@@ -78,23 +62,55 @@ impl SearchArgs {
             .with_limit(self.limit)?
             .with_include_removed(self.include_removed)
             .with_highlight(highlight);
+        for (name, value) in self.filters.given() {
+            req = req.with_filter(name, &value)?;
+        }
+        if let Some(w) = &self.as_of {
+            req = req.with_as_of(w, chrono::Utc::now())?;
+        }
+        Ok(req)
+    }
+}
+
+/// The search filters, as `macat search` and `macat watch add` take them.
+#[derive(Debug, Default, Args)]
+pub struct FilterArgs {
+    /// Only this architecture (x86_64, aarch64; any case)
+    #[arg(long, value_name = "A")]
+    pub arch: Option<String>,
+    /// Only this service type (COMMON, INFERENCE, TRAIN, DEV, UNKNOWN; any case)
+    #[arg(long, value_name = "S")]
+    pub service_type: Option<String>,
+    /// Only this image type (BUILD_IN, DEDICATED; any case)
+    #[arg(long = "type", value_name = "T")]
+    pub image_type: Option<String>,
+    /// Only images for this resource category
+    #[arg(long, value_enum, ignore_case = true)]
+    pub category: Option<Category>,
+    /// Only images with this status (ACTIVE, INIT, CREATING, ...; any case)
+    #[arg(long, value_name = "S")]
+    pub status: Option<String>,
+    /// Only images offering this development service (NOTEBOOK, SSH, ...; any case)
+    #[arg(long, value_name = "D")]
+    pub dev_service: Option<String>,
+}
+
+impl FilterArgs {
+    /// (filter name, value) for each filter given, named as [`SearchRequest::with_filter`]
+    /// takes them.
+    pub fn given(&self) -> Vec<(&'static str, String)> {
         let category = self.category.map(|c| c.as_str().to_string());
-        for (name, value) in [
+        [
             ("arch", &self.arch),
             ("service_type", &self.service_type),
             ("type", &self.image_type),
             ("status", &self.status),
             ("dev_service", &self.dev_service),
             ("category", &category),
-        ] {
-            if let Some(v) = value {
-                req = req.with_filter(name, v)?;
-            }
-        }
-        if let Some(w) = &self.as_of {
-            req = req.with_as_of(w, chrono::Utc::now())?;
-        }
-        Ok(req)
+        ]
+        .into_iter()
+        .filter_map(|(name, value)| value.clone().map(|v| (name, v)))
+        .collect()
     }
 }
 

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand, ValueEnum};
 use serde::Serialize;
 
-use super::search::Category;
+use super::search::FilterArgs;
 use super::Session;
 use crate::error::{Error, Result};
 use crate::index::SearchIndex;
@@ -54,24 +54,8 @@ pub struct AddArgs {
     /// What to watch, as `macat search` takes it (every word must match)
     #[arg(value_name = "QUERY")]
     pub query: String,
-    /// Only this architecture (x86_64, aarch64; any case)
-    #[arg(long, value_name = "A")]
-    pub arch: Option<String>,
-    /// Only this service type (COMMON, INFERENCE, TRAIN, DEV, UNKNOWN; any case)
-    #[arg(long, value_name = "S")]
-    pub service_type: Option<String>,
-    /// Only this image type (BUILD_IN, DEDICATED; any case)
-    #[arg(long = "type", value_name = "T")]
-    pub image_type: Option<String>,
-    /// Only images for this resource category
-    #[arg(long, value_enum, ignore_case = true)]
-    pub category: Option<Category>,
-    /// Only images with this status (ACTIVE, INIT, CREATING, ...; any case)
-    #[arg(long, value_name = "S")]
-    pub status: Option<String>,
-    /// Only images offering this development service (NOTEBOOK, SSH, ...; any case)
-    #[arg(long, value_name = "D")]
-    pub dev_service: Option<String>,
+    #[command(flatten)]
+    pub filters: FilterArgs,
     /// POST each event here as JSON (not contacted now: checked at delivery)
     #[arg(long, value_name = "URL")]
     pub webhook: Option<String>,
@@ -156,19 +140,12 @@ pub fn run(s: &Session, args: WatchArgs) -> Result<()> {
 }
 
 fn add(s: &Session, a: AddArgs) -> Result<()> {
-    let mut filters = BTreeMap::new();
-    for (k, v) in [
-        ("arch", a.arch),
-        ("service_type", a.service_type),
-        ("type", a.image_type),
-        ("status", a.status),
-        ("dev_service", a.dev_service),
-        ("category", a.category.map(|c| c.as_str().to_string())),
-    ] {
-        if let Some(v) = v {
-            filters.insert(k.to_string(), v);
-        }
-    }
+    let filters: BTreeMap<String, String> = a
+        .filters
+        .given()
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
     let w = watch::add(
         &s.db_path()?,
         NewWatch {
