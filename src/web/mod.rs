@@ -68,9 +68,18 @@ pub fn router() -> Router<Arc<Mirror>> {
         .route("/runs", get(runs))
         .route("/runs/sizes.svg", get(sizes_chart))
         .route("/runs/changes.svg", get(changes_chart))
-        .route("/static/macat.css", get(stylesheet))
-        .route("/static/macat.js", get(script))
-        .route("/static/favicon.svg", get(favicon))
+        .route(
+            "/static/macat.css",
+            get(|| async { asset("text/css; charset=utf-8", "max-age=3600", STYLESHEET) }),
+        )
+        .route(
+            "/static/macat.js",
+            get(|| async { asset("text/javascript; charset=utf-8", "max-age=3600", SCRIPT) }),
+        )
+        .route(
+            "/static/favicon.svg",
+            get(|| async { asset("image/svg+xml", "max-age=86400", FAVICON) }),
+        )
         .route("/login", get(login_form).post(login))
         .layer(axum::middleware::map_response(secure_headers))
 }
@@ -464,35 +473,14 @@ fn committed_oldest_first(runs: &[crate::store::RunInfo]) -> Vec<&crate::store::
         .collect()
 }
 
-async fn stylesheet() -> Response {
+/// A file served from the binary, cached by the browser for `max_age` seconds.
+fn asset(content_type: &'static str, max_age: &'static str, body: &'static str) -> Response {
     (
         [
-            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
-            (header::CACHE_CONTROL, "max-age=3600"),
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, max_age),
         ],
-        STYLESHEET,
-    )
-        .into_response()
-}
-
-async fn script() -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
-            (header::CACHE_CONTROL, "max-age=3600"),
-        ],
-        SCRIPT,
-    )
-        .into_response()
-}
-
-async fn favicon() -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "image/svg+xml"),
-            (header::CACHE_CONTROL, "max-age=86400"),
-        ],
-        FAVICON,
+        body,
     )
         .into_response()
 }
