@@ -172,3 +172,71 @@ CREATE INDEX versions_q_updated ON versions (q_type, q_workspace_id, q_update_at
 -- By name (and tag): exact names, `--sort-key name`, and `show NAME[:TAG]`, `history NAME:TAG`.
 CREATE INDEX versions_q_name ON versions (q_name, q_tag, valid_from, valid_to, q_type,
     q_workspace_id, scope_id, image_id);
+
+-- migration 8: the query's keys in a table of their own, so that counting and paging a filtered
+-- listing reads one narrow b-tree and never the stored objects. SQLite reads the table row
+-- beside an index on virtual columns (migration 7's indexes were not covering: a filtered count
+-- of 10^5 images took 0.22 s, reading every candidate's object), and those indexes cost half
+-- the size of the objects. `version_keys` holds migration 7's columns for every version,
+-- clustered on the default listing (type, workspace, create time) and indexed by name;
+-- triggers keep it equal to `versions`, whoever writes.
+DROP INDEX versions_q_created;
+DROP INDEX versions_q_updated;
+DROP INDEX versions_q_name;
+CREATE TABLE version_keys (
+    -- X'00' (equal to no text) when the object has no type
+    q_type           NOT NULL,
+    q_workspace_id   NOT NULL,
+    -- the create time split so that the key holds no NULL: (0, 0) when the object has none
+    -- (SQLite orders NULL first), (1, the time) otherwise
+    q_has_create_at  INTEGER NOT NULL,
+    q_create_at      INTEGER NOT NULL,
+    -- versions.id
+    version_id       INTEGER NOT NULL,
+    valid_from       INTEGER NOT NULL,
+    valid_to         INTEGER,
+    q_namespace,
+    q_service_type,
+    q_name,
+    q_update_at      INTEGER,
+    scope_id         INTEGER NOT NULL,
+    image_id         TEXT NOT NULL,
+    PRIMARY KEY (q_type, q_workspace_id, q_has_create_at, q_create_at, version_id)
+) WITHOUT ROWID;
+INSERT INTO version_keys
+    SELECT coalesce(q_type, X'00'), q_workspace_id, q_create_at IS NOT NULL,
+           coalesce(q_create_at, 0), id, valid_from, valid_to, q_namespace, q_service_type,
+           q_name, q_update_at, scope_id, image_id
+    FROM versions ORDER BY 1, 2, 3, 4, 5;
+CREATE INDEX version_keys_by_name ON version_keys (q_name);
+CREATE TRIGGER version_keys_insert AFTER INSERT ON versions BEGIN
+    INSERT INTO version_keys VALUES (coalesce(NEW.q_type, X'00'), NEW.q_workspace_id,
+        NEW.q_create_at IS NOT NULL, coalesce(NEW.q_create_at, 0), NEW.id, NEW.valid_from,
+        NEW.valid_to, NEW.q_namespace, NEW.q_service_type, NEW.q_name, NEW.q_update_at,
+        NEW.scope_id, NEW.image_id);
+END;
+CREATE TRIGGER version_keys_delete AFTER DELETE ON versions BEGIN
+    DELETE FROM version_keys WHERE q_type = coalesce(OLD.q_type, X'00')
+        AND q_workspace_id = OLD.q_workspace_id AND q_has_create_at = (OLD.q_create_at IS NOT NULL)
+        AND q_create_at = coalesce(OLD.q_create_at, 0) AND version_id = OLD.id;
+END;
+-- A version's object never changes, its run range does (valid_to is set when it ends): that
+-- update touches two columns in place. Any other update replaces the version's keys.
+CREATE TRIGGER version_keys_range AFTER UPDATE OF valid_from, valid_to ON versions
+WHEN OLD.id IS NEW.id AND OLD.raw IS NEW.raw AND OLD.scope_id IS NEW.scope_id
+    AND OLD.image_id IS NEW.image_id
+BEGIN
+    UPDATE version_keys SET valid_from = NEW.valid_from, valid_to = NEW.valid_to
+    WHERE q_type = coalesce(NEW.q_type, X'00') AND q_workspace_id = NEW.q_workspace_id
+        AND q_has_create_at = (NEW.q_create_at IS NOT NULL)
+        AND q_create_at = coalesce(NEW.q_create_at, 0) AND version_id = NEW.id;
+END;
+CREATE TRIGGER version_keys_replace AFTER UPDATE OF id, scope_id, image_id, raw ON versions BEGIN
+    DELETE FROM version_keys WHERE q_type = coalesce(OLD.q_type, X'00')
+        AND q_workspace_id = OLD.q_workspace_id AND q_has_create_at = (OLD.q_create_at IS NOT NULL)
+        AND q_create_at = coalesce(OLD.q_create_at, 0) AND version_id = OLD.id;
+    INSERT INTO version_keys VALUES (coalesce(NEW.q_type, X'00'), NEW.q_workspace_id,
+        NEW.q_create_at IS NOT NULL, coalesce(NEW.q_create_at, 0), NEW.id, NEW.valid_from,
+        NEW.valid_to, NEW.q_namespace, NEW.q_service_type, NEW.q_name, NEW.q_update_at,
+        NEW.scope_id, NEW.image_id);
+END;

@@ -88,10 +88,10 @@ fn time_cli(db: &Path, args: &[&str]) -> (Duration, usize) {
     (times[REPEAT / 2], out.stdout.len())
 }
 
-/// Times migration 7 (the query columns and their indexes) on a copy of the mirror taken back
-/// to schema 6, as a mirror written by the previous release is.
+/// Times migration 8 (version_keys) on a copy of the mirror taken back to schema 7, as a mirror
+/// written by the previous release is.
 fn migration(db: &Path, n: usize) {
-    let copy = db.with_extension("v6.db");
+    let copy = db.with_extension("v7.db");
     let _ = std::fs::remove_file(&copy);
     {
         let conn = rusqlite::Connection::open(db).expect("open");
@@ -100,14 +100,18 @@ fn migration(db: &Path, n: usize) {
     }
     let conn = rusqlite::Connection::open(&copy).expect("open copy");
     conn.execute_batch(
-        "DROP INDEX versions_q_created; DROP INDEX versions_q_updated; DROP INDEX versions_q_name;
-         ALTER TABLE versions DROP COLUMN q_type; ALTER TABLE versions DROP COLUMN q_workspace_id;
-         ALTER TABLE versions DROP COLUMN q_name; ALTER TABLE versions DROP COLUMN q_tag;
-         ALTER TABLE versions DROP COLUMN q_namespace; ALTER TABLE versions DROP COLUMN q_service_type;
-         ALTER TABLE versions DROP COLUMN q_create_at; ALTER TABLE versions DROP COLUMN q_update_at;
-         PRAGMA user_version = 6; VACUUM;",
+        "DROP TRIGGER version_keys_insert; DROP TRIGGER version_keys_delete;
+         DROP TRIGGER version_keys_range; DROP TRIGGER version_keys_replace;
+         DROP TABLE version_keys;
+         CREATE INDEX versions_q_created ON versions (q_type, q_workspace_id, q_create_at,
+             valid_from, valid_to, q_namespace, q_service_type, q_name, scope_id, image_id);
+         CREATE INDEX versions_q_updated ON versions (q_type, q_workspace_id, q_update_at,
+             valid_from, valid_to, scope_id, image_id);
+         CREATE INDEX versions_q_name ON versions (q_name, q_tag, valid_from, valid_to, q_type,
+             q_workspace_id, scope_id, image_id);
+         PRAGMA user_version = 7; VACUUM;",
     )
-    .expect("back to schema 6");
+    .expect("back to schema 7");
     drop(conn);
     let before = std::fs::metadata(&copy).map_or(0, |m| m.len());
     let t = Instant::now();
@@ -116,7 +120,7 @@ fn migration(db: &Path, n: usize) {
     let after = db_size(&store, &copy);
     drop(store);
     println!(
-        "| migrating a schema-5 mirror of {n} images to schema 6 | {:.2} s ({} -> {}) |",
+        "| migrating a schema-7 mirror of {n} images to schema 8 | {:.2} s ({} -> {}) |",
         took.as_secs_f64(),
         mib(before),
         mib(after)

@@ -129,16 +129,17 @@ impl Store {
     }
 
     /// Images whose name is `spec` or, failing that, whose `name:tag` is `spec`: seeks in
-    /// versions_q_name (name, tag), the name and tag of each stored object (migration 7).
+    /// version_keys_by_name (migration 8); the tag is read from the few versions of that name.
     fn by_name(&self, spec: &str, at: Option<i64>, live: &str) -> Result<Vec<(i64, String)>> {
         let (name, tag) = spec.split_once(':').unwrap_or((spec, ""));
         let sql = format!(
             "SELECT DISTINCT scope_id, image_id, whole FROM (
-                 SELECT v.scope_id, v.image_id, 1 AS whole FROM versions v
+                 SELECT v.scope_id, v.image_id, 1 AS whole FROM version_keys v
                  WHERE v.q_name = ?1 AND {live}
                  UNION ALL
-                 SELECT v.scope_id, v.image_id, 0 AS whole FROM versions v
-                 WHERE ?3 <> '' AND v.q_name = ?4 AND v.q_tag = ?3 AND {live})
+                 SELECT v.scope_id, v.image_id, 0 AS whole FROM version_keys v
+                 JOIN versions t ON t.id = v.version_id
+                 WHERE ?3 <> '' AND v.q_name = ?4 AND t.q_tag = ?3 AND {live})
              ORDER BY scope_id, image_id"
         );
         let mut stmt = self.conn.prepare(&sql)?;

@@ -1,5 +1,5 @@
-//! The API's query ([`Query`]) answered from the mirror's indexes (migration 7): filter, sort
-//! and page in SQLite, parsing only the objects of the page asked for.
+//! The API's query ([`Query`]) answered from `version_keys` (migration 8): filter, count, sort
+//! and page on that narrow table, then read and parse only the objects of the page asked for.
 //!
 //! [`Query::select`] over parsed objects stays the definition; this is the same answer, faster.
 //! The property test below runs random queries against both and compares ids in order.
@@ -32,25 +32,34 @@ pub(crate) fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
     )
 }
 
-/// The SQL value a sort key compares, as [`Query`]'s sort value does: missing is NULL (SQLite
-/// puts NULL below every value), numbers only when they are integers, text by bytes.
-fn sort_expr(key: &str) -> Option<String> {
-    Some(match key {
-        "create_at" => "q_create_at".into(),
+/// The SQL a sort key orders `version_keys` by, as [`Query`]'s sort value compares: missing is
+/// NULL (SQLite puts NULL below every value; a missing create time is `q_has_create_at` 0),
+/// numbers only when they are integers, text by bytes. Keys `version_keys` does not hold are
+/// read from the version's object.
+fn sort_terms(key: &str, dir: &str) -> Option<String> {
+    let column = match key {
+        "create_at" => return Some(format!("q_has_create_at {dir}, q_create_at {dir}")),
         "update_at" => "q_update_at".into(),
         "name" => "q_name".into(),
-        "tag" => "q_tag".into(),
         "namespace" => "q_namespace".into(),
         "id" => "image_id".into(),
-        "size" => "(CASE WHEN typeof(json_extract(raw, '$.size')) = 'integer' \
-                   THEN json_extract(raw, '$.size') END)"
-            .into(),
+        "tag" => object_value("q_tag"),
+        "size" => object_value(
+            "CASE WHEN typeof(json_extract(raw, '$.size')) = 'integer' \
+             THEN json_extract(raw, '$.size') END",
+        ),
         "arch" | "description" | "flavor_type" | "origin" | "service_type" | "status"
         | "swr_path" | "type" | "visibility" | "workspace_id" => {
-            format!("json_extract(raw, '$.{key}')")
+            object_value(&format!("json_extract(raw, '$.{key}')"))
         }
         _ => return None,
-    })
+    };
+    Some(format!("{column} {dir}"))
+}
+
+/// `expr` over the `versions` row of the `version_keys` row at hand.
+fn object_value(expr: &str) -> String {
+    format!("(SELECT {expr} FROM versions WHERE versions.id = version_keys.version_id)")
 }
 
 impl Store {
@@ -99,7 +108,7 @@ impl Store {
         }
         let filter = cond.join(" AND ");
         let total: i64 = self.conn.query_row(
-            &format!("SELECT count(*) FROM versions WHERE {filter}"),
+            &format!("SELECT count(*) FROM version_keys WHERE {filter}"),
             rusqlite::params_from_iter(args.iter()),
             |r| r.get(0),
         )?;
@@ -121,25 +130,33 @@ impl Store {
         };
         let mut order = Vec::new();
         for k in keys {
-            let expr =
-                sort_expr(k).ok_or_else(|| Error::usage(format!("unknown sort key {k:?}")))?;
-            order.push(format!("{expr} {dir}"));
+            order.push(
+                sort_terms(k, dir)
+                    .ok_or_else(|| Error::usage(format!("unknown sort key {k:?}")))?,
+            );
         }
         // Ties by id, ascending whatever the direction; then by scope, for a stable order.
         order.push("image_id ASC, scope_id ASC".into());
+        // The page's versions first, their objects after: a sort carries what it selects, so
+        // selecting the objects here would read every candidate's.
         let sql = format!(
-            "SELECT scope_id, raw FROM versions WHERE {filter} ORDER BY {} LIMIT ? OFFSET ?",
+            "SELECT version_id FROM version_keys WHERE {filter} ORDER BY {} LIMIT ? OFFSET ?",
             order.join(", ")
         );
         args.push(Value::Integer((window.end - window.start) as i64));
         args.push(Value::Integer(window.start as i64));
-        let mut stmt = self.conn.prepare(&sql)?;
-        let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
-        })?;
-        let mut images = Vec::new();
-        for row in rows {
-            let (scope_id, raw) = row?;
+        let ids: Vec<i64> = self
+            .conn
+            .prepare(&sql)?
+            .query_map(rusqlite::params_from_iter(args.iter()), |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut object = self
+            .conn
+            .prepare_cached("SELECT scope_id, raw FROM versions WHERE id = ?1")?;
+        let mut images = Vec::with_capacity(ids.len());
+        for id in ids {
+            let (scope_id, raw): (i64, String) =
+                object.query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))?;
             let image: Image = serde_json::from_str(&raw)
                 .map_err(|e| Error::internal(format!("a stored image does not parse: {e}")))?;
             images.push(LiveImage {
@@ -326,17 +343,73 @@ mod tests {
                 continue;
             }
             let raw = serde_json::to_string(v).unwrap();
+            // Written as a sync writes it: the version starts open and is ended by an update
+            // (version_keys follows through its triggers).
             conn.execute(
-                "INSERT INTO versions (scope_id, image_id, valid_from, valid_to, hash, raw)
-                 VALUES (?1, ?2, ?3, ?4, x'00', ?5)",
-                rusqlite::params![scope, id, from, to, raw],
+                "INSERT INTO versions (scope_id, image_id, valid_from, hash, raw)
+                 VALUES (?1, ?2, ?3, x'00', ?4)",
+                rusqlite::params![scope, id, from, raw],
             )
             .unwrap();
+            if to.is_some() {
+                conn.execute(
+                    "UPDATE versions SET valid_to = ?1 WHERE id = last_insert_rowid()",
+                    [to],
+                )
+                .unwrap();
+            }
         }
         Store {
             conn,
             path: "memory".into(),
         }
+    }
+
+    /// version_keys as versions imply it: one row per version with the same keys.
+    fn keys_apart(store: &Store) -> i64 {
+        store
+            .conn
+            .query_row(
+                "SELECT (SELECT count(*) FROM versions) + (SELECT count(*) FROM version_keys)
+                      - 2 * (SELECT count(*) FROM versions v JOIN version_keys k
+                             ON k.version_id = v.id AND k.valid_from = v.valid_from
+                             AND k.valid_to IS v.valid_to AND k.q_name IS v.q_name
+                             AND k.q_type = coalesce(v.q_type, X'00')
+                             AND k.q_create_at = coalesce(v.q_create_at, 0)
+                             AND k.image_id = v.image_id AND k.scope_id = v.scope_id)",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap()
+    }
+
+    #[test]
+    fn version_keys_follow_every_write_to_versions() {
+        let store = store_with(&[
+            (
+                1,
+                1,
+                None,
+                json!({"id": "a", "name": "x", "type": "BUILD_IN", "create_at": 5}),
+            ),
+            (1, 1, Some(2), json!({"id": "b", "name": "y"})),
+        ]);
+        assert_eq!(keys_apart(&store), 0);
+        for sql in [
+            "UPDATE versions SET valid_to = 3 WHERE image_id = 'a'",
+            "UPDATE versions SET valid_to = NULL WHERE image_id = 'b'",
+            r#"UPDATE versions SET raw = '{"id":"a","name":"z","type":"DEDICATED"}' WHERE image_id = 'a'"#,
+            "UPDATE versions SET valid_from = 2, image_id = 'c' WHERE image_id = 'b'",
+            "DELETE FROM versions WHERE image_id = 'a'",
+        ] {
+            store.conn.execute_batch(sql).unwrap();
+            assert_eq!(keys_apart(&store), 0, "after {sql}");
+        }
+        let left: i64 = store
+            .conn
+            .query_row("SELECT count(*) FROM version_keys", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(left, 1);
     }
 
     proptest! {
