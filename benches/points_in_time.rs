@@ -246,7 +246,24 @@ fn main() {
     let prev = format!("run:{}", runs - 1);
     let last = format!("run:{runs}");
     let (history_id, history_name_tag) = some_changed_id.unwrap_or_default();
-    let exact_name = history_name_tag.split(':').next().unwrap_or("");
+    // A name and a namespace the default listing (BUILD_IN) holds in the last run.
+    let build_in = || {
+        day.iter()
+            .filter(|v| v["type"].as_str() == Some("BUILD_IN"))
+    };
+    let exact_name = build_in()
+        .find_map(|v| v["name"].as_str())
+        .unwrap_or("")
+        .to_string();
+    let mut namespaces: std::collections::HashMap<&str, usize> = Default::default();
+    for ns in build_in().filter_map(|v| v["namespace"].as_str()) {
+        *namespaces.entry(ns).or_default() += 1;
+    }
+    let namespace = namespaces
+        .into_iter()
+        .max_by_key(|&(ns, count)| (count, std::cmp::Reverse(ns)))
+        .map_or("modelarts", |(ns, _)| ns)
+        .to_string();
     let deep = (n / 2).to_string();
     // Search reads the index beside the mirror: build it once, untimed.
     let out = Command::new(env!("CARGO_BIN_EXE_macat"))
@@ -301,7 +318,7 @@ fn main() {
             vec!["history", &history_id, "--format", "json"],
         ),
         (
-            "`history NAME:TAG --format json` (the same image by name, a scan)".into(),
+            "`history NAME:TAG --format json` (the same image by name)".into(),
             vec!["history", &history_name_tag, "--format", "json"],
         ),
         ("`show ID` (table)".into(), vec!["show", &history_id]),
@@ -320,15 +337,39 @@ fn main() {
         ),
         (
             "`list --name NAME --name-fuzzy-match false`".into(),
-            vec!["list", "--name", exact_name, "--name-fuzzy-match", "false"],
+            vec!["list", "--name", &exact_name, "--name-fuzzy-match", "false"],
         ),
         (
-            "`list --namespace atelier --limit 20`".into(),
-            vec!["list", "--namespace", "atelier", "--limit", "20"],
+            format!("`list --namespace {namespace} --limit 20`"),
+            vec!["list", "--namespace", &namespace, "--limit", "20"],
+        ),
+        (
+            format!("`list --namespace {namespace} --sort-key update_at --limit 20`"),
+            vec![
+                "list",
+                "--namespace",
+                &namespace,
+                "--sort-key",
+                "update_at",
+                "--limit",
+                "20",
+            ],
         ),
         (
             "`list --service-type TRAIN --limit 20`".into(),
             vec!["list", "--service-type", "TRAIN", "--limit", "20"],
+        ),
+        (
+            "`list --service-type TRAIN --limit 20 --as-of run:1`".into(),
+            vec![
+                "list",
+                "--service-type",
+                "TRAIN",
+                "--limit",
+                "20",
+                "--as-of",
+                "run:1",
+            ],
         ),
         (
             "`list --type DEDICATED --limit 20`".into(),

@@ -1,6 +1,7 @@
 //! `macat serve` under load (targets in BENCHMARKS.md): 16 concurrent clients paging through
-//! 200-image pages of a 100,000-image mirror, then 16 clients searching it through
-//! `/images/search`. Run with `cargo bench --bench serve` (`-- --quick` for 20,000 images).
+//! 200-image pages of a 100,000-image mirror, the whole listing and a filtered one, then 16
+//! clients searching it through `/images/search`. Run with `cargo bench --bench serve`
+//! (`-- --quick` for 20,000 images; `MACAT_BENCH_IMAGES=1000000` for the scale target).
 //!
 //! The mirror is built by the real binary syncing from the simulator's generated catalog; the
 //! server is the real binary; the clients are reqwest tasks in this process.
@@ -45,7 +46,11 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
-    let n = if quick { 20_000 } else { 100_000 };
+    let n: usize = match std::env::var("MACAT_BENCH_IMAGES") {
+        Ok(v) => v.parse().expect("MACAT_BENCH_IMAGES is a number"),
+        Err(_) if quick => 20_000,
+        Err(_) => 100_000,
+    };
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("mirror.db");
     let db_arg = db.to_str().unwrap();
@@ -67,13 +72,15 @@ fn main() {
             .success();
         assert!(ok, "building the mirror failed");
     }
+    let started = Instant::now();
     let server = Server::start(&["--db", db_arg, "serve", "--listen", "127.0.0.1:0"]);
     let base = format!("{}/v1/bench/images", server.1);
+    let listening = started.elapsed();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .unwrap();
-    let (latencies, wall, search) = rt.block_on(async {
+    let (latencies, wall, filtered, search) = rt.block_on(async {
         let http = reqwest::Client::new();
         // Warm-up: the first request loads the run's catalog.
         let warm = Instant::now();
@@ -88,7 +95,12 @@ fn main() {
         let first: serde_json::Value = serde_json::from_slice(&first).unwrap();
         let total = first["total"].as_u64().unwrap();
         println!("# macat serve under load: {n}-image mirror ({total} BUILD_IN), {CLIENTS} clients, {PAGE}-image pages");
-        println!("\nfirst request (loads the catalog): {:.0} ms", warm.elapsed().as_secs_f64() * 1000.0);
+        println!(
+            "\nlistening {:.0} ms after start; first page {:.0} ms after that ({:.0} ms after start)",
+            listening.as_secs_f64() * 1000.0,
+            warm.elapsed().as_secs_f64() * 1000.0,
+            started.elapsed().as_secs_f64() * 1000.0
+        );
         let pages = total.div_ceil(PAGE);
         // Each client walks the whole listing, starting at a different page.
         let (all, wall) = load(&http, |c| {
@@ -100,8 +112,37 @@ fn main() {
                 .collect()
         })
         .await;
-        (all, wall, search_load(&http, &server.1).await)
+        // The same with a filter (service_type=TRAIN, about a fifth of the listing): each
+        // client walks it from a different page.
+        let train = http
+            .get(format!("{base}?limit=1&service_type=TRAIN"))
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        let train: serde_json::Value = serde_json::from_slice(&train).unwrap();
+        let train_pages = train["total"].as_u64().unwrap().div_ceil(PAGE);
+        let filtered = load(&http, |c| {
+            (0..train_pages)
+                .map(|k| {
+                    let page = (k + c as u64 * train_pages / CLIENTS as u64) % train_pages;
+                    format!("{base}?limit={PAGE}&offset={}&service_type=TRAIN", page * PAGE)
+                })
+                .collect()
+        })
+        .await;
+        (all, wall, filtered, search_load(&http, &server.1).await)
     });
+    let rss = std::fs::read_to_string(format!("/proc/{}/status", server.0.id()))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+        })
+        .unwrap_or(0);
     let mut sorted = latencies;
     sorted.sort();
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
@@ -121,6 +162,24 @@ fn main() {
         ms(percentile(&sorted, 0.99))
     );
     println!("| latency max | {:.1} ms | |", ms(*sorted.last().unwrap()));
+    let (mut f, fwall) = filtered;
+    f.sort();
+    println!(
+        "| filtered pages (`service_type=TRAIN`) | {} in {:.2} s = {:.0} pages/s | >= 1,000 pages/s |",
+        f.len(),
+        fwall.as_secs_f64(),
+        f.len() as f64 / fwall.as_secs_f64()
+    );
+    println!(
+        "| filtered latency p50 / p99 / max | {:.1} / {:.1} / {:.1} ms | p99 < 50 ms |",
+        ms(percentile(&f, 0.50)),
+        ms(percentile(&f, 0.99)),
+        ms(*f.last().unwrap())
+    );
+    println!(
+        "| serve's peak RSS | {:.0} MiB | < 500 MB |",
+        rss as f64 / 1024.0
+    );
     let (mut sorted, wall) = search;
     sorted.sort();
     println!(

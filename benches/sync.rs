@@ -1,6 +1,7 @@
 //! Sync benchmarks at 100,000 images (issue targets in BENCHMARKS.md).
 //!
-//! Run with `cargo bench --bench sync` (add `-- --quick` for 20,000 images). It drives the real
+//! Run with `cargo bench --bench sync` (add `-- --quick` for 20,000 images;
+//! `MACAT_BENCH_IMAGES=1000000 cargo bench --bench sync -- --first-only` for the scale target). It drives the real
 //! release binary against the real simulator on loopback, as a user would, and measures:
 //! first sync (wall, peak RSS, database size against the JSON received), re-sync of the
 //! unchanged catalog (wall, database growth), syncs under 50 ms of latency per page at
@@ -206,7 +207,13 @@ fn main() {
         round_trips(dir.path());
         return;
     }
-    let n = if quick { 20_000 } else { 100_000 };
+    let n: usize = match std::env::var("MACAT_BENCH_IMAGES") {
+        Ok(v) => v.parse().expect("MACAT_BENCH_IMAGES is a number"),
+        Err(_) if quick => 20_000,
+        Err(_) => 100_000,
+    };
+    // `-- --first-only`: the first sync and the unchanged re-sync, nothing after (the 10^6 run).
+    let first_only = args.iter().any(|a| a == "--first-only");
     let dir = tempfile::tempdir().unwrap();
     println!("# macat sync benchmark: {n} images, page size 200");
 
@@ -250,6 +257,10 @@ fn main() {
         "| re-sync unchanged, changes recorded | +{} ~{} -{} | 0 |",
         again.report["added"], again.report["changed"], again.report["removed"]
     );
+
+    if first_only {
+        return;
+    }
 
     // Latency-bound syncs.
     let latency = 50;

@@ -52,17 +52,7 @@ pub fn run(s: &Session, args: DiffArgs) -> Result<()> {
         .transpose()?;
     let to = When::parse(args.to.as_deref().unwrap_or("latest"), now)?;
     let store = s.store()?;
-    let to = store.resolve(&to)?;
-    let from = match from {
-        Some(w) => store.resolve(&w)?,
-        None => store.committed_before(to.run_id)?.ok_or_else(|| {
-            Error::usage(format!(
-                "run {} is the first committed run: there is nothing before it to compare \
-                 with (pass --from, or sync again)",
-                to.run_id
-            ))
-        })?,
-    };
+    let (from, to) = store.comparison(from.as_ref(), &to)?;
     let diff = store.diff(from, to)?;
     let format = match args.format {
         DiffFormat::Text => Format::Table,

@@ -263,17 +263,7 @@ fn check(s: &Session, a: CheckArgs) -> Result<()> {
     let to = When::parse(a.to.as_deref().unwrap_or("latest"), now)?;
     let store = s.store()?;
     let w = open_watch(store, &a.name)?;
-    let to = store.resolve(&to)?;
-    let from = match from {
-        Some(f) => store.resolve(&f)?,
-        None => store.committed_before(to.run_id)?.ok_or_else(|| {
-            Error::usage(format!(
-                "run {} is the first committed run: there is nothing before it to compare \
-                 with (pass --from, or sync again)",
-                to.run_id
-            ))
-        })?,
-    };
+    let (from, to) = store.comparison(from.as_ref(), &to)?;
     let index = SearchIndex::open(store)?;
     let d = watch::check(store, &index, &w, from, to)?;
     match a.format {

@@ -8,8 +8,11 @@
 //! among that project's images, and `GET /v1/{project_id}/images/{id}` (the SDK's `show_image`):
 //! one image object at `as_of`, 404 when the project does not hold it then. Reads use their own connection
 //! in WAL mode, so they never block a running sync and always see a committed run. A page is
-//! answered from the mirror's query indexes ([`Store::select`]): nothing is loaded at start, and
-//! a request reads what its page needs.
+//! answered from the mirror's query table (`version_keys`): nothing is loaded at start; the
+//! first page of a query selects its ids once ([`Store::select_all`]) and every page of it is then
+//! a slice of that selection ([`selections`]) and one read per image of the page.
+
+mod selections;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -44,7 +47,12 @@ pub struct Mirror {
     index: Mutex<Option<Arc<SearchIndex>>>,
     /// The pages' sessions and cached chart data.
     pub(crate) pages: crate::web::PageState,
+    /// Queries' whole answers, to cut pages from.
+    selections: selections::Selections,
 }
+
+/// How many version ids the selections served keep in all (8 bytes each: 64 MiB).
+const SELECTION_IDS: usize = 8 << 20;
 
 impl Mirror {
     /// Opens the mirror; checks that the default point in time exists.
@@ -56,6 +64,7 @@ impl Mirror {
             store: Mutex::new(store),
             index: Mutex::new(None),
             pages: Default::default(),
+            selections: selections::Selections::new(SELECTION_IDS),
         })
     }
 
@@ -186,18 +195,24 @@ impl Mirror {
     ) -> std::result::Result<String, Box<Response>> {
         let (run_id, scopes) = self.point(project_id, as_of)?;
         let store = self.store();
-        let page = store
-            .select(run_id, q, &self.cfg.paging, Some(&scopes))
+        let ids = self
+            .selections
+            .get_or_make(selections::Key::new(run_id, &scopes, q), || {
+                store.select_all(run_id, q, Some(&scopes))
+            })
+            .map_err(internal_error)?;
+        let window = self.cfg.paging.window(q, ids.len() as u64);
+        let images = store
+            .versions(&ids[window.start as usize..window.end as usize])
             .map_err(internal_error)?;
         drop(store);
-        let served = page
-            .images
+        let served = images
             .into_iter()
             .map(|l| Item::from_raw(&l.raw).and_then(apiserver::served))
             .collect::<std::result::Result<Vec<_>, _>>()
             .map_err(|e| internal_error(Error::internal(e)))?;
         Ok(apiserver::page_json(
-            &page.window,
+            &window,
             served.iter().map(|s| s.raw.as_ref()),
         ))
     }

@@ -496,6 +496,23 @@ impl Store {
             .collect())
     }
 
+    /// The two points a comparison reads (`diff`, `watch check`): `to`, and `from` or, when it
+    /// is not given, the committed run before `to`.
+    pub fn comparison(&self, from: Option<&When>, to: &When) -> Result<(RunPoint, RunPoint)> {
+        let to = self.resolve(to)?;
+        let from = match from {
+            Some(w) => self.resolve(w)?,
+            None => self.committed_before(to.run_id)?.ok_or_else(|| {
+                Error::usage(format!(
+                    "run {} is the first committed run: there is nothing before it to compare \
+                     with (pass --from, or sync again)",
+                    to.run_id
+                ))
+            })?,
+        };
+        Ok((from, to))
+    }
+
     /// The last committed run before `run_id` (the default "from" of a diff).
     pub fn committed_before(&self, run_id: i64) -> Result<Option<RunPoint>> {
         Ok(self

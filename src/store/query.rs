@@ -62,17 +62,15 @@ fn object_value(expr: &str) -> String {
     format!("(SELECT {expr} FROM versions WHERE versions.id = version_keys.version_id)")
 }
 
-impl Store {
-    /// The page of images `query` selects at committed run `run_id`, among the scopes given
-    /// (every scope when `None`), paged as `paging` pages: what [`Query::select`] and
-    /// [`Paging::page`] answer over [`Store::live_images`], from the indexes.
-    pub fn select(
-        &self,
-        run_id: i64,
-        query: &Query,
-        paging: &Paging,
-        scopes: Option<&[i64]>,
-    ) -> Result<Selection> {
+/// A query as SQL over `version_keys`: the filter (with its arguments) and the order.
+struct Plan {
+    filter: String,
+    args: Vec<Value>,
+    order: String,
+}
+
+impl Plan {
+    fn new(run_id: i64, query: &Query, scopes: Option<&[i64]>) -> Result<Plan> {
         let mut cond = vec![
             "valid_from <= ?".to_string(),
             "(valid_to IS NULL OR valid_to > ?)".to_string(),
@@ -106,19 +104,6 @@ impl Store {
             let ids: Vec<String> = scopes.iter().map(i64::to_string).collect();
             cond.push(format!("scope_id IN ({})", ids.join(",")));
         }
-        let filter = cond.join(" AND ");
-        let total: i64 = self.conn.query_row(
-            &format!("SELECT count(*) FROM version_keys WHERE {filter}"),
-            rusqlite::params_from_iter(args.iter()),
-            |r| r.get(0),
-        )?;
-        let window = paging.window(query, total as u64);
-        if window.start >= window.end {
-            return Ok(Selection {
-                window,
-                images: Vec::new(),
-            });
-        }
         let dir = match query.sort_dir {
             SortDir::Asc => "ASC",
             SortDir::Desc => "DESC",
@@ -137,24 +122,84 @@ impl Store {
         }
         // Ties by id, ascending whatever the direction; then by scope, for a stable order.
         order.push("image_id ASC, scope_id ASC".into());
-        // The page's versions first, their objects after: a sort carries what it selects, so
-        // selecting the objects here would read every candidate's.
-        let sql = format!(
-            "SELECT version_id FROM version_keys WHERE {filter} ORDER BY {} LIMIT ? OFFSET ?",
-            order.join(", ")
+        Ok(Plan {
+            filter: cond.join(" AND "),
+            args,
+            order: order.join(", "),
+        })
+    }
+
+    /// The selection's version ids in order, `LIMIT`/`OFFSET` appended when given. Only ids:
+    /// a sort carries what it selects, so selecting the objects here would read every
+    /// candidate's.
+    fn ids(&self, conn: &Connection, range: Option<(u64, u64)>) -> Result<Vec<i64>> {
+        let mut args = self.args.clone();
+        let mut sql = format!(
+            "SELECT version_id FROM version_keys WHERE {} ORDER BY {}",
+            self.filter, self.order
         );
-        args.push(Value::Integer((window.end - window.start) as i64));
-        args.push(Value::Integer(window.start as i64));
-        let ids: Vec<i64> = self
-            .conn
+        if let Some((start, end)) = range {
+            sql.push_str(" LIMIT ? OFFSET ?");
+            args.push(Value::Integer((end - start) as i64));
+            args.push(Value::Integer(start as i64));
+        }
+        let ids = conn
             .prepare(&sql)?
             .query_map(rusqlite::params_from_iter(args.iter()), |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;
+        Ok(ids)
+    }
+}
+
+impl Store {
+    /// The page of images `query` selects at committed run `run_id`, among the scopes given
+    /// (every scope when `None`), paged as `paging` pages: what [`Query::select`] and
+    /// [`Paging::page`] answer over [`Store::live_images`], from `version_keys`.
+    pub fn select(
+        &self,
+        run_id: i64,
+        query: &Query,
+        paging: &Paging,
+        scopes: Option<&[i64]>,
+    ) -> Result<Selection> {
+        let plan = Plan::new(run_id, query, scopes)?;
+        let total: i64 = self.conn.query_row(
+            &format!("SELECT count(*) FROM version_keys WHERE {}", plan.filter),
+            rusqlite::params_from_iter(plan.args.iter()),
+            |r| r.get(0),
+        )?;
+        let window = paging.window(query, total as u64);
+        if window.start >= window.end {
+            return Ok(Selection {
+                window,
+                images: Vec::new(),
+            });
+        }
+        let ids = plan.ids(&self.conn, Some((window.start, window.end)))?;
+        Ok(Selection {
+            window,
+            images: self.versions(&ids)?,
+        })
+    }
+
+    /// Every version `query` selects at run `run_id` (its paging aside), as version ids in the
+    /// query's order: a selection to cut many pages from ([`Store::versions`] reads a page).
+    pub fn select_all(
+        &self,
+        run_id: i64,
+        query: &Query,
+        scopes: Option<&[i64]>,
+    ) -> Result<Vec<i64>> {
+        Plan::new(run_id, query, scopes)?.ids(&self.conn, None)
+    }
+
+    /// The stored objects of versions, in the order of `ids`.
+    pub fn versions(&self, ids: &[i64]) -> Result<Vec<LiveImage>> {
         let mut object = self
             .conn
             .prepare_cached("SELECT scope_id, raw FROM versions WHERE id = ?1")?;
         let mut images = Vec::with_capacity(ids.len());
-        for id in ids {
+        for &id in ids {
             let (scope_id, raw): (i64, String) =
                 object.query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))?;
             let image: Image = serde_json::from_str(&raw)
@@ -165,7 +210,7 @@ impl Store {
                 raw,
             });
         }
-        Ok(Selection { window, images })
+        Ok(images)
     }
 }
 
@@ -443,6 +488,12 @@ mod tests {
                 let want_ids: Vec<_> = page.data.iter().map(|l| (l.scope_id, l.image.id.clone())).collect();
                 let got_ids: Vec<_> = got.images.iter().map(|l| (l.scope_id, l.image.id.clone())).collect();
                 prop_assert_eq!(&got_ids, &want_ids, "query {:?} at run {}", params, run);
+                // The same page cut from the whole selection (what serve caches).
+                let all_ids = store.select_all(run, &q, scopes).unwrap();
+                let w = paging.window(&q, all_ids.len() as u64);
+                let cut = store.versions(&all_ids[w.start as usize..w.end as usize]).unwrap();
+                let cut_ids: Vec<_> = cut.iter().map(|l| (l.scope_id, l.image.id.clone())).collect();
+                prop_assert_eq!(&cut_ids, &want_ids, "whole selection of {:?} at run {}", params, run);
                 prop_assert_eq!(
                     (got.window.current, got.window.pages, got.window.size, got.window.total),
                     (page.current, page.pages, page.size, page.total)

@@ -4,15 +4,14 @@
 //! - `/` searches (the hits of `macat search`, in its order: the parameters are parsed by the
 //!   search endpoint's parameters ([`search_request`](crate::serve::search_request)), so the page and the API
 //!   take the same ones), `/images/{id}` shows one image and its history, `/diff` what changed
-//!   between two points in time, `/runs` the runs with two charts ([`charts`]).
+//!   between two points in time, `/runs` the runs with two charts ([`charts`]), `/watches` the
+//!   saved searches with their latest events.
 //! - Server-rendered from maud templates ([`pages`]), which escape every value; GET forms; no
 //!   JavaScript needed (one small script only adds "Copy" buttons). Every response carries
 //!   `Content-Security-Policy: default-src 'self'` and `X-Content-Type-Options: nosniff`.
 //! - `--require-auth`: a browser cannot sign requests or set headers, so `/login` takes the
 //!   token (or the AK and SK) once and sets a session cookie (`HttpOnly`, `SameSite=Strict`;
 //!   the secret itself is not in it). Requests that carry the API's credentials pass too.
-//!
-//! `/watches` belongs in [`router`] beside the others once watches exist.
 
 pub mod charts;
 pub(crate) mod model;
@@ -66,6 +65,7 @@ pub fn router() -> Router<Arc<Mirror>> {
         .route("/images/{id}", get(image))
         .route("/diff", get(diff))
         .route("/runs", get(runs))
+        .route("/watches", get(watches))
         .route("/runs/sizes.svg", get(sizes_chart))
         .route("/runs/changes.svg", get(changes_chart))
         .route(
@@ -418,6 +418,37 @@ async fn runs(State(mirror): State<Arc<Mirror>>, RawQuery(query): RawQuery) -> R
         };
         match mirror.with_store(|s| model::runs_until(s, at.run)) {
             Ok(runs) => html(StatusCode::OK, pages::runs_page(&site, &at, &runs, None)),
+            Err(e) => error_html(&site, Some(&at), e),
+        }
+    })
+    .await
+}
+
+async fn watches(State(mirror): State<Arc<Mirror>>, RawQuery(query): RawQuery) -> Response {
+    let params = params(query.as_deref());
+    blocking(move || {
+        let (asked, at) = as_of(&mirror, &params);
+        let site = Site::Live {
+            as_of: asked.as_deref(),
+        };
+        let at = match at {
+            Ok(at) => at,
+            Err(e) => return error_html(&site, None, e),
+        };
+        let views = mirror.with_store(|s| {
+            s.watches()?
+                .into_iter()
+                .map(|watch| {
+                    // What the watch had reported as of the point in time shown.
+                    let mut events = s.events_of(watch.id, usize::MAX)?;
+                    events.retain(|e| e.run_id <= at.run.run_id);
+                    events.truncate(pages::WATCH_EVENTS_SHOWN);
+                    Ok(pages::WatchView { watch, events })
+                })
+                .collect::<Result<Vec<_>>>()
+        });
+        match views {
+            Ok(views) => html(StatusCode::OK, pages::watches_page(&site, &at, &views)),
             Err(e) => error_html(&site, Some(&at), e),
         }
     })

@@ -18,6 +18,7 @@ use crate::index::Hit;
 use crate::output::{human_time_ms, sanitize};
 use crate::store::diff::{parse_object, Diff, FieldChange, ScopedImage};
 use crate::store::history::{Event, HistoryEntry};
+use crate::store::watches::{EventRow, WatchRow};
 use crate::store::{RunInfo, RunPoint, ScopeKey};
 
 /// A path segment: everything but letters, digits, `-` and `_` percent-encoded.
@@ -165,7 +166,10 @@ pub fn layout(site: &Site, title: &str, at: Option<&AsOf>, body: Markup) -> Mark
                     nav {
                         @if let Some(s) = site.search() { a href=(s) { "Search" } }
                         a href=(site.runs()) { "Runs" }
-                        @if let Site::Live { .. } = site { a href=(site.live("/diff", &[])) { "Diff" } }
+                        @if let Site::Live { .. } = site {
+                            a href=(site.live("/diff", &[])) { "Diff" }
+                            a href=(site.live("/watches", &[])) { "Watches" }
+                        }
                     }
                     p.asof {
                         @match at {
@@ -628,6 +632,86 @@ pub fn runs_page(
         }
     };
     layout(site, "Runs", Some(at), body)
+}
+
+/// A watch and its latest events, newest first, as the watches page shows them.
+pub struct WatchView {
+    pub watch: WatchRow,
+    pub events: Vec<EventRow>,
+}
+
+/// How many events the watches page shows per watch.
+pub const WATCH_EVENTS_SHOWN: usize = 20;
+
+/// The watches page (live only): each saved search, where it stands, and what it reported.
+pub fn watches_page(site: &Site, at: &AsOf, watches: &[WatchView]) -> Markup {
+    let body = html! {
+        h1 { "Watches" }
+        p { "Saved searches checked after every sync ("
+            code { "macat watch add" } "). All watches as a feed: "
+            a href="/feed.atom" { "feed.atom" } "." }
+        @if watches.is_empty() {
+            p.empty { "No watches yet. " code { "macat watch add NAME QUERY" } " adds one." }
+        }
+        @for v in watches {
+            @let w = &v.watch;
+            section.watch data-watch=(w.name) {
+                h2 { (sanitize(&w.name)) }
+                dl {
+                    dt { "query" }
+                    dd {
+                        @let pairs: Vec<(&str, &str)> = std::iter::once(("q", w.query.as_str()))
+                            .chain(w.filters.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+                            .collect();
+                        a.query href=(site.live("/", &pairs)) { code { (sanitize(&w.query)) } }
+                        @for (k, val) in &w.filters { " " code.filter { (sanitize(k)) "=" (sanitize(val)) } }
+                    }
+                    dt { "webhook" }
+                    dd { @match &w.webhook {
+                        Some(url) => code { (sanitize(&crate::watch::mask_url(url))) },
+                        None => "none (feed only)",
+                    } }
+                    dt { "checked through" }
+                    dd { @match w.checked_through {
+                        Some(run) => { "run:" (run) },
+                        None => "not yet (the first committed run is its baseline)",
+                    } }
+                    dt { "feed" }
+                    dd { a href=(format!("/watches/{}/feed.atom", segment(&w.name))) { "feed.atom" } }
+                }
+                @if v.events.is_empty() {
+                    p.empty { "No events: nothing it matches has changed since it was added." }
+                } @else {
+                    div.scroll {
+                        table.events {
+                            thead { tr {
+                                th { "run" } th { "finished (UTC)" } th.n { "added" } th.n { "changed" }
+                                th.n { "removed" } th { "delivery" } th { "" }
+                            } }
+                            tbody {
+                                @for e in &v.events {
+                                    tr.event data-run=(e.run_id) data-event=(e.event_id) {
+                                        td { "run:" (e.run_id) }
+                                        td { (human_time_ms(e.run_finished_at)) }
+                                        td.n { (e.added) }
+                                        td.n { (e.changed) }
+                                        td.n { (e.removed) }
+                                        td {
+                                            @if w.webhook.is_none() { "—" }
+                                            @else if e.delivered_at.is_some() { span.chip.committed { "delivered" } }
+                                            @else { span.chip.failed { "pending" } " " (e.attempts) " attempts" }
+                                        }
+                                        td { a href=(site.live("/diff", &[("from", &format!("run:{}", e.from_run)), ("to", &format!("run:{}", e.run_id))])) { "changes" } }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    layout(site, "Watches", Some(at), body)
 }
 
 /// A page that only says what went wrong.

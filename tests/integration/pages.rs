@@ -582,3 +582,79 @@ fn report_of_a_hostile_catalog_stays_inert_and_in_its_directory() {
         assert!(doc.select(&sel("[onerror], [onload]")).next().is_none());
     }
 }
+
+#[test]
+fn the_watches_page_shows_each_watch_and_the_events_it_made() {
+    let sim = Sim::days(&[]);
+    let env = Env::new();
+    assert_ok(&env.run(&["watch", "add", "ms", "mindspore"]));
+    assert_ok(&env.run(&["watch", "add", "arm", "pytorch", "--arch", "aarch64"]));
+    for day in 1..=3 {
+        if day > 1 {
+            sim.advance();
+        }
+        assert_ok(&env.sync(&sim, &[]));
+    }
+    let server = Sim::serve(&env.db, &[], &[]);
+    let doc = page(&server, "/watches?as_of=run:2");
+    assert_eq!(attrs(&doc, "section.watch", "data-watch"), ["arm", "ms"]);
+    for name in ["arm", "ms"] {
+        // The events the outbox holds up to run 2 (the point in time asked), newest first.
+        let conn = env.sqlite();
+        let mut stmt = conn
+            .prepare(
+                "SELECT e.run_id, e.event_id FROM watch_events e JOIN watches w ON w.id = e.watch_id
+                 WHERE w.name = ?1 AND e.run_id <= 2 ORDER BY e.run_id DESC",
+            )
+            .unwrap();
+        let want: Vec<(String, String)> = stmt
+            .query_map([name], |r| Ok((r.get::<_, i64>(0)?.to_string(), r.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        let section = doc
+            .select(&sel("section.watch"))
+            .find(|s| s.value().attr("data-watch") == Some(name))
+            .unwrap();
+        let got: Vec<(String, String)> = section
+            .select(&sel("tr.event"))
+            .map(|r| {
+                let a = |k| r.value().attr(k).unwrap().to_string();
+                (a("data-run"), a("data-event"))
+            })
+            .collect();
+        assert_eq!(got, want, "{name}");
+        // The query links to the search page with its filters, keeping the point in time;
+        // each event to the diff it reports.
+        let query = section.select(&sel("a.query")).next().unwrap();
+        let href = query.value().attr("href").unwrap();
+        assert!(href.starts_with("/?q="), "{href}");
+        assert!(href.ends_with("as_of=run%3A2"), "{href}");
+        if name == "arm" {
+            assert!(href.contains("arch=aarch64"), "{href}");
+        }
+        let diffs = attrs(
+            &doc,
+            &format!("section[data-watch={name}] tr.event a"),
+            "href",
+        );
+        assert_eq!(diffs.len(), want.len());
+        assert!(
+            diffs.iter().all(|h| h.starts_with("/diff?from=run")),
+            "{diffs:?}"
+        );
+    }
+    // mindspore images changed on day 2 of the fixture: the watch has something to show, and
+    // one more event at the latest run.
+    let at_2 = doc.select(&sel("section[data-watch=ms] tr.event")).count();
+    assert!(at_2 > 0);
+    let latest = page(&server, "/watches");
+    assert_eq!(
+        latest
+            .select(&sel("section[data-watch=ms] tr.event"))
+            .count(),
+        at_2 + 1
+    );
+    // Every page links to it.
+    assert!(attrs(&page(&server, "/runs"), "nav a", "href").contains(&"/watches".to_string()));
+}
