@@ -17,6 +17,7 @@ use tantivy::{DocAddress, DocId, Score, SegmentOrdinal, SegmentReader, TantivyDo
 use super::schema::LIVE;
 use super::{SearchIndex, SearchRequest};
 use crate::error::{Error, Result};
+use crate::store::Store;
 
 /// A version that matches the query and is live at exactly one of the two runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,10 +44,33 @@ impl SearchIndex {
         crate::crash::caught(|| self.matches_between_unguarded(opts, from, to)).unwrap_or_else(
             |panic| {
                 Err(Error::internal(format!(
-                    "a watch's search panicked in the index ({panic}): run `macat reindex`"
+                    "a watch's search panicked in the index ({panic})"
                 )))
             },
         )
+    }
+
+    /// [`matches_between`](Self::matches_between) on the index opened from `store`; when it
+    /// fails inside the index, rebuilds the index from the database, says so once, and asks
+    /// again (as [`search_or_heal`](Self::search_or_heal) does). Returns the new index when it
+    /// was rebuilt, for the watches checked after this one.
+    pub fn matches_between_or_heal(
+        &self,
+        store: &Store,
+        opts: &SearchRequest,
+        from: i64,
+        to: i64,
+    ) -> Result<(Vec<MatchedVersion>, Option<SearchIndex>)> {
+        match self.matches_between(opts, from, to) {
+            Ok(found) => Ok((found, None)),
+            Err(e @ Error::Usage(_)) => Err(e),
+            Err(e) => {
+                let healed =
+                    SearchIndex::heal(store, &format!("a watch's search failed on it ({e})"))?;
+                let found = healed.matches_between(opts, from, to)?;
+                Ok((found, Some(healed)))
+            }
+        }
     }
 
     fn matches_between_unguarded(

@@ -236,7 +236,8 @@ fn raw_value(m: &Matched) -> Result<&RawValue> {
         .map_err(|e| Error::internal(format!("stored object {}: {e}", m.image_id)))
 }
 
-/// Compares a watch's matches at two committed runs (in either order).
+/// Compares a watch's matches at two committed runs (in either order). A search that fails
+/// inside the index rebuilds it from the database (said once on stderr) and asks again.
 pub fn check(
     store: &Store,
     index: &SearchIndex,
@@ -244,7 +245,19 @@ pub fn check(
     from: RunPoint,
     to: RunPoint,
 ) -> Result<WatchDiff> {
-    let found = index.matches_between(&options(w)?, from.run_id, to.run_id)?;
+    Ok(check_healing(store, index, w, from, to)?.0)
+}
+
+/// [`check`], and the index rebuilt on the way (when it was), for the checks after it.
+fn check_healing(
+    store: &Store,
+    index: &SearchIndex,
+    w: &WatchRow,
+    from: RunPoint,
+    to: RunPoint,
+) -> Result<(WatchDiff, Option<SearchIndex>)> {
+    let (found, healed) =
+        index.matches_between_or_heal(store, &options(w)?, from.run_id, to.run_id)?;
     let mut at_from: HashMap<(i64, String), MatchedVersion> = HashMap::new();
     let mut at_to: Vec<MatchedVersion> = Vec::new();
     for m in found {
@@ -300,7 +313,7 @@ pub fn check(
         .sort_by(|a, b| (&a.image_id, a.scope_id).cmp(&(&b.image_id, b.scope_id)));
     d.changed
         .sort_by(|a, b| (&a.image_id, a.scope_id).cmp(&(&b.image_id, b.scope_id)));
-    Ok(d)
+    Ok((d, healed))
 }
 
 /// The stable id of the event of watch `w` for run `run`: the same on every retry and every
@@ -328,6 +341,8 @@ pub fn event_id(store: &Store, w: &WatchRow, run: i64) -> Result<String> {
 /// checked, in run order. Returns how many events it made.
 pub fn catch_up(store: &Store, index: &SearchIndex) -> Result<u64> {
     let mut made = 0;
+    // The index rebuilt by a check that found it damaged, used from then on.
+    let mut healed: Option<SearchIndex> = None;
     for w in store.watches()? {
         let Some(through) = w.checked_through else {
             // Added before the first committed run: that run is its baseline.
@@ -338,7 +353,11 @@ pub fn catch_up(store: &Store, index: &SearchIndex) -> Result<u64> {
         };
         let mut prev = store.resolve(&crate::when::When::Run(through))?;
         for run in store.committed_after(Some(through))? {
-            let d = check(store, index, &w, prev, run)?;
+            let (d, rebuilt) =
+                check_healing(store, healed.as_ref().unwrap_or(index), &w, prev, run)?;
+            if rebuilt.is_some() {
+                healed = rebuilt;
+            }
             let event = if d.is_empty() {
                 None
             } else {

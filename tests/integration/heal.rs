@@ -1,7 +1,8 @@
 //! The index heals: a seeded corruption loop over every kind of index file (bytes flipped, the
 //! file truncated or deleted, the whole index swapped for another mirror's). After each, every
-//! command that searches (`macat search`, serve's search endpoint and search page) answers
-//! exactly what a fresh index answers, or fails with one line; never a panic.
+//! command that searches (`macat search`, `macat watch check`, serve's search endpoint and
+//! search page) answers exactly what a fresh index answers, or fails with one line; never a
+//! panic.
 //!
 //! The normal run tries a dozen seeded trials; the long version 216:
 //! `cargo test --release --test integration -- --ignored heal_long --nocapture`.
@@ -40,6 +41,11 @@ const QUERIES: [&[&str]; 3] = [
     &["pytorch 2.1", "--limit", "50"],
     &["*", "--limit", "500", "--include-removed"],
     &["mindspore", "--as-of", "run:1"],
+];
+
+/// A watch's full match sets at two runs, compared.
+const WATCH_CHECK: &[&str] = &[
+    "watch", "check", "ms", "--from", "run:1", "--to", "run:3", "--format", "json",
 ];
 
 const ENDPOINTS: [&str; 3] = [
@@ -194,7 +200,13 @@ fn corruption_loop(trials: usize, seed: u64) -> Tally {
     let (_sim, env) = three_day_mirror();
     let dir = index_dir(&env.db);
     // The fresh index and what it answers.
+    assert_ok(&env.run(&["watch", "add", "ms", "mindspore"]));
     assert_ok(&env.run(&["reindex"]));
+    let want_watch = {
+        let out = env.run(WATCH_CHECK);
+        assert_ok(&out);
+        out.stdout
+    };
     let want_cli: Vec<Vec<u8>> = QUERIES
         .iter()
         .map(|q| {
@@ -242,6 +254,10 @@ fn corruption_loop(trials: usize, seed: u64) -> Tally {
             let what = format!("trial {trial} ({done}), macat search {q:?}");
             judge_cli(&search(&env, q), want, &what, &mut tally);
         }
+        copy_dir(&pristine, &dir);
+        damage(&dir, &foreign, kind, how, trial_seed);
+        let what = format!("trial {trial} ({done}), macat watch check");
+        judge_cli(&env.run(WATCH_CHECK), &want_watch, &what, &mut tally);
         copy_dir(&pristine, &dir);
         damage(&dir, &foreign, kind, how, trial_seed);
         let server = Sim::serve(&env.db, &[], &[]);
