@@ -246,17 +246,16 @@ fn main() {
     let prev = format!("run:{}", runs - 1);
     let last = format!("run:{runs}");
     let (history_id, history_name_tag) = some_changed_id.unwrap_or_default();
-    // A name and a namespace the default listing (BUILD_IN) holds in the last run.
-    let build_in = || {
-        day.iter()
-            .filter(|v| v["type"].as_str() == Some("BUILD_IN"))
-    };
-    let exact_name = build_in()
+    // A name the default listing (BUILD_IN) holds in the last run.
+    let exact_name = day
+        .iter()
+        .filter(|v| v["type"].as_str() == Some("BUILD_IN"))
         .find_map(|v| v["name"].as_str())
         .unwrap_or("")
         .to_string();
+    // Built-in images have no namespace: the most common one of the dedicated images.
     let mut namespaces: std::collections::HashMap<&str, usize> = Default::default();
-    for ns in build_in().filter_map(|v| v["namespace"].as_str()) {
+    for ns in day.iter().filter_map(|v| v["namespace"].as_str()) {
         *namespaces.entry(ns).or_default() += 1;
     }
     let namespace = namespaces
@@ -340,13 +339,25 @@ fn main() {
             vec!["list", "--name", &exact_name, "--name-fuzzy-match", "false"],
         ),
         (
-            format!("`list --namespace {namespace} --limit 20`"),
-            vec!["list", "--namespace", &namespace, "--limit", "20"],
-        ),
-        (
-            format!("`list --namespace {namespace} --sort-key update_at --limit 20`"),
+            format!("`list --type DEDICATED --namespace {namespace} --limit 20`"),
             vec![
                 "list",
+                "--type",
+                "DEDICATED",
+                "--namespace",
+                &namespace,
+                "--limit",
+                "20",
+            ],
+        ),
+        (
+            format!(
+                "`list --type DEDICATED --namespace {namespace} --sort-key update_at --limit 20`"
+            ),
+            vec![
+                "list",
+                "--type",
+                "DEDICATED",
                 "--namespace",
                 &namespace,
                 "--sort-key",

@@ -22,6 +22,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
+use serde_json::value::RawValue;
 
 use crate::api::types::Item;
 use crate::apiserver::{self, error_response, parse_params, unknown_project, RequireAuth};
@@ -202,18 +203,22 @@ impl Mirror {
             })
             .map_err(internal_error)?;
         let window = self.cfg.paging.window(q, ids.len() as u64);
-        let images = store
-            .versions(&ids[window.start as usize..window.end as usize])
+        let objects = store
+            .objects(&ids[window.start as usize..window.end as usize])
             .map_err(internal_error)?;
         drop(store);
-        let served = images
+        // Stored objects are the canonical JSON the API sent: served as they are, checked to
+        // be JSON (a damaged row is a 500, not a broken body).
+        let served = objects
             .into_iter()
-            .map(|l| Item::from_raw(&l.raw).and_then(apiserver::served))
+            .map(|(_, raw)| RawValue::from_string(raw))
             .collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(|e| internal_error(Error::internal(e)))?;
+            .map_err(|e| {
+                internal_error(Error::internal(format!("a stored image is not JSON: {e}")))
+            })?;
         Ok(apiserver::page_json(
             &window,
-            served.iter().map(|s| s.raw.as_ref()),
+            served.iter().map(|r| r.as_ref()),
         ))
     }
 

@@ -12,7 +12,9 @@
 //!   ending at R;
 //! - **counts match**: a committed run's `added`, `changed`, `removed` equal its change rows of
 //!   each kind, the versions starting at it number `added + changed`, and those ending at it
-//!   `changed + removed`.
+//!   `changed + removed`;
+//! - **query keys match versions**: `version_keys` (what `list` and `serve` filter and page on)
+//!   holds exactly one row per version, with that version's keys.
 //!
 //! A check that cannot be run because the database fails under it fails with SQLite's message:
 //! a damaged file never stops the other checks from reporting.
@@ -130,6 +132,7 @@ pub fn check_store(store: &Store, read_data: bool) -> DatabaseHealth {
         |n| format!("{n} change row(s) have no version where they say the image started or ended"),
     ));
     checks.push(run_counts(conn));
+    checks.push(query_keys(conn));
     let state = store.committed_state().ok().flatten();
     let versions = conn
         .query_row("SELECT count(*) FROM versions", [], |r| r.get(0))
@@ -211,6 +214,41 @@ const DANGLING_CHANGES: &str = "
        OR (c.kind IN ('changed', 'removed') AND NOT EXISTS (SELECT 1 FROM versions v
               WHERE v.scope_id = c.scope_id AND v.image_id = c.image_id
                 AND v.valid_to = c.run_id))";
+
+/// Versions without their exact `version_keys` row, plus rows of `version_keys` beyond those.
+const KEYS_APART: &str = "
+    WITH missing AS (SELECT count(*) AS n FROM versions v WHERE NOT EXISTS (
+        SELECT 1 FROM version_keys k
+        WHERE k.q_type = coalesce(v.q_type, X'00') AND k.q_workspace_id = v.q_workspace_id
+          AND k.q_has_create_at = (v.q_create_at IS NOT NULL)
+          AND k.q_create_at = coalesce(v.q_create_at, 0) AND k.version_id = v.id
+          AND k.valid_from = v.valid_from AND k.valid_to IS v.valid_to
+          AND k.q_namespace IS v.q_namespace AND k.q_service_type IS v.q_service_type
+          AND k.q_name IS v.q_name AND k.q_update_at IS v.q_update_at
+          AND k.scope_id = v.scope_id AND k.image_id = v.image_id))
+    SELECT missing.n + abs((SELECT count(*) FROM version_keys)
+                           - ((SELECT count(*) FROM versions) - missing.n))
+    FROM missing";
+
+/// `version_keys` against `versions` (from schema 8 on; an older mirror gains the table, built
+/// from its versions, when it is next opened for writing).
+fn query_keys(conn: &Connection) -> CheckResult {
+    const NAME: &str = "query_keys_match_versions";
+    let has_table = conn
+        .query_row(
+            "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'version_keys'",
+            [],
+            |r| r.get::<_, i64>(0),
+        )
+        .unwrap_or(0)
+        > 0;
+    if !has_table {
+        return CheckResult::pass(NAME, "not kept before schema version 8".into());
+    }
+    invariant(conn, NAME, KEYS_APART, |n| {
+        format!("{n} version(s) and query key row(s) disagree: listings may be wrong")
+    })
+}
 
 /// A count query whose answer must be 0.
 fn invariant(

@@ -193,24 +193,30 @@ impl Store {
         Plan::new(run_id, query, scopes)?.ids(&self.conn, None)
     }
 
-    /// The stored objects of versions, in the order of `ids`.
+    /// The versions of `ids`, in that order, parsed.
     pub fn versions(&self, ids: &[i64]) -> Result<Vec<LiveImage>> {
+        self.objects(ids)?
+            .into_iter()
+            .map(|(scope_id, raw)| {
+                let image: Image = serde_json::from_str(&raw)
+                    .map_err(|e| Error::internal(format!("a stored image does not parse: {e}")))?;
+                Ok(LiveImage {
+                    scope_id,
+                    image,
+                    raw,
+                })
+            })
+            .collect()
+    }
+
+    /// The stored objects (scope, object as stored) of versions, in the order of `ids`.
+    pub fn objects(&self, ids: &[i64]) -> Result<Vec<(i64, String)>> {
         let mut object = self
             .conn
             .prepare_cached("SELECT scope_id, raw FROM versions WHERE id = ?1")?;
-        let mut images = Vec::with_capacity(ids.len());
-        for &id in ids {
-            let (scope_id, raw): (i64, String) =
-                object.query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))?;
-            let image: Image = serde_json::from_str(&raw)
-                .map_err(|e| Error::internal(format!("a stored image does not parse: {e}")))?;
-            images.push(LiveImage {
-                scope_id,
-                image,
-                raw,
-            });
-        }
-        Ok(images)
+        ids.iter()
+            .map(|&id| Ok(object.query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))?))
+            .collect()
     }
 }
 

@@ -244,6 +244,28 @@ fn as_of(mirror: &Mirror, params: &[(String, String)]) -> (Option<String>, Resul
     )
 }
 
+/// A page at the point in time the request's `as_of` names (the served default without one):
+/// `render` gets the mirror, the request's parameters, where links point and that point, off
+/// the async workers; a bad `as_of` is the error page.
+async fn at_point(
+    mirror: Arc<Mirror>,
+    query: Option<String>,
+    render: impl FnOnce(&Mirror, &[(String, String)], &Site, AsOf) -> Response + Send + 'static,
+) -> Response {
+    let params = params(query.as_deref());
+    blocking(move || {
+        let (asked, at) = as_of(&mirror, &params);
+        let site = Site::Live {
+            as_of: asked.as_deref(),
+        };
+        match at {
+            Ok(at) => render(&mirror, &params, &site, at),
+            Err(e) => error_html(&site, None, e),
+        }
+    })
+    .await
+}
+
 async fn search(State(mirror): State<Arc<Mirror>>, RawQuery(query): RawQuery) -> Response {
     let params = params(query.as_deref());
     blocking(move || {
@@ -309,44 +331,26 @@ async fn image(
     UrlPath(id): UrlPath<String>,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let params = params(query.as_deref());
-    blocking(move || {
-        let (asked, at) = as_of(&mirror, &params);
-        let site = Site::Live {
-            as_of: asked.as_deref(),
-        };
-        let at = match at {
-            Ok(at) => at,
-            Err(e) => return error_html(&site, None, e),
-        };
+    at_point(mirror, query, move |mirror, _, site, at| {
         match mirror.with_store(|s| ImageView::read(s, &id, at.run.run_id)) {
-            Ok(Some(view)) => html(StatusCode::OK, pages::image_page(&site, &at, &view)),
+            Ok(Some(view)) => html(StatusCode::OK, pages::image_page(site, &at, &view)),
             Ok(None) => html(
                 StatusCode::NOT_FOUND,
                 pages::error_page(
-                    &site,
+                    site,
                     Some(&at),
                     "No such image",
                     &format!("the mirror has never held an image with id {id:?}"),
                 ),
             ),
-            Err(e) => error_html(&site, Some(&at), e),
+            Err(e) => error_html(site, Some(&at), e),
         }
     })
     .await
 }
 
 async fn diff(State(mirror): State<Arc<Mirror>>, RawQuery(query): RawQuery) -> Response {
-    let params = params(query.as_deref());
-    blocking(move || {
-        let (asked, at) = as_of(&mirror, &params);
-        let site = Site::Live {
-            as_of: asked.as_deref(),
-        };
-        let at = match at {
-            Ok(at) => at,
-            Err(e) => return error_html(&site, None, e),
-        };
+    at_point(mirror, query, move |mirror, params, site, at| {
         let d = mirror.with_store(|s| {
             // As `macat diff`: `to` defaults to the point in effect, `from` to the run before.
             let to = match param(&params, "to") {
@@ -367,7 +371,7 @@ async fn diff(State(mirror): State<Arc<Mirror>>, RawQuery(query): RawQuery) -> R
         match d {
             Ok((true, d)) => html(
                 StatusCode::OK,
-                pages::diff_page(&site, Some(&at), &d, "an empty mirror"),
+                pages::diff_page(site, Some(&at), &d, "an empty mirror"),
             ),
             Ok((false, d)) => {
                 let from = format!(
@@ -375,12 +379,9 @@ async fn diff(State(mirror): State<Arc<Mirror>>, RawQuery(query): RawQuery) -> R
                     d.from.run_id,
                     crate::output::human_time_ms(d.from.finished_at_ms)
                 );
-                html(
-                    StatusCode::OK,
-                    pages::diff_page(&site, Some(&at), &d, &from),
-                )
+                html(StatusCode::OK, pages::diff_page(site, Some(&at), &d, &from))
             }
-            Err(e) => error_html(&site, Some(&at), e),
+            Err(e) => error_html(site, Some(&at), e),
         }
     })
     .await
@@ -406,35 +407,17 @@ impl PageState {
 }
 
 async fn runs(State(mirror): State<Arc<Mirror>>, RawQuery(query): RawQuery) -> Response {
-    let params = params(query.as_deref());
-    blocking(move || {
-        let (asked, at) = as_of(&mirror, &params);
-        let site = Site::Live {
-            as_of: asked.as_deref(),
-        };
-        let at = match at {
-            Ok(at) => at,
-            Err(e) => return error_html(&site, None, e),
-        };
+    at_point(mirror, query, move |mirror, _, site, at| {
         match mirror.with_store(|s| model::runs_until(s, at.run)) {
-            Ok(runs) => html(StatusCode::OK, pages::runs_page(&site, &at, &runs, None)),
-            Err(e) => error_html(&site, Some(&at), e),
+            Ok(runs) => html(StatusCode::OK, pages::runs_page(site, &at, &runs, None)),
+            Err(e) => error_html(site, Some(&at), e),
         }
     })
     .await
 }
 
 async fn watches(State(mirror): State<Arc<Mirror>>, RawQuery(query): RawQuery) -> Response {
-    let params = params(query.as_deref());
-    blocking(move || {
-        let (asked, at) = as_of(&mirror, &params);
-        let site = Site::Live {
-            as_of: asked.as_deref(),
-        };
-        let at = match at {
-            Ok(at) => at,
-            Err(e) => return error_html(&site, None, e),
-        };
+    at_point(mirror, query, move |mirror, _, site, at| {
         let views = mirror.with_store(|s| {
             s.watches()?
                 .into_iter()
@@ -448,8 +431,8 @@ async fn watches(State(mirror): State<Arc<Mirror>>, RawQuery(query): RawQuery) -
                 .collect::<Result<Vec<_>>>()
         });
         match views {
-            Ok(views) => html(StatusCode::OK, pages::watches_page(&site, &at, &views)),
-            Err(e) => error_html(&site, Some(&at), e),
+            Ok(views) => html(StatusCode::OK, pages::watches_page(site, &at, &views)),
+            Err(e) => error_html(site, Some(&at), e),
         }
     })
     .await
@@ -467,30 +450,20 @@ fn svg(body: String) -> Response {
 }
 
 async fn sizes_chart(State(mirror): State<Arc<Mirror>>, RawQuery(query): RawQuery) -> Response {
-    let params = params(query.as_deref());
-    blocking(move || {
-        let (asked, at) = as_of(&mirror, &params);
-        let site = Site::Live {
-            as_of: asked.as_deref(),
-        };
-        match at.and_then(|at| mirror.pages.timeline(&mirror, at.run.run_id)) {
+    at_point(mirror, query, |mirror, _, site, at| {
+        match mirror.pages.timeline(mirror, at.run.run_id) {
             Ok(t) => svg(charts::sizes_svg(&t)),
-            Err(e) => error_html(&site, None, e),
+            Err(e) => error_html(site, None, e),
         }
     })
     .await
 }
 
 async fn changes_chart(State(mirror): State<Arc<Mirror>>, RawQuery(query): RawQuery) -> Response {
-    let params = params(query.as_deref());
-    blocking(move || {
-        let (asked, at) = as_of(&mirror, &params);
-        let site = Site::Live {
-            as_of: asked.as_deref(),
-        };
-        match at.and_then(|at| mirror.with_store(|s| model::runs_until(s, at.run))) {
+    at_point(mirror, query, |mirror, _, site, at| {
+        match mirror.with_store(|s| model::runs_until(s, at.run)) {
             Ok(runs) => svg(charts::changes_svg(&committed_oldest_first(&runs))),
-            Err(e) => error_html(&site, None, e),
+            Err(e) => error_html(site, None, e),
         }
     })
     .await

@@ -45,6 +45,7 @@ fn check_passes_on_a_healthy_mirror() {
         "versions_in_committed_runs",
         "changes_point_at_versions",
         "run_counts",
+        "query_keys_match_versions",
         "index_agrees",
     ] {
         assert!(verdict(&report, name), "{name}: {report}");
@@ -56,7 +57,7 @@ fn check_passes_on_a_healthy_mirror() {
     let out = env.run(&["check"]);
     assert_ok(&out);
     let text = String::from_utf8(out.stdout).unwrap();
-    assert_eq!(text.lines().count(), 7, "{text}");
+    assert_eq!(text.lines().count(), 8, "{text}");
     assert!(text.lines().all(|l| l.starts_with("ok ")), "{text}");
 }
 
@@ -95,6 +96,36 @@ fn check_fails_a_run_whose_counts_disagree_with_its_versions() {
     assert!(!verdict(&report, "run_counts"), "{report}");
     assert!(verdict(&report, "versions_do_not_overlap"), "{report}");
     assert!(verdict(&report, "changes_point_at_versions"), "{report}");
+}
+
+#[test]
+fn check_fails_query_keys_that_disagree_with_the_versions() {
+    let (_sim, env) = three_day_mirror();
+    let (code, report, _) = check(&env, &[]);
+    assert_eq!(code, Some(0), "{report}");
+    // A key row lost (as a write that bypassed the triggers would leave it), then one whose
+    // run range is wrong.
+    env.sqlite()
+        .execute(
+            "DELETE FROM version_keys WHERE version_id = (SELECT min(version_id) FROM version_keys)",
+            [],
+        )
+        .unwrap();
+    let (code, report, err) = check(&env, &[]);
+    assert_eq!(code, Some(1), "{report}");
+    assert!(!verdict(&report, "query_keys_match_versions"), "{report}");
+    assert!(verdict(&report, "run_counts"), "{report}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    let (_sim, env) = three_day_mirror();
+    env.sqlite()
+        .execute(
+            "UPDATE version_keys SET valid_to = 99 WHERE version_id = (SELECT max(version_id) FROM version_keys)",
+            [],
+        )
+        .unwrap();
+    let (code, report, _) = check(&env, &[]);
+    assert_eq!(code, Some(1), "{report}");
+    assert!(!verdict(&report, "query_keys_match_versions"), "{report}");
 }
 
 #[test]
