@@ -435,8 +435,9 @@ impl Store {
 
     /// How many images are live at committed run `run_id`.
     pub fn live_count(&self, run_id: i64) -> Result<u64> {
+        // version_keys: the same rows as versions, a tenth of the bytes to read.
         let n: i64 = self.conn.query_row(
-            "SELECT count(*) FROM versions
+            "SELECT count(*) FROM version_keys
              WHERE valid_from <= ?1 AND (valid_to IS NULL OR valid_to > ?1)",
             [run_id],
             |r| r.get(0),
