@@ -353,11 +353,11 @@ async fn diff(State(mirror): State<Arc<Mirror>>, RawQuery(query): RawQuery) -> R
     at_point(mirror, query, move |mirror, params, site, at| {
         let d = mirror.with_store(|s| {
             // As `macat diff`: `to` defaults to the point in effect, `from` to the run before.
-            let to = match param(&params, "to") {
+            let to = match param(params, "to") {
                 Some(v) => point(s, "to", v)?,
                 None => at.run,
             };
-            let from = match param(&params, "from") {
+            let from = match param(params, "from") {
                 Some(v) => Some(point(s, "from", v)?),
                 None => s.committed_before(to.run_id)?,
             };
