@@ -102,7 +102,7 @@ fn migration(db: &Path, n: usize) {
     conn.execute_batch(
         "DROP TRIGGER version_keys_insert; DROP TRIGGER version_keys_delete;
          DROP TRIGGER version_keys_range; DROP TRIGGER version_keys_replace;
-         DROP TABLE version_keys;
+         DROP TABLE version_keys; DROP VIEW version_keys_of; DROP TABLE version_keys_deferred;
          CREATE INDEX versions_q_created ON versions (q_type, q_workspace_id, q_create_at,
              valid_from, valid_to, q_namespace, q_service_type, q_name, scope_id, image_id);
          CREATE INDEX versions_q_updated ON versions (q_type, q_workspace_id, q_update_at,

@@ -215,20 +215,10 @@ const DANGLING_CHANGES: &str = "
               WHERE v.scope_id = c.scope_id AND v.image_id = c.image_id
                 AND v.valid_to = c.run_id))";
 
-/// Versions without their exact `version_keys` row, plus rows of `version_keys` beyond those.
-const KEYS_APART: &str = "
-    WITH missing AS (SELECT count(*) AS n FROM versions v WHERE NOT EXISTS (
-        SELECT 1 FROM version_keys k
-        WHERE k.q_type = coalesce(v.q_type, X'00') AND k.q_workspace_id = v.q_workspace_id
-          AND k.q_has_create_at = (v.q_create_at IS NOT NULL)
-          AND k.q_create_at = coalesce(v.q_create_at, 0) AND k.version_id = v.id
-          AND k.valid_from = v.valid_from AND k.valid_to IS v.valid_to
-          AND k.q_namespace IS v.q_namespace AND k.q_service_type IS v.q_service_type
-          AND k.q_name IS v.q_name AND k.q_update_at IS v.q_update_at
-          AND k.scope_id = v.scope_id AND k.image_id = v.image_id))
-    SELECT missing.n + abs((SELECT count(*) FROM version_keys)
-                           - ((SELECT count(*) FROM versions) - missing.n))
-    FROM missing";
+/// Rows `version_keys` lacks or has beyond what the versions imply (`version_keys_of`).
+pub(crate) const KEYS_APART: &str = "
+    SELECT (SELECT count(*) FROM (SELECT * FROM version_keys_of EXCEPT SELECT * FROM version_keys))
+         + (SELECT count(*) FROM (SELECT * FROM version_keys EXCEPT SELECT * FROM version_keys_of))";
 
 /// `version_keys` against `versions` (from schema 8 on; an older mirror gains the table, built
 /// from its versions, when it is next opened for writing).

@@ -420,17 +420,7 @@ mod tests {
     fn keys_apart(store: &Store) -> i64 {
         store
             .conn
-            .query_row(
-                "SELECT (SELECT count(*) FROM versions) + (SELECT count(*) FROM version_keys)
-                      - 2 * (SELECT count(*) FROM versions v JOIN version_keys k
-                             ON k.version_id = v.id AND k.valid_from = v.valid_from
-                             AND k.valid_to IS v.valid_to AND k.q_name IS v.q_name
-                             AND k.q_type = coalesce(v.q_type, X'00')
-                             AND k.q_create_at = coalesce(v.q_create_at, 0)
-                             AND k.image_id = v.image_id AND k.scope_id = v.scope_id)",
-                [],
-                |r| r.get(0),
-            )
+            .query_row(super::super::check::KEYS_APART, [], |r| r.get(0))
             .unwrap()
     }
 

@@ -61,20 +61,35 @@ pub struct SnapshotWriter<'c> {
     totals: Counts,
     open: bool,
     sink: Option<Box<dyn VersionSink>>,
+    /// The mirror's first run: `version_keys` is filled at once when it commits.
+    keys_deferred: bool,
 }
 
 impl<'c> SnapshotWriter<'c> {
     /// Opens the run's transaction (taking the database's write lock).
     pub fn begin(conn: &'c Connection, run_id: i64) -> Result<Self> {
         conn.execute_batch("BEGIN IMMEDIATE")?;
-        Ok(SnapshotWriter {
+        let mut w = SnapshotWriter {
             conn,
             run_id,
             scope: None,
             totals: Counts::default(),
             open: true,
             sink: None,
-        })
+            keys_deferred: false,
+        };
+        // Dropped from here on, the writer rolls back the marker with everything else.
+        w.keys_deferred =
+            conn.query_row("SELECT NOT EXISTS (SELECT 1 FROM versions)", [], |r| {
+                r.get(0)
+            })?;
+        if w.keys_deferred {
+            conn.execute(
+                "INSERT INTO version_keys_deferred (run_id) VALUES (?1)",
+                [run_id],
+            )?;
+        }
+        Ok(w)
     }
 
     /// Tells `sink` of every version this run writes.
@@ -223,6 +238,9 @@ impl<'c> SnapshotWriter<'c> {
         // The sink has heard of every version: told now (dropped), it finishes its work while
         // the transaction commits.
         self.sink = None;
+        if self.keys_deferred {
+            fill_version_keys(self.conn)?;
+        }
         let t = self.totals;
         self.conn.execute(
             "UPDATE runs SET status = 'committed', finished_at = ?2, pages = ?3, seen = ?4,
@@ -251,6 +269,30 @@ impl Drop for SnapshotWriter<'_> {
     }
 }
 
+/// Fills `version_keys` from every version at once, in key order, its indexes built after it
+/// (a mirror's first run, see `version_keys_deferred` in schema.sql), and lets the triggers
+/// keep it from then on.
+fn fill_version_keys(conn: &Connection) -> Result<()> {
+    let indexes: Vec<(String, String)> = conn
+        .prepare(
+            "SELECT name, sql FROM sqlite_schema
+             WHERE type = 'index' AND tbl_name = 'version_keys' AND sql IS NOT NULL",
+        )?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (name, _) in &indexes {
+        conn.execute_batch(&format!("DROP INDEX \"{name}\""))?;
+    }
+    conn.execute_batch(
+        "INSERT INTO version_keys SELECT * FROM version_keys_of ORDER BY 1, 2, 3, 4, 5;
+         DELETE FROM version_keys_deferred;",
+    )?;
+    for (_, sql) in &indexes {
+        conn.execute_batch(sql)?;
+    }
+    Ok(())
+}
+
 /// The top-level fields whose values differ between two objects (a field present on one side
 /// only counts as changed), sorted by name: the names of [`field_changes`], which `diff` and
 /// `history` use too, so the change log and a computed diff cannot disagree.
@@ -264,6 +306,69 @@ pub fn changed_fields(before: &str, after: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::{ScopeKey, Store};
+
+    fn count(store: &Store, sql: &str) -> i64 {
+        store.conn().query_row(sql, [], |r| r.get(0)).unwrap()
+    }
+
+    #[test]
+    fn a_first_run_fills_version_keys_when_it_commits_and_later_runs_through_triggers() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open_or_create(&dir.path().join("m.db")).unwrap();
+        let scope = ScopeKey {
+            endpoint: "https://e".into(),
+            project_id: "p".into(),
+            workspace_id: "0".into(),
+            image_type: "BUILD_IN".into(),
+            namespace: None,
+        };
+        let item = |id: &str, name: &str, created: i64| {
+            let v = serde_json::json!({"id": id, "name": name, "type": "BUILD_IN", "create_at": created});
+            Item::from_value(&v).unwrap()
+        };
+        let days = [
+            vec![item("a", "x", 1), item("b", "y", 2)],
+            vec![item("a", "x2", 1), item("c", "z", 3)],
+        ];
+        for (day, items) in days.iter().enumerate() {
+            let (run_id, scope_ids) = store.begin_run(std::slice::from_ref(&scope)).unwrap();
+            let mut w = SnapshotWriter::begin(store.conn(), run_id).unwrap();
+            w.start_scope(scope_ids[0], None).unwrap();
+            w.add_items(items).unwrap();
+            if day == 0 {
+                // Written at commit, not row by row.
+                assert_eq!(
+                    count(&store, "SELECT count(*) FROM version_keys_deferred"),
+                    1
+                );
+                assert_eq!(count(&store, "SELECT count(*) FROM version_keys"), 0);
+            }
+            w.end_scope().unwrap();
+            w.commit(1).unwrap();
+            assert_eq!(
+                count(&store, "SELECT count(*) FROM version_keys_deferred"),
+                0
+            );
+            assert_eq!(
+                count(&store, crate::store::check::KEYS_APART),
+                0,
+                "day {day}"
+            );
+            assert_eq!(
+                count(&store, "SELECT count(*) FROM version_keys"),
+                count(&store, "SELECT count(*) FROM versions")
+            );
+        }
+        // The index dropped for the fill is back.
+        assert_eq!(
+            count(
+                &store,
+                "SELECT count(*) FROM sqlite_schema WHERE name = 'version_keys_by_name'"
+            ),
+            1
+        );
+    }
 
     #[test]
     fn changed_fields_counts_one_sided_fields() {
