@@ -201,6 +201,9 @@ CREATE TABLE version_keys (
     q_update_at      INTEGER,
     scope_id         INTEGER NOT NULL,
     image_id         TEXT NOT NULL,
+    -- versions.hash: a sync compares each image it walks with its live version's hash, read here
+    -- (a tenth of the bytes of versions)
+    hash             BLOB NOT NULL,
     PRIMARY KEY (q_type, q_workspace_id, q_has_create_at, q_create_at, version_id)
 ) WITHOUT ROWID;
 -- What version_keys must hold, computed from versions (the bulk fills and `macat check` read it).
@@ -208,7 +211,7 @@ CREATE VIEW version_keys_of AS
     SELECT coalesce(q_type, X'00') AS q_type, q_workspace_id,
            q_create_at IS NOT NULL AS q_has_create_at, coalesce(q_create_at, 0) AS q_create_at,
            id AS version_id, valid_from, valid_to, q_namespace, q_service_type, q_name,
-           q_update_at, scope_id, image_id
+           q_update_at, scope_id, image_id, hash
     FROM versions;
 INSERT INTO version_keys SELECT * FROM version_keys_of ORDER BY 1, 2, 3, 4, 5;
 CREATE INDEX version_keys_by_name ON version_keys (q_name);
@@ -222,7 +225,7 @@ BEGIN
     INSERT INTO version_keys VALUES (coalesce(NEW.q_type, X'00'), NEW.q_workspace_id,
         NEW.q_create_at IS NOT NULL, coalesce(NEW.q_create_at, 0), NEW.id, NEW.valid_from,
         NEW.valid_to, NEW.q_namespace, NEW.q_service_type, NEW.q_name, NEW.q_update_at,
-        NEW.scope_id, NEW.image_id);
+        NEW.scope_id, NEW.image_id, NEW.hash);
 END;
 CREATE TRIGGER version_keys_delete AFTER DELETE ON versions
 WHEN NOT EXISTS (SELECT 1 FROM version_keys_deferred)
@@ -234,15 +237,15 @@ END;
 -- A version's object never changes, its run range does (valid_to is set when it ends): that
 -- update touches two columns in place. Any other update replaces the version's keys.
 CREATE TRIGGER version_keys_range AFTER UPDATE OF valid_from, valid_to ON versions
-WHEN OLD.id IS NEW.id AND OLD.raw IS NEW.raw AND OLD.scope_id IS NEW.scope_id
-    AND OLD.image_id IS NEW.image_id AND NOT EXISTS (SELECT 1 FROM version_keys_deferred)
+WHEN OLD.id IS NEW.id AND OLD.raw IS NEW.raw AND OLD.hash IS NEW.hash
+    AND OLD.scope_id IS NEW.scope_id AND OLD.image_id IS NEW.image_id AND NOT EXISTS (SELECT 1 FROM version_keys_deferred)
 BEGIN
     UPDATE version_keys SET valid_from = NEW.valid_from, valid_to = NEW.valid_to
     WHERE q_type = coalesce(NEW.q_type, X'00') AND q_workspace_id = NEW.q_workspace_id
         AND q_has_create_at = (NEW.q_create_at IS NOT NULL)
         AND q_create_at = coalesce(NEW.q_create_at, 0) AND version_id = NEW.id;
 END;
-CREATE TRIGGER version_keys_replace AFTER UPDATE OF id, scope_id, image_id, raw ON versions
+CREATE TRIGGER version_keys_replace AFTER UPDATE OF id, scope_id, image_id, hash, raw ON versions
 WHEN NOT EXISTS (SELECT 1 FROM version_keys_deferred)
 BEGIN
     DELETE FROM version_keys WHERE q_type = coalesce(OLD.q_type, X'00')
@@ -251,5 +254,5 @@ BEGIN
     INSERT INTO version_keys VALUES (coalesce(NEW.q_type, X'00'), NEW.q_workspace_id,
         NEW.q_create_at IS NOT NULL, coalesce(NEW.q_create_at, 0), NEW.id, NEW.valid_from,
         NEW.valid_to, NEW.q_namespace, NEW.q_service_type, NEW.q_name, NEW.q_update_at,
-        NEW.scope_id, NEW.image_id);
+        NEW.scope_id, NEW.image_id, NEW.hash);
 END;

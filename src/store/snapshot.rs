@@ -103,9 +103,10 @@ impl<'c> SnapshotWriter<'c> {
     /// neither updated nor removed by it.
     pub fn start_scope(&mut self, scope_id: i64, namespace: Option<&str>) -> Result<()> {
         self.conn.execute_batch("SAVEPOINT scope")?;
+        // From version_keys: the same versions' ids and hashes, without reading their objects.
         let mut stmt = self.conn.prepare_cached(
-            "SELECT image_id, id, hash FROM versions WHERE scope_id = ?1 AND valid_to IS NULL
-             AND (?2 IS NULL OR json_extract(raw, '$.namespace') = ?2)",
+            "SELECT image_id, version_id, hash FROM version_keys
+             WHERE scope_id = ?1 AND valid_to IS NULL AND (?2 IS NULL OR q_namespace = ?2)",
         )?;
         let mut live = HashMap::new();
         let mut rows = stmt.query(params![scope_id, namespace])?;
