@@ -43,8 +43,7 @@ pub struct ServeConfig {
 
 pub struct Mirror {
     cfg: ServeConfig,
-    /// Connections to the mirror, one per core: a request takes a free one.
-    stores: Vec<Mutex<Store>>,
+    store: Mutex<Store>,
     /// The search index, opened on the first search and again after a sync commits a run.
     index: Mutex<Option<Arc<SearchIndex>>>,
     /// The pages' sessions and cached chart data.
@@ -61,14 +60,9 @@ impl Mirror {
     pub fn open(cfg: ServeConfig) -> Result<Mirror> {
         let store = Store::open_existing(&cfg.db)?;
         store.resolve(&When::parse(&cfg.as_of, chrono::Utc::now())?)?;
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
-        let mut stores = vec![Mutex::new(store)];
-        for _ in 1..cores {
-            stores.push(Mutex::new(Store::open_existing(&cfg.db)?));
-        }
         Ok(Mirror {
             cfg,
-            stores,
+            store: Mutex::new(store),
             index: Mutex::new(None),
             pages: Default::default(),
             selections: selections::Selections::new(SELECTION_IDS),
@@ -79,16 +73,8 @@ impl Mirror {
         &self.cfg.db
     }
 
-    /// A connection no other request holds, else the first one once it is free.
     fn store(&self) -> std::sync::MutexGuard<'_, Store> {
-        for s in &self.stores {
-            match s.try_lock() {
-                Ok(guard) => return guard,
-                Err(std::sync::TryLockError::Poisoned(p)) => return p.into_inner(),
-                Err(std::sync::TryLockError::WouldBlock) => {}
-            }
-        }
-        self.stores[0].lock().unwrap_or_else(|p| p.into_inner())
+        self.store.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The search index, level with the latest committed run.
