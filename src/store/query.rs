@@ -211,12 +211,18 @@ impl Store {
 
     /// The stored objects (scope, object as stored) of versions, in the order of `ids`.
     pub fn objects(&self, ids: &[i64]) -> Result<Vec<(i64, String)>> {
-        let mut object = self
-            .conn
-            .prepare_cached("SELECT scope_id, raw FROM versions WHERE id = ?1")?;
-        ids.iter()
-            .map(|&id| Ok(object.query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))?))
-            .collect()
+        // One read transaction for the page: each statement outside one takes and releases
+        // the database's read lock (system calls), which cost more than the reads.
+        let tx = self.conn.unchecked_transaction()?;
+        let objects = {
+            let mut object =
+                tx.prepare_cached("SELECT scope_id, raw FROM versions WHERE id = ?1")?;
+            ids.iter()
+                .map(|&id| Ok(object.query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))?))
+                .collect::<Result<Vec<_>>>()?
+        };
+        tx.finish()?;
+        Ok(objects)
     }
 }
 
