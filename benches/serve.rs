@@ -82,18 +82,9 @@ fn main() {
         .unwrap();
     let (latencies, wall, filtered, search) = rt.block_on(async {
         let http = reqwest::Client::new();
-        // Warm-up: the first request loads the run's catalog.
+        // The first request: nothing is loaded before it.
         let warm = Instant::now();
-        let first = http
-            .get(format!("{base}?limit={PAGE}&offset=0"))
-            .send()
-            .await
-            .unwrap()
-            .bytes()
-            .await
-            .unwrap();
-        let first: serde_json::Value = serde_json::from_slice(&first).unwrap();
-        let total = first["total"].as_u64().unwrap();
+        let total = total_of(&http, &format!("{base}?limit={PAGE}&offset=0")).await;
         println!("# macat serve under load: {n}-image mirror ({total} BUILD_IN), {CLIENTS} clients, {PAGE}-image pages");
         println!(
             "\nlistening {:.0} ms after start; first page {:.0} ms after that ({:.0} ms after start)",
@@ -101,37 +92,13 @@ fn main() {
             warm.elapsed().as_secs_f64() * 1000.0,
             started.elapsed().as_secs_f64() * 1000.0
         );
-        let pages = total.div_ceil(PAGE);
-        // Each client walks the whole listing, starting at a different page.
-        let (all, wall) = load(&http, |c| {
-            (0..pages)
-                .map(|k| {
-                    let page = (k + c as u64 * pages / CLIENTS as u64) % pages;
-                    format!("{base}?limit={PAGE}&offset={}", page * PAGE)
-                })
-                .collect()
-        })
-        .await;
-        // The same with a filter (service_type=TRAIN, about a fifth of the listing): each
-        // client walks it from a different page.
-        let train = http
-            .get(format!("{base}?limit=1&service_type=TRAIN"))
-            .send()
-            .await
-            .unwrap()
-            .bytes()
-            .await
-            .unwrap();
-        let train: serde_json::Value = serde_json::from_slice(&train).unwrap();
-        let train_pages = train["total"].as_u64().unwrap().div_ceil(PAGE);
-        let filtered = load(&http, |c| {
-            (0..train_pages)
-                .map(|k| {
-                    let page = (k + c as u64 * train_pages / CLIENTS as u64) % train_pages;
-                    format!("{base}?limit={PAGE}&offset={}&service_type=TRAIN", page * PAGE)
-                })
-                .collect()
-        })
+        let (all, wall) = load(&http, walks(&base, "", total.div_ceil(PAGE))).await;
+        // The same with a filter (service_type=TRAIN, about a fifth of the listing).
+        let train = total_of(&http, &format!("{base}?limit=1&service_type=TRAIN")).await;
+        let filtered = load(
+            &http,
+            walks(&base, "&service_type=TRAIN", train.div_ceil(PAGE)),
+        )
         .await;
         (all, wall, filtered, search_load(&http, &server.1).await)
     });
@@ -194,6 +161,33 @@ fn main() {
         ms(percentile(&sorted, 0.50)),
         ms(percentile(&sorted, 0.99))
     );
+}
+
+/// The `total` a listing's page gives.
+async fn total_of(http: &reqwest::Client, url: &str) -> u64 {
+    let body = http
+        .get(url)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let page: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    page["total"].as_u64().unwrap()
+}
+
+/// Client `c` walks every one of a listing's `pages` (its filter in `filter`), starting at a
+/// different page than the others.
+fn walks<'a>(base: &'a str, filter: &'a str, pages: u64) -> impl Fn(usize) -> Vec<String> + 'a {
+    move |c| {
+        (0..pages)
+            .map(|k| {
+                let page = (k + c as u64 * pages / CLIENTS as u64) % pages;
+                format!("{base}?limit={PAGE}&offset={}{filter}", page * PAGE)
+            })
+            .collect()
+    }
 }
 
 /// Searches of several kinds: words, versions, a typo, a prefix, a filter-like field.
