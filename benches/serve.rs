@@ -165,14 +165,7 @@ fn main() {
 
 /// The `total` a listing's page gives.
 async fn total_of(http: &reqwest::Client, url: &str) -> u64 {
-    let body = http
-        .get(url)
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
+    let body = http.get(url).send().await.unwrap().bytes().await.unwrap();
     let page: serde_json::Value = serde_json::from_slice(&body).unwrap();
     page["total"].as_u64().unwrap()
 }
