@@ -11,6 +11,7 @@ use serde_json::value::RawValue;
 use super::Session;
 use crate::error::{Error, Result};
 use crate::output;
+use crate::output::json::stored_object;
 use crate::store::compare::{Comparison, Different, Selector, Side};
 use crate::store::{rfc3339_ms, LiveImage};
 use crate::when::When;
@@ -81,8 +82,7 @@ struct CompareJson<'a> {
 }
 
 fn raw(img: &LiveImage) -> Result<&RawValue> {
-    serde_json::from_str::<&RawValue>(&img.raw)
-        .map_err(|e| Error::internal(format!("stored object {}: {e}", img.image.id)))
+    stored_object(&img.raw, &img.image.id)
 }
 
 impl<'a> CompareJson<'a> {

@@ -10,10 +10,11 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 
 use super::{Format, Session};
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::output::json::{stored_object, ChangedJson, RunJson};
 use crate::output::{self, Screen, Tabular};
 use crate::store::diff::{parse_object, ChangedImage, Diff, FieldChange, ScopedImage};
-use crate::store::{rfc3339_ms, RunPoint};
+use crate::store::RunPoint;
 use crate::when::When;
 
 #[derive(Debug, Args)]
@@ -63,28 +64,6 @@ pub fn run(s: &Session, args: DiffArgs) -> Result<()> {
     output::emit(&diff, format, &entries(&diff), &s.screen())
 }
 
-#[derive(Serialize)]
-struct RunJson {
-    run_id: i64,
-    finished_at: String,
-}
-
-impl From<RunPoint> for RunJson {
-    fn from(p: RunPoint) -> Self {
-        RunJson {
-            run_id: p.run_id,
-            finished_at: rfc3339_ms(p.finished_at_ms),
-        }
-    }
-}
-
-#[derive(Serialize)]
-struct ChangedJson<'a> {
-    id: &'a str,
-    name: Option<&'a str>,
-    changes: &'a [FieldChange],
-}
-
 /// The contract's diff object: `{"from", "to", "added", "removed", "changed"}`.
 #[derive(Serialize)]
 struct DiffJson<'a> {
@@ -96,8 +75,7 @@ struct DiffJson<'a> {
 }
 
 fn raw(img: &ScopedImage) -> Result<&RawValue> {
-    serde_json::from_str::<&RawValue>(&img.raw)
-        .map_err(|e| Error::internal(format!("stored object {}: {e}", img.image_id)))
+    stored_object(&img.raw, &img.image_id)
 }
 
 impl<'a> DiffJson<'a> {

@@ -158,10 +158,7 @@ impl Tabular<HistoryEntry> for ImageHistory {
         let (name, tag) = name_tag(&e.raw);
         let image = match e.event {
             Event::Removed => None,
-            _ => Some(
-                serde_json::from_str::<&RawValue>(&e.raw)
-                    .map_err(|err| Error::internal(format!("stored object: {err}")))?,
-            ),
+            _ => Some(crate::output::json::stored_object(&e.raw, &self.id)?),
         };
         output::to_json(&EntryJson {
             run_id: e.run.run_id,

@@ -10,6 +10,7 @@
 //! scripts and keep every value exact.
 
 mod emit;
+pub mod json;
 pub mod styled;
 mod table;
 

@@ -28,9 +28,10 @@ use crate::error::{Error, Result};
 use crate::index::matches::MatchedVersion;
 use crate::index::request::FILTERS;
 use crate::index::{SearchIndex, SearchRequest};
+use crate::output::json::{stored_object, ChangedJson, RunJson};
 use crate::store::diff::{field_changes, parse_object, FieldChange};
 use crate::store::watches::{NewEvent, WatchRow};
-use crate::store::{rfc3339_ms, RunPoint, Store};
+use crate::store::{RunPoint, Store};
 
 /// Checks a watch name: `[a-z0-9][a-z0-9_-]{0,63}`.
 pub fn check_name(name: &str) -> Result<()> {
@@ -183,38 +184,23 @@ impl WatchDiff {
     /// The contract's object (`watch check --format json`), with `event_id` first for an event.
     pub fn to_json(&self, event_id: Option<&str>) -> Result<String> {
         #[derive(Serialize)]
-        struct Run {
-            run_id: i64,
-            finished_at: String,
-        }
-        #[derive(Serialize)]
-        struct ChangedJson<'a> {
-            id: &'a str,
-            name: Option<&'a str>,
-            changes: &'a [FieldChange],
-        }
-        #[derive(Serialize)]
         struct Body<'a> {
             #[serde(skip_serializing_if = "Option::is_none")]
             event_id: Option<&'a str>,
             watch: &'a str,
             query: &'a str,
-            from: Run,
-            to: Run,
+            from: RunJson,
+            to: RunJson,
             added: Vec<&'a RawValue>,
             changed: Vec<ChangedJson<'a>>,
             removed: Vec<&'a RawValue>,
         }
-        let run = |p: RunPoint| Run {
-            run_id: p.run_id,
-            finished_at: rfc3339_ms(p.finished_at_ms),
-        };
         let body = Body {
             event_id,
             watch: &self.watch,
             query: &self.query,
-            from: run(self.from),
-            to: run(self.to),
+            from: self.from.into(),
+            to: self.to.into(),
             added: self.added.iter().map(raw_value).collect::<Result<_>>()?,
             changed: self
                 .changed
@@ -232,8 +218,7 @@ impl WatchDiff {
 }
 
 fn raw_value(m: &Matched) -> Result<&RawValue> {
-    serde_json::from_str::<&RawValue>(&m.raw)
-        .map_err(|e| Error::internal(format!("stored object {}: {e}", m.image_id)))
+    stored_object(&m.raw, &m.image_id)
 }
 
 /// Compares a watch's matches at two committed runs (in either order). A search that fails

@@ -40,21 +40,11 @@ pub fn sizes_svg(t: &Timeline) -> String {
     svg
 }
 
-fn draw_sizes(
-    root: &DrawingArea<SVGBackend<'_>, plotters::coord::Shift>,
-    t: &Timeline,
-) -> Result<(), Box<dyn std::error::Error>> {
+fn draw_sizes(root: &DrawingArea<SVGBackend<'_>, plotters::coord::Shift>, t: &Timeline) -> Drawn {
     root.fill(&WHITE)?;
     let (first, last) = match (t.runs.first(), t.runs.last()) {
         (Some(f), Some(l)) => (f.0.finished_at_ms, l.0.finished_at_ms),
-        _ => {
-            root.draw(&Text::new(
-                "no committed run yet",
-                (20, 40),
-                ("sans-serif", 16).into_font(),
-            ))?;
-            return Ok(());
-        }
+        _ => return nothing_yet(root),
     };
     // One run, or runs within a minute: widen the axis to a day either side.
     let pad = if last - first < 60_000 {
@@ -74,7 +64,7 @@ fn draw_sizes(
         .margin(10)
         .x_label_area_size(40)
         .y_label_area_size(60)
-        .build_cartesian_2d((first - pad)..(last + pad), 0i64..(top + top / 8 + 1))?;
+        .build_cartesian_2d((first - pad)..(last + pad), y_range(top))?;
     chart
         .configure_mesh()
         .x_labels(6)
@@ -109,9 +99,34 @@ fn draw_sizes(
                 .map(|p| EmptyElement::at(p) + marker(i, color)),
         )?;
     }
+    legend(&mut chart, SeriesLabelPosition::LowerRight)
+}
+
+type Drawn = Result<(), Box<dyn std::error::Error>>;
+
+/// What a chart shows before the mirror has a committed run.
+fn nothing_yet(root: &DrawingArea<SVGBackend<'_>, plotters::coord::Shift>) -> Drawn {
+    root.draw(&Text::new(
+        "no committed run yet",
+        (20, 40),
+        ("sans-serif", 16).into_font(),
+    ))?;
+    Ok(())
+}
+
+/// The image-count axis: up to `top` with an eighth above it for the legend.
+fn y_range(top: i64) -> std::ops::Range<i64> {
+    0..(top + top / 8 + 1)
+}
+
+/// The series' legend, boxed, at `at`.
+fn legend<'a, CT: plotters::coord::CoordTranslate>(
+    chart: &mut ChartContext<'a, SVGBackend<'a>, CT>,
+    at: SeriesLabelPosition,
+) -> Drawn {
     chart
         .configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
+        .position(at)
         .background_style(WHITE.mix(0.9))
         .border_style(BLACK)
         .draw()?;
@@ -149,15 +164,10 @@ const KINDS: [(&str, RGBColor); 3] = [
 fn draw_changes(
     root: &DrawingArea<SVGBackend<'_>, plotters::coord::Shift>,
     runs: &[&RunInfo],
-) -> Result<(), Box<dyn std::error::Error>> {
+) -> Drawn {
     root.fill(&WHITE)?;
     if runs.is_empty() {
-        root.draw(&Text::new(
-            "no committed run yet",
-            (20, 40),
-            ("sans-serif", 16).into_font(),
-        ))?;
-        return Ok(());
+        return nothing_yet(root);
     }
     let counts = |r: &RunInfo| [r.added, r.changed, r.removed];
     let top = runs
@@ -182,7 +192,7 @@ fn draw_changes(
         .margin(10)
         .x_label_area_size(40)
         .y_label_area_size(60)
-        .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), 0i64..(top + top / 8 + 1))?;
+        .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), y_range(top))?;
     chart
         .configure_mesh()
         .x_labels(n.min(6))
@@ -217,13 +227,7 @@ fn draw_changes(
                     + Rectangle::new([(0, -5), (12, 5)], BLACK.stroke_width(1))
             });
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .background_style(WHITE.mix(0.9))
-        .border_style(BLACK)
-        .draw()?;
-    Ok(())
+    legend(&mut chart, SeriesLabelPosition::UpperRight)
 }
 
 #[cfg(test)]
