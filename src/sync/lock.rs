@@ -122,8 +122,13 @@ fn process_exists(_pid: i32) -> bool {
 mod tests {
     use super::*;
 
+    /// A child spawned while a lock is held shares its open file until the child's exec closes
+    /// it, so the lock outlives its drop for that moment: these tests take turns.
+    static TURNS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
     #[test]
     fn second_holder_is_refused_with_the_first_named() {
+        let _turn = TURNS.lock().unwrap_or_else(|p| p.into_inner());
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("m.db");
         let first = SyncLock::acquire(&db).unwrap();
@@ -140,6 +145,7 @@ mod tests {
     #[cfg(unix)]
     #[test]
     fn a_holder_that_is_gone_is_not_running() {
+        let _turn = TURNS.lock().unwrap_or_else(|p| p.into_inner());
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("m.db");
         assert!(!SyncLock::may_be_running(&db), "no lock file");

@@ -236,43 +236,39 @@ impl Walk<'_> {
             unanswered -= 1;
             let data = result?.page;
             self.count_page();
-            let Some(page) = page else {
+            match page {
+                Some(page) => held.push((page, data)),
                 // The probe.
-                if data.total != total {
-                    self.flag(format!("`total` moved from {total} to {}", data.total));
-                    return Ok(());
-                }
-                let Some(found) = self.stride_of(&data, &fingerprint) else {
-                    return Ok(());
-                };
-                tracing::debug!(stride = ?found, page_size = n, total, "paging detected");
-                stride = Some(found);
-                if found == Stride::PagesFrom0 {
-                    // The probe is the second page.
-                    done.insert(1);
-                    if !self.take_page(data, total, expected(1), 1).await? {
+                None => {
+                    if data.total != total {
+                        self.flag(format!("`total` moved from {total} to {}", data.total));
                         return Ok(());
                     }
-                }
-                for (page, data) in std::mem::take(&mut held) {
-                    if offset_of(found, n, page) == offset_of(guess, n, page)
-                        && done.insert(page)
-                        && !self.take_page(data, total, expected(page), page).await?
-                    {
+                    let Some(found) = self.stride_of(&data, &fingerprint) else {
                         return Ok(());
+                    };
+                    tracing::debug!(stride = ?found, page_size = n, total, "paging detected");
+                    stride = Some(found);
+                    if found == Stride::PagesFrom0 {
+                        // The probe is the second page.
+                        done.insert(1);
+                        if !self.take_page(data, total, expected(1), 1).await? {
+                            return Ok(());
+                        }
                     }
                 }
+            }
+            // Pages wait until the probe tells the stride; from then on each is taken as it
+            // comes, if the guess asked for it at the right offset.
+            let Some(found) = stride else {
                 continue;
             };
-            match stride {
-                None => held.push((page, data)),
-                Some(found) => {
-                    if offset_of(found, n, page) == offset_of(guess, n, page)
-                        && done.insert(page)
-                        && !self.take_page(data, total, expected(page), page).await?
-                    {
-                        return Ok(());
-                    }
+            for (page, data) in std::mem::take(&mut held) {
+                if offset_of(found, n, page) == offset_of(guess, n, page)
+                    && done.insert(page)
+                    && !self.take_page(data, total, expected(page), page).await?
+                {
+                    return Ok(());
                 }
             }
         }
