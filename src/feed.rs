@@ -146,7 +146,7 @@ pub fn watch_feed(store: &Store, name: &str, limit: usize) -> Result<String> {
         ))
     })?;
     let mut entries = Vec::new();
-    for e in store.events_of(w.id, limit)? {
+    for e in store.events_of(w.id, None, limit)? {
         let body: Value = serde_json::from_str(&e.body).unwrap_or(Value::Null);
         let mut lines = Vec::new();
         let text = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).unwrap_or("").to_string();

@@ -11,9 +11,9 @@ use serde_json::value::RawValue;
 use super::Session;
 use crate::error::{Error, Result};
 use crate::output;
-use crate::output::json::stored_object;
+use crate::output::json::{stored_object, RunJson};
 use crate::store::compare::{Comparison, Different, Selector, Side};
-use crate::store::{rfc3339_ms, LiveImage};
+use crate::store::LiveImage;
 use crate::when::When;
 
 #[derive(Debug, Args)]
@@ -67,8 +67,8 @@ pub fn run(s: &Session, args: CompareArgs) -> Result<()> {
 struct SideJson<'a> {
     #[serde(flatten)]
     side: &'a Side,
-    run_id: i64,
-    finished_at: String,
+    #[serde(flatten)]
+    run: RunJson,
 }
 
 /// The contract's object: `{"a", "b", "only_a", "only_b", "different"}`.
@@ -89,8 +89,7 @@ impl<'a> CompareJson<'a> {
     fn new(c: &'a Comparison) -> Result<Self> {
         let side = |side| SideJson {
             side,
-            run_id: c.run.run_id,
-            finished_at: rfc3339_ms(c.run.finished_at_ms),
+            run: c.run.into(),
         };
         Ok(CompareJson {
             a: side(&c.a),

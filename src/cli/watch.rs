@@ -191,14 +191,14 @@ fn list(s: &Session, a: ListArgs) -> Result<()> {
     }
     let mut rows = Vec::new();
     for w in store.watches()? {
-        let events = store.events_of(w.id, usize::MAX >> 1)?;
+        let (events, undelivered) = store.event_counts(w.id)?;
         rows.push(Row {
             pending: if w.webhook.is_some() {
-                events.iter().filter(|e| e.delivered_at.is_none()).count()
+                undelivered as usize
             } else {
                 0
             },
-            events: events.len(),
+            events: events as usize,
             webhook: w.webhook.as_deref().map(watch::mask_url),
             signed: w.secret_file.is_some(),
             name: w.name,
@@ -414,7 +414,7 @@ pub(crate) fn demo_events(store: &Store) -> Result<()> {
         return Ok(());
     };
     let index = SearchIndex::open(store)?;
-    for e in store.events_of(w.id, 10)?.iter().rev() {
+    for e in store.events_of(w.id, None, 10)?.iter().rev() {
         let point = |id| store.resolve(&When::Run(id));
         println!(
             "\n$ macat watch check {name} --from run:{} --to run:{}   (event {})",

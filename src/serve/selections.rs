@@ -26,11 +26,7 @@ impl Key {
         Key {
             run_id,
             scopes: scopes.to_vec(),
-            query: Query {
-                limit: 0,
-                offset: 0,
-                ..query.clone()
-            },
+            query: query.without_paging(),
         }
     }
 }

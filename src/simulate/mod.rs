@@ -96,6 +96,16 @@ struct Sim {
 }
 
 impl Sim {
+    /// Counts an image request (listing or `show_image`); the one `--advance-after` names
+    /// moves the catalog to its next day.
+    fn count_request(&self) {
+        let n = self.requests.fetch_add(1, Ordering::SeqCst) + 1;
+        if self.advance_at.load(Ordering::SeqCst) == n {
+            self.advance_at.store(0, Ordering::SeqCst);
+            self.advance();
+        }
+    }
+
     fn advance(&self) -> usize {
         let last = self.cfg.days.len().saturating_sub(1);
         let next = (self.day.load(Ordering::SeqCst) + 1).min(last);
@@ -165,7 +175,7 @@ async fn show_image(
 ) -> Response {
     let cfg = &sim.cfg;
     let due = tokio::time::Instant::now() + cfg.latency;
-    sim.requests.fetch_add(1, Ordering::SeqCst);
+    sim.count_request();
     let response = if let Err(refused) = cfg.require_auth.check(method.as_str(), &uri, &headers) {
         refused
     } else if cfg.project_id.as_ref().is_some_and(|p| *p != project_id) {
@@ -220,12 +230,9 @@ async fn answer(
     headers: HeaderMap,
 ) -> Response {
     let cfg = &sim.cfg;
-    let n = sim.requests.fetch_add(1, Ordering::SeqCst) + 1;
+    // The request that reaches `--advance-after` is still answered from its day.
     let day = sim.day.load(Ordering::SeqCst);
-    if sim.advance_at.load(Ordering::SeqCst) == n {
-        sim.advance_at.store(0, Ordering::SeqCst);
-        sim.advance();
-    }
+    sim.count_request();
     if let Some(status) = cfg.fail_status {
         let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let (code, msg) = match status.as_u16() {

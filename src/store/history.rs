@@ -184,12 +184,11 @@ impl Store {
         use rusqlite::OptionalExtension;
         Ok(self
             .conn
-            .query_row(
+            .prepare_cached(
                 "SELECT raw FROM versions WHERE scope_id = ?1 AND image_id = ?2
                  AND valid_from <= ?3 AND (valid_to IS NULL OR valid_to > ?3)",
-                params![scope_id, image_id, run_id],
-                |r| r.get(0),
-            )
+            )?
+            .query_row(params![scope_id, image_id, run_id], |r| r.get(0))
             .optional()?)
     }
 

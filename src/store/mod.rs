@@ -416,18 +416,11 @@ impl Store {
         id: &str,
         scopes: &[i64],
     ) -> Result<Option<String>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT raw FROM versions WHERE scope_id = ?1 AND image_id = ?2 AND valid_from <= ?3
-             AND (valid_to IS NULL OR valid_to > ?3)",
-        )?;
         let mut scopes = scopes.to_vec();
         scopes.sort_unstable();
         for scope in scopes {
-            let raw = stmt
-                .query_row(params![scope, id, run_id], |r| r.get(0))
-                .optional()?;
-            if raw.is_some() {
-                return Ok(raw);
+            if let Some(raw) = self.version_at(scope, id, run_id)? {
+                return Ok(Some(raw));
             }
         }
         Ok(None)

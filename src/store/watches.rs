@@ -285,14 +285,31 @@ impl Store {
         Ok(())
     }
 
-    /// A watch's events, newest first.
-    pub fn events_of(&self, watch_id: i64, limit: usize) -> Result<Vec<EventRow>> {
+    /// A watch's latest `limit` events of runs up to `until` (any run when `None`), newest first.
+    pub fn events_of(
+        &self,
+        watch_id: i64,
+        until: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<EventRow>> {
         let mut stmt = self.conn.prepare(&format!(
             "SELECT {EVENT_COLS} FROM watch_events e LEFT JOIN runs r ON r.id = e.run_id
-             WHERE e.watch_id = ?1 ORDER BY e.run_id DESC LIMIT ?2"
+             WHERE e.watch_id = ?1 AND (?2 IS NULL OR e.run_id <= ?2)
+             ORDER BY e.run_id DESC LIMIT ?3"
         ))?;
-        let rows = stmt.query_map(params![watch_id, limit as i64], event_row)?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = stmt.query_map(params![watch_id, until, limit], event_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// How many events a watch has made, and how many of them are not delivered.
+    pub fn event_counts(&self, watch_id: i64) -> Result<(u64, u64)> {
+        Ok(self.conn.query_row(
+            "SELECT count(*), count(*) FILTER (WHERE delivered_at IS NULL)
+             FROM watch_events WHERE watch_id = ?1",
+            [watch_id],
+            |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)),
+        )?)
     }
 
     /// The stored object of one version (scope, image, the run it starts in).
@@ -334,10 +351,11 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// Images in the catalog at the latest committed run, by image type (the scope's type).
+    /// Images in the catalog at the latest committed run, by image type (the scope's type);
+    /// counted in version_keys, which holds the versions' run ranges without their objects.
     pub fn images_by_type(&self) -> Result<Vec<(String, u64)>> {
         let mut stmt = self.conn.prepare(
-            "SELECT s.type, count(*) FROM versions v JOIN scopes s ON s.id = v.scope_id
+            "SELECT s.type, count(*) FROM version_keys v JOIN scopes s ON s.id = v.scope_id
              WHERE v.valid_to IS NULL GROUP BY s.type ORDER BY s.type",
         )?;
         let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))?;

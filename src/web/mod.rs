@@ -305,9 +305,9 @@ async fn search(State(mirror): State<Arc<Mirror>>, RawQuery(query): RawQuery) ->
         }
         let outcome = search_request(&params, mirror.default_as_of())
             .map_err(Error::Usage)
-            .and_then(|mut req| {
-                mirror.with_store(|s| req.resolve(s))?;
-                let req = req.with_highlight(true);
+            .and_then(|req| {
+                // The point in time the page resolved above, not resolved again.
+                let req = req.at_run(at.run.run_id).with_highlight(true);
                 let limit = req.limit();
                 mirror.run_search(&req).map(|hits| (limit, hits))
             });
@@ -423,9 +423,8 @@ async fn watches(State(mirror): State<Arc<Mirror>>, RawQuery(query): RawQuery) -
                 .into_iter()
                 .map(|watch| {
                     // What the watch had reported as of the point in time shown.
-                    let mut events = s.events_of(watch.id, usize::MAX)?;
-                    events.retain(|e| e.run_id <= at.run.run_id);
-                    events.truncate(pages::WATCH_EVENTS_SHOWN);
+                    let events =
+                        s.events_of(watch.id, Some(at.run.run_id), pages::WATCH_EVENTS_SHOWN)?;
                     Ok(pages::WatchView { watch, events })
                 })
                 .collect::<Result<Vec<_>>>()
