@@ -36,18 +36,23 @@ pub fn escape(s: &str) -> String {
     out
 }
 
-/// A `urn:uuid:` made from `seed` (stable: the same seed gives the same id).
-fn uuid_urn(seed: &str) -> String {
-    let d = Sha256::digest(seed.as_bytes());
-    let h: String = d[..16].iter().map(|b| format!("{b:02x}")).collect();
+/// A UUID-shaped id made from `seed`: the first 16 bytes of its SHA-256 (stable: the same
+/// seed gives the same id). Feed entries and watch events are named with it.
+pub fn stable_uuid(seed: &str) -> String {
+    let h = hex::encode(&Sha256::digest(seed.as_bytes())[..16]);
     format!(
-        "urn:uuid:{}-{}-{}-{}-{}",
+        "{}-{}-{}-{}-{}",
         &h[..8],
         &h[8..12],
         &h[12..16],
         &h[16..20],
         &h[20..]
     )
+}
+
+/// A `urn:uuid:` made from `seed`.
+fn uuid_urn(seed: &str) -> String {
+    format!("urn:uuid:{}", stable_uuid(seed))
 }
 
 struct Entry {

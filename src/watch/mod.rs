@@ -22,7 +22,6 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 use serde_json::value::RawValue;
-use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 use crate::index::matches::MatchedVersion;
@@ -305,21 +304,10 @@ fn check_healing(
 /// process, and different for another mirror, another watch of the same name, another run.
 pub fn event_id(store: &Store, w: &WatchRow, run: i64) -> Result<String> {
     let started = store.committed_run_started_at(run)?.unwrap_or(0);
-    let mut h = Sha256::new();
-    h.update(format!(
+    Ok(crate::feed::stable_uuid(&format!(
         "{}\n{}\n{}\n{}\n{}",
         w.name, w.id, w.created_at, run, started
-    ));
-    let d = h.finalize();
-    let hex: String = d[..16].iter().map(|b| format!("{b:02x}")).collect();
-    Ok(format!(
-        "{}-{}-{}-{}-{}",
-        &hex[..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..]
-    ))
+    )))
 }
 
 /// Checks every watch through the latest committed run, making the events of the runs not yet

@@ -153,7 +153,7 @@ impl PageState {
     fn new_session(&self) -> String {
         use rand::Rng;
         let bytes: [u8; 32] = rand::thread_rng().gen();
-        let id: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let id = hex::encode(bytes);
         let mut s = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
         s.insert(id.clone(), Instant::now() + SESSION);
         id
