@@ -92,7 +92,6 @@ pub fn run(g: &GlobalArgs, args: DemoArgs) -> Result<()> {
                 progress: None,
             };
             let report = crate::sync::run(&db, opts, std::future::pending()).await?;
-            super::sync::warn_index(&report);
             println!("catalog of {date}: $ macat sync --endpoint {base} --project-id demo-project --page-size 50");
             println!("  {}", super::sync::summary(&report));
             if i == 0 {

@@ -152,7 +152,6 @@ pub fn run(s: &Session, args: SyncArgs) -> Result<()> {
             return Err(failed.error);
         }
     };
-    warn_index(&report);
     let events = crate::watch::after_sync(&db);
     if let Some(path) = &metrics_file {
         super::watch::write_metrics(path, &db, &report, Some(events));
@@ -179,14 +178,6 @@ pub fn run(s: &Session, args: SyncArgs) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// A committed run whose index update failed is only a warning: the next command that opens
-/// the index catches up.
-pub(crate) fn warn_index(report: &SyncReport) {
-    if let Some(warning) = report.index_warning() {
-        tracing::warn!("{warning}");
-    }
 }
 
 /// One line for people: what the run did.

@@ -50,10 +50,9 @@ impl SearchIndex {
         )
     }
 
-    /// [`matches_between`](Self::matches_between) on the index opened from `store`; when it
-    /// fails inside the index, rebuilds the index from the database, says so once, and asks
-    /// again (as [`search_or_heal`](Self::search_or_heal) does). Returns the new index when it
-    /// was rebuilt, for the watches checked after this one.
+    /// [`matches_between`](Self::matches_between) on the index opened from `store`, healing it
+    /// if the search fails inside it ([`or_heal`](Self::or_heal)). Returns the new index when
+    /// it was rebuilt, for the watches checked after this one.
     pub fn matches_between_or_heal(
         &self,
         store: &Store,
@@ -61,16 +60,9 @@ impl SearchIndex {
         from: i64,
         to: i64,
     ) -> Result<(Vec<MatchedVersion>, Option<SearchIndex>)> {
-        match self.matches_between(opts, from, to) {
-            Ok(found) => Ok((found, None)),
-            Err(e @ Error::Usage(_)) => Err(e),
-            Err(e) => {
-                let healed =
-                    SearchIndex::heal(store, &format!("a watch's search failed on it ({e})"))?;
-                let found = healed.matches_between(opts, from, to)?;
-                Ok((found, Some(healed)))
-            }
-        }
+        self.or_heal(store, "a watch's search", |ix| {
+            ix.matches_between(opts, from, to)
+        })
     }
 
     fn matches_between_unguarded(

@@ -109,22 +109,34 @@ impl SearchIndex {
         })
     }
 
-    /// Runs a search on the index opened from `store`; when the search fails inside the index
-    /// (an error or a panic there: damage that opening could not see), rebuilds the index from
-    /// the database, says so once, and asks again. Returns the hits, and the new index when it
-    /// was rebuilt (to use from then on).
+    /// Runs a search on the index opened from `store`, healing it if the search fails inside
+    /// it ([`or_heal`](Self::or_heal)). Returns the hits, and the new index when it was rebuilt
+    /// (to use from then on).
     pub fn search_or_heal(
         &self,
         store: &Store,
         opts: &SearchRequest,
     ) -> Result<(Vec<Hit>, Option<SearchIndex>)> {
-        match self.search(opts) {
-            Ok(hits) => Ok((hits, None)),
+        self.or_heal(store, "a search", |ix| ix.search(opts))
+    }
+
+    /// Asks `ask` of this index (opened from `store`); when it fails inside the index (an error
+    /// or a panic there: damage that opening could not see), rebuilds the index from the
+    /// database, says so once (naming `what` failed), and asks the rebuilt one. A usage error
+    /// is the caller's, not damage. Returns the answer, and the rebuilt index when there is one.
+    pub(super) fn or_heal<T>(
+        &self,
+        store: &Store,
+        what: &str,
+        ask: impl Fn(&SearchIndex) -> Result<T>,
+    ) -> Result<(T, Option<SearchIndex>)> {
+        match ask(self) {
+            Ok(answer) => Ok((answer, None)),
             Err(e @ Error::Usage(_)) => Err(e),
             Err(e) => {
-                let healed = SearchIndex::heal(store, &format!("a search failed on it ({e})"))?;
-                let hits = healed.search(opts)?;
-                Ok((hits, Some(healed)))
+                let healed = SearchIndex::heal(store, &format!("{what} failed on it ({e})"))?;
+                let answer = ask(&healed)?;
+                Ok((answer, Some(healed)))
             }
         }
     }

@@ -25,7 +25,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::api::client::{Client, ClientConfig};
 use crate::api::types::Item;
 use crate::error::{Error, Result};
-use crate::index::{FirstBuild, IndexReport};
+use crate::index::FirstBuild;
 use crate::store::snapshot::{Counts, SnapshotWriter};
 use crate::store::{ScopeKey, Store};
 
@@ -126,33 +126,6 @@ pub struct SyncReport {
     /// Why a failed run failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    /// What keeping the search index level with the committed run did (`None` for a run
-    /// that did not commit). Not part of the JSON summary.
-    #[serde(skip)]
-    pub index: Option<IndexUpkeep>,
-}
-
-/// The search index after a committed run.
-#[derive(Debug, Clone)]
-pub enum IndexUpkeep {
-    /// Level with the run (built, caught up, or already so).
-    Level(IndexReport),
-    /// Left behind: the run stands, and the next command that opens the index catches up.
-    Behind(String),
-}
-
-impl SyncReport {
-    /// The warning a committed run whose index was left behind deserves, if any.
-    pub fn index_warning(&self) -> Option<String> {
-        match &self.index {
-            Some(IndexUpkeep::Behind(e)) => Some(format!(
-                "run {} is committed, but updating the search index failed ({e}); \
-                 the next search catches up",
-                self.run_id
-            )),
-            _ => None,
-        }
-    }
 }
 
 /// A sync that did not commit: the error, and the failed run's report when a run was recorded.
@@ -277,7 +250,6 @@ pub async fn run(
         removed: 0,
         duration_ms: started.elapsed().as_millis() as u64,
         error: None,
-        index: None,
     };
     match outcome {
         Ok((_, c)) => {
@@ -286,7 +258,7 @@ pub async fn run(
             report.changed = c.changed;
             report.removed = c.removed;
             tracing::info!(run_id, "sync committed");
-            report.index = Some(update_index(&store, first_index));
+            update_index(&store, first_index, run_id);
             Ok(report)
         }
         Err(e) => {
@@ -305,11 +277,12 @@ pub async fn run(
 
 /// Brings the search index level with the run just committed, with the sync's own connection:
 /// a new mirror's first index (built during the walk) is swapped in; any other index catches up
-/// (or is rebuilt, if it cannot). The run stands whatever happens here.
-fn update_index(store: &Store, first: Option<FirstBuild>) -> IndexUpkeep {
+/// (or is rebuilt, if it cannot). The run stands whatever happens here: an index left behind is
+/// a warning, and the next command that opens the index catches up.
+fn update_index(store: &Store, first: Option<FirstBuild>, run_id: i64) {
     if let Some(build) = first {
         match build.finish(store) {
-            Ok(report) => return IndexUpkeep::Level(report),
+            Ok(_) => return,
             // Built again below, from the database.
             Err(e) => tracing::warn!("building the search index failed ({e})"),
         }
@@ -318,9 +291,11 @@ fn update_index(store: &Store, first: Option<FirstBuild>) -> IndexUpkeep {
     let updated = store
         .set_cache_mib(4)
         .and_then(|()| crate::index::update(store));
-    match updated {
-        Ok(report) => IndexUpkeep::Level(report),
-        Err(e) => IndexUpkeep::Behind(e.to_string()),
+    if let Err(e) = updated {
+        tracing::warn!(
+            "run {run_id} is committed, but updating the search index failed ({e}); \
+             the next search catches up"
+        );
     }
 }
 

@@ -366,21 +366,10 @@ async fn diff(State(mirror): State<Arc<Mirror>>, RawQuery(query): RawQuery) -> R
                 run_id: 0,
                 finished_at_ms: 0,
             };
-            Ok((from.is_none(), s.diff(from.unwrap_or(empty), to)?))
+            s.diff(from.unwrap_or(empty), to)
         });
         match d {
-            Ok((true, d)) => html(
-                StatusCode::OK,
-                pages::diff_page(site, Some(&at), &d, "an empty mirror"),
-            ),
-            Ok((false, d)) => {
-                let from = format!(
-                    "run:{} ({} UTC)",
-                    d.from.run_id,
-                    crate::output::human_time_ms(d.from.finished_at_ms)
-                );
-                html(StatusCode::OK, pages::diff_page(site, Some(&at), &d, &from))
-            }
+            Ok(d) => html(StatusCode::OK, pages::diff_page(site, Some(&at), &d)),
             Err(e) => error_html(site, Some(&at), e),
         }
     })

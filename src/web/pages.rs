@@ -482,9 +482,15 @@ fn changes(list: &[FieldChange]) -> Markup {
     }
 }
 
-/// What differs between two points in time, grouped as `macat diff` groups it.
-pub fn diff_page(site: &Site, at: Option<&AsOf>, d: &Diff, from_label: &str) -> Markup {
+/// What differs between two points in time, grouped as `macat diff` groups it. A diff from
+/// run 0 is a first run's: from an empty mirror.
+pub fn diff_page(site: &Site, at: Option<&AsOf>, d: &Diff) -> Markup {
     let run = |p: RunPoint| format!("run:{} ({})", p.run_id, when(p));
+    let from_label = if d.from.run_id == 0 {
+        "an empty mirror".to_string()
+    } else {
+        run(d.from)
+    };
     let body = html! {
         h1 { "What changed" }
         p.summary {

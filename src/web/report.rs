@@ -108,16 +108,7 @@ pub fn write(store: &Store, at: RunPoint, out: &Path, which: ImagePages) -> Resu
     };
     for p in &committed {
         let d = store.diff(before, *p)?;
-        let from = if before.run_id == 0 {
-            "an empty mirror".to_string()
-        } else {
-            format!(
-                "run:{} ({} UTC)",
-                before.run_id,
-                crate::output::human_time_ms(before.finished_at_ms)
-            )
-        };
-        let page = pages::diff_page(&diff_site, Some(&as_of), &d, &from);
+        let page = pages::diff_page(&diff_site, Some(&as_of), &d);
         put(&format!("diff/run-{}.html", p.run_id), &page.into_string())?;
         before = *p;
     }
