@@ -6,59 +6,12 @@
 //! Mirrors are built by the real binary syncing from the simulator's generated catalogs; the
 //! server is the real binary; one client asks one page at a time (latency, not throughput).
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+mod common;
+
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_macat");
-
-struct Server(Child, String);
-
-impl Server {
-    fn start(args: &[&str]) -> Server {
-        let mut child = Command::new(BIN)
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start a server");
-        let mut url = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut url)
-            .unwrap();
-        Server(child, url.trim().to_string())
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn sync(db: &str, url: &str) {
-    let ok = Command::new(BIN)
-        .args([
-            "--db",
-            db,
-            "sync",
-            "--endpoint",
-            url,
-            "--project-id",
-            "bench",
-            "-q",
-        ])
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "sync failed");
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i]
-}
+use common::{percentile, sync_mirror, Server, BIN};
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
@@ -120,7 +73,7 @@ fn main() {
     let big = big.to_str().unwrap();
     {
         let sim = Server::start(&["simulate", "--generate", &n.to_string(), "--seed", "1"]);
-        sync(big, &sim.1);
+        sync_mirror(big, &sim.1);
     }
     {
         let server = Server::start(&["--db", big, "serve", "--listen", "127.0.0.1:0"]);
@@ -185,7 +138,7 @@ fn main() {
             if day > 0 {
                 assert_eq!(request("POST", &advance).0, 200);
             }
-            sync(many, &sim.1);
+            sync_mirror(many, &sim.1);
         }
     }
     let server = Server::start(&["--db", many, "serve", "--listen", "127.0.0.1:0"]);

@@ -10,15 +10,17 @@
 //!
 //! Prints a Markdown summary for BENCHMARKS.md. Nothing here asserts on time.
 
+mod common;
+
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use macat::api::types::Item;
 use macat::index::{self, SearchIndex, SearchRequest};
 use macat::simulate::generate::{evolve, generate};
-use macat::store::snapshot::SnapshotWriter;
-use macat::store::{ScopeKey, Store};
+use macat::store::Store;
+
+use common::{commit_run, percentile};
 
 // The allocator the macat binary uses, so that library code is timed as the binary runs it.
 #[global_allocator]
@@ -69,45 +71,11 @@ fn queries() -> Vec<SearchRequest> {
     out
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
-}
-
 fn ms(d: Duration) -> String {
     format!("{:.3} ms", d.as_secs_f64() * 1000.0)
 }
 
 /// Commits one run holding `images` (split into the BUILD_IN and DEDICATED scopes).
-fn commit_run(store: &mut Store, images: &[serde_json::Value]) -> u64 {
-    let scopes: Vec<ScopeKey> = ["BUILD_IN", "DEDICATED"]
-        .iter()
-        .map(|t| ScopeKey {
-            endpoint: "https://bench.invalid".into(),
-            project_id: "bench".into(),
-            workspace_id: "0".into(),
-            image_type: t.to_string(),
-            namespace: None,
-        })
-        .collect();
-    let (run_id, scope_ids) = store.begin_run(&scopes).expect("begin run");
-    let mut w = SnapshotWriter::begin(store.conn(), run_id).expect("begin snapshot");
-    for (scope, id) in scopes.iter().zip(scope_ids) {
-        w.start_scope(id, None).expect("scope");
-        let items: Vec<Item> = images
-            .iter()
-            .filter(|v| v["type"] == scope.image_type.as_str())
-            .map(|v| Item::from_value(v).expect("generated image"))
-            .collect();
-        for chunk in items.chunks(500) {
-            w.add_items(chunk).expect("items");
-        }
-        w.end_scope().expect("end scope");
-    }
-    let c = w.commit(0).expect("commit");
-    c.added + c.changed + c.removed
-}
-
 fn end_to_end(db: &Path, query: &str) -> Duration {
     let started = Instant::now();
     let out = Command::new(env!("CARGO_BIN_EXE_macat"))

@@ -6,43 +6,14 @@
 //! The mirror is built by the real binary syncing from the simulator's generated catalog; the
 //! server is the real binary; the clients are reqwest tasks in this process.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+mod common;
+
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_macat");
+use common::{percentile, sync_mirror, Server};
+
 const CLIENTS: usize = 16;
 const PAGE: u64 = 200;
-
-struct Server(Child, String);
-
-impl Server {
-    fn start(args: &[&str]) -> Server {
-        let mut child = Command::new(BIN)
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start a server");
-        let mut url = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut url)
-            .unwrap();
-        Server(child, url.trim().to_string())
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i]
-}
 
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
@@ -56,21 +27,7 @@ fn main() {
     let db_arg = db.to_str().unwrap();
     {
         let sim = Server::start(&["simulate", "--generate", &n.to_string(), "--seed", "1"]);
-        let ok = Command::new(BIN)
-            .args([
-                "--db",
-                db_arg,
-                "sync",
-                "--endpoint",
-                &sim.1,
-                "--project-id",
-                "bench",
-                "-q",
-            ])
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok, "building the mirror failed");
+        sync_mirror(db_arg, &sim.1);
     }
     let started = Instant::now();
     let server = Server::start(&["--db", db_arg, "serve", "--listen", "127.0.0.1:0"]);

@@ -12,9 +12,10 @@
 //! `-- --only round-trips` runs only the round-trip rows; `MACAT_BENCH_BIN=PATH` measures another
 //! build of `macat` (an earlier commit's, for a before/after).
 
-use std::io::{BufRead, BufReader};
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use macat::api::types::parse_page;
@@ -22,56 +23,48 @@ use macat::simulate::generate::generate;
 use macat::store::snapshot::SnapshotWriter;
 use macat::store::{ScopeKey, Store};
 
+use common::Server;
+
 /// The `macat` measured: `$MACAT_BENCH_BIN`, else the one this bench was built with.
 fn bin() -> String {
     std::env::var("MACAT_BENCH_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_macat").to_string())
 }
 
-struct Sim(Child, String);
-
-impl Sim {
-    fn start(n: usize, latency_ms: u64) -> Sim {
-        let mut child = Command::new(bin())
-            .args(["simulate", "--generate", &n.to_string(), "--seed", "1"])
-            .args(["--latency-ms", &latency_ms.to_string()])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start the simulator");
-        let mut url = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut url)
-            .unwrap();
-        let sim = Sim(child, url.trim().to_string());
-        // The simulator sorts a selection of its catalog the first time it is asked for it:
-        // its own one-time cost, kept out of the syncs measured.
-        for ty in ["BUILD_IN", "DEDICATED"] {
-            sim.get(&format!("/v1/bench/images?type={ty}&limit=1"));
-        }
-        sim
+/// The simulator serving `n` generated images, each request answered `latency_ms` after it came.
+fn start_sim(n: usize, latency_ms: u64) -> Server {
+    let sim = Server::start_bin(
+        &bin(),
+        &[
+            "simulate",
+            "--generate",
+            &n.to_string(),
+            "--seed",
+            "1",
+            "--latency-ms",
+            &latency_ms.to_string(),
+        ],
+    );
+    // The simulator sorts a selection of its catalog the first time it is asked for it:
+    // its own one-time cost, kept out of the syncs measured.
+    for ty in ["BUILD_IN", "DEDICATED"] {
+        get(&sim.1, &format!("/v1/bench/images?type={ty}&limit=1"));
     }
-
-    /// A plain HTTP GET; panics unless it answers 200.
-    fn get(&self, path: &str) {
-        use std::io::{Read, Write};
-        let addr = self.1.trim_start_matches("http://");
-        let mut s = std::net::TcpStream::connect(addr).expect("connect to the simulator");
-        write!(
-            s,
-            "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-        )
-        .unwrap();
-        let mut response = String::new();
-        s.read_to_string(&mut response).unwrap();
-        assert!(response.starts_with("HTTP/1.1 200"), "{path}: {response}");
-    }
+    sim
 }
 
-impl Drop for Sim {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
+/// A plain HTTP GET of `path` from the server at `url`; panics unless it answers 200.
+fn get(url: &str, path: &str) {
+    use std::io::{Read, Write};
+    let addr = url.trim_start_matches("http://");
+    let mut s = std::net::TcpStream::connect(addr).expect("connect to the simulator");
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    s.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 200"), "{path}: {response}");
 }
 
 struct Run {
@@ -175,7 +168,7 @@ fn round_trips(dir: &Path) {
         let check = u64::from(pages.iter().any(|&p| p > 1));
         let trips = 1 + rest.div_ceil(u64::from(c)) + check;
         let floor = trips as f64 * latency as f64 / 1000.0;
-        let sim = Sim::start(n, latency);
+        let sim = start_sim(n, latency);
         let db = dir.join(format!("round-trips-{n}-{c}.db"));
         let first = sync(&db, &sim.1, c);
         let again = sync(&db, &sim.1, c);
@@ -224,7 +217,7 @@ fn main() {
         .sum();
 
     // First sync and re-sync, no latency.
-    let sim = Sim::start(n, 0);
+    let sim = start_sim(n, 0);
     let db = dir.path().join("first.db");
     let first = sync(&db, &sim.1, 4);
     let first_size = size(&db);
@@ -264,7 +257,7 @@ fn main() {
 
     // Latency-bound syncs.
     let latency = 50;
-    let sim = Sim::start(n, latency);
+    let sim = start_sim(n, latency);
     println!(
         "\n| concurrency | pages | floor (pages x {latency} ms / concurrency) | first sync: committed | / floor | first sync: index built too | / floor | re-sync: wall | / floor |\n|---|---|---|---|---|---|---|---|---|"
     );

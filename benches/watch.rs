@@ -9,17 +9,19 @@
 //!
 //! Prints a Markdown summary for BENCHMARKS.md. Nothing here asserts on time.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use macat::api::types::Item;
 use macat::index::{self, SearchIndex};
 use macat::simulate::generate::{evolve, generate};
-use macat::store::snapshot::SnapshotWriter;
-use macat::store::{ScopeKey, Store};
+use macat::store::Store;
 use macat::watch::{self, NewWatch};
+
+use common::commit_run;
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -41,35 +43,6 @@ const QUERIES: &[(&str, &[(&str, &str)])] = &[
     ("pytorch 2.1 cann", &[]),
     ("ubuntu", &[("category", "GPU")]),
 ];
-
-fn commit_run(store: &mut Store, images: &[serde_json::Value]) -> u64 {
-    let scopes: Vec<ScopeKey> = ["BUILD_IN", "DEDICATED"]
-        .iter()
-        .map(|t| ScopeKey {
-            endpoint: "https://bench.invalid".into(),
-            project_id: "bench".into(),
-            workspace_id: "0".into(),
-            image_type: t.to_string(),
-            namespace: None,
-        })
-        .collect();
-    let (run_id, scope_ids) = store.begin_run(&scopes).expect("begin run");
-    let mut w = SnapshotWriter::begin(store.conn(), run_id).expect("begin snapshot");
-    for (scope, id) in scopes.iter().zip(scope_ids) {
-        w.start_scope(id, None).expect("scope");
-        let items: Vec<Item> = images
-            .iter()
-            .filter(|v| v["type"] == scope.image_type.as_str())
-            .map(|v| Item::from_value(v).expect("generated image"))
-            .collect();
-        for chunk in items.chunks(500) {
-            w.add_items(chunk).expect("items");
-        }
-        w.end_scope().expect("end scope");
-    }
-    let c = w.commit(0).expect("commit");
-    c.added + c.changed + c.removed
-}
 
 fn add_watches(db: &std::path::Path, prefix: &str, n: usize, webhook: Option<&str>) {
     for i in 0..n {
