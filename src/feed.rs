@@ -64,8 +64,7 @@ struct Entry {
 
 /// The mirror's identity for feed ids: when its first run started.
 fn mirror_seed(store: &Store) -> Result<String> {
-    let first = store.committed_after(None)?;
-    let started = match first.first() {
+    let started = match store.first_committed()? {
         Some(r) => store.committed_run_started_at(r.run_id)?.unwrap_or(0),
         None => 0,
     };

@@ -21,18 +21,8 @@ pub struct RunsArgs {
 }
 
 pub fn run(s: &Session, args: RunsArgs) -> Result<()> {
-    let runs = read_runs(s)?;
+    let runs = SyncLock::runs_as_seen(s.store()?)?;
     output::emit(&Runs, args.format, &runs, &s.screen())
-}
-
-/// The runs, newest first; a run still marked running with no sync holding the lock is shown
-/// abandoned.
-pub(crate) fn read_runs(s: &Session) -> Result<Vec<RunInfo>> {
-    let mut runs = s.store()?.runs()?;
-    if runs.iter().any(|r| r.status == "running") && !SyncLock::may_be_running(&s.db_path()?) {
-        runs.iter_mut().for_each(RunInfo::mark_abandoned);
-    }
-    Ok(runs)
 }
 
 fn scopes_text(r: &RunInfo) -> String {

@@ -328,15 +328,11 @@ impl Store {
 
     /// The committed run a point in time refers to: the last one at or before it.
     pub fn resolve(&self, when: &When) -> Result<RunPoint> {
-        let first: Option<(i64, i64)> = self
-            .conn
-            .query_row(
-                "SELECT id, finished_at FROM runs WHERE status = 'committed' ORDER BY id LIMIT 1",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?;
-        let Some((_, first_at)) = first else {
+        let Some(RunPoint {
+            finished_at_ms: first_at,
+            ..
+        }) = self.first_committed()?
+        else {
             return Err(Error::usage(format!(
                 "the mirror at {} has no committed run yet: run `macat sync` first",
                 self.path.display()
@@ -505,6 +501,23 @@ impl Store {
             })?,
         };
         Ok((from, to))
+    }
+
+    /// The mirror's first committed run.
+    pub fn first_committed(&self) -> Result<Option<RunPoint>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT id, finished_at FROM runs WHERE status = 'committed' ORDER BY id LIMIT 1",
+                [],
+                |r| {
+                    Ok(RunPoint {
+                        run_id: r.get(0)?,
+                        finished_at_ms: r.get(1)?,
+                    })
+                },
+            )
+            .optional()?)
     }
 
     /// The last committed run before `run_id` (the default "from" of a diff).

@@ -78,6 +78,17 @@ impl SyncLock {
         &self.path
     }
 
+    /// The mirror's runs, newest first, as they stand: a run still marked running while no
+    /// sync can be holding the lock was abandoned (its process is gone) and says so.
+    pub fn runs_as_seen(store: &crate::store::Store) -> Result<Vec<crate::store::RunInfo>> {
+        let mut runs = store.runs()?;
+        if runs.iter().any(|r| r.status == "running") && !Self::may_be_running(store.path()) {
+            runs.iter_mut()
+                .for_each(crate::store::RunInfo::mark_abandoned);
+        }
+        Ok(runs)
+    }
+
     /// Whether a sync of `db` may be running: `false` only when the process the lock file names
     /// (or the lack of one) shows none can be. Looks, never locks (a lock taken even briefly
     /// could turn a sync starting at that moment away). Where processes cannot be looked up

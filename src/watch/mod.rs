@@ -319,7 +319,7 @@ pub fn catch_up(store: &Store, index: &SearchIndex) -> Result<u64> {
     for w in store.watches()? {
         let Some(through) = w.checked_through else {
             // Added before the first committed run: that run is its baseline.
-            if let Some(first) = store.committed_after(None)?.first() {
+            if let Some(first) = store.first_committed()? {
                 store.record_check(w.id, first.run_id, None)?;
             }
             continue;

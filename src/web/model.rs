@@ -95,12 +95,7 @@ impl ImageView {
 /// The runs a page at run `at` shows, newest first: those up to it, and, when it is the latest
 /// committed run, the failed or running ones after it too.
 pub fn runs_until(store: &Store, at: RunPoint) -> Result<Vec<RunInfo>> {
-    let mut runs = store.runs()?;
-    if runs.iter().any(|r| r.status == "running")
-        && !crate::sync::lock::SyncLock::may_be_running(store.path())
-    {
-        runs.iter_mut().for_each(RunInfo::mark_abandoned);
-    }
+    let mut runs = crate::sync::lock::SyncLock::runs_as_seen(store)?;
     let latest = runs
         .iter()
         .find(|r| r.status == "committed")
