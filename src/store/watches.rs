@@ -4,7 +4,7 @@
 //! A check of one run and its event are one transaction ([`Store::record_check`]): that is what
 //! makes "exactly one event per watch and committed run" hold across crashes.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
 use rusqlite::{params, OptionalExtension};
@@ -244,16 +244,15 @@ impl Store {
         let events: Vec<EventRow> = stmt
             .query_map([], event_row)?
             .collect::<rusqlite::Result<_>>()?;
-        let mut out = Vec::with_capacity(events.len());
-        for event in events {
-            let watch = self.conn.query_row(
-                &format!("SELECT {WATCH_COLS} FROM watches WHERE id = ?1"),
-                [event.watch_id],
-                watch_row,
-            )?;
-            out.push((event, watch));
-        }
-        Ok(out)
+        let watches: HashMap<i64, WatchRow> =
+            self.watches()?.into_iter().map(|w| (w.id, w)).collect();
+        Ok(events
+            .into_iter()
+            .filter_map(|e| {
+                let w = watches.get(&e.watch_id)?.clone();
+                Some((e, w))
+            })
+            .collect())
     }
 
     /// How many events wait for a webhook.

@@ -12,7 +12,7 @@
 //! receiver costs a run seconds, not minutes. The secret is read from its file at delivery, and
 //! neither it nor a password in the webhook URL reaches a log, an error or the database.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -21,7 +21,7 @@ use sha2::Sha256;
 
 use super::mask_url;
 use crate::error::{Error, Result};
-use crate::store::watches::{EventRow, WatchRow};
+use crate::store::watches::EventRow;
 use crate::store::Store;
 
 /// Attempts per event and run (the first and its retries).
@@ -89,6 +89,8 @@ pub fn deliver_pending(store: &Store) -> Result<Delivered> {
         .map_err(|e| Error::internal(format!("cannot start the async runtime: {e}")))?;
     let mut out = Delivered::default();
     let mut blocked: HashSet<String> = HashSet::new();
+    // Each watch's secret read once per delivery (one read, one warning if others can read it).
+    let mut secrets: HashMap<i64, std::result::Result<Option<Vec<u8>>, String>> = HashMap::new();
     for (event, watch) in pending {
         let Some(url) = watch.webhook.clone() else {
             continue;
@@ -97,8 +99,16 @@ pub fn deliver_pending(store: &Store) -> Result<Delivered> {
             out.pending += 1;
             continue;
         }
+        let secret = secrets.entry(watch.id).or_insert_with(|| {
+            watch
+                .secret_file
+                .as_deref()
+                .map(read_secret)
+                .transpose()
+                .map_err(|e| e.to_string())
+        });
         let started = Instant::now();
-        match rt.block_on(deliver_one(&client, &event, &watch, &url)) {
+        match rt.block_on(deliver_one(&client, &event, secret, &url)) {
             Ok(()) => {
                 store.mark_delivered(event.seq)?;
                 out.delivered += 1;
@@ -130,15 +140,13 @@ pub fn deliver_pending(store: &Store) -> Result<Delivered> {
 async fn deliver_one(
     client: &reqwest::Client,
     event: &EventRow,
-    watch: &WatchRow,
+    secret: &std::result::Result<Option<Vec<u8>>, String>,
     url: &str,
 ) -> std::result::Result<(), (u32, String)> {
-    let signature = match &watch.secret_file {
-        Some(path) => match read_secret(path) {
-            Ok(secret) => Some(signature(&secret, event.body.as_bytes())),
-            Err(e) => return Err((0, e.to_string())),
-        },
-        None => None,
+    let signature = match secret {
+        Ok(Some(secret)) => Some(signature(secret, event.body.as_bytes())),
+        Ok(None) => None,
+        Err(e) => return Err((0, e.clone())),
     };
     let mut wait = BACKOFF;
     let mut attempt = 0;
