@@ -24,7 +24,6 @@ use axum::routing::get;
 use axum::Router;
 use serde_json::value::RawValue;
 
-use crate::api::types::Item;
 use crate::apiserver::{self, error_response, parse_params, unknown_project, RequireAuth};
 use crate::catalog::{Paging, Query};
 use crate::error::{Error, Result};
@@ -236,11 +235,10 @@ impl Mirror {
             .map_err(internal_error)?;
         Ok(match raw {
             None => apiserver::unknown_image(id),
+            // The canonical JSON the API sent, as a page of the listing sends it.
             Some(raw) => {
-                let served = Item::from_raw(&raw)
-                    .and_then(apiserver::served)
-                    .map_err(|e| internal_error(Error::internal(e)))?;
-                apiserver::json_response(served.raw.get().to_string())
+                crate::output::json::stored_object(&raw, id).map_err(internal_error)?;
+                apiserver::json_response(raw)
             }
         })
     }

@@ -66,12 +66,11 @@ pub fn write(store: &Store, at: RunPoint, out: &Path, which: ImagePages) -> Resu
         asked: None,
     };
     let runs = runs_until(store, at)?;
-    let committed: Vec<RunPoint> = runs
-        .iter()
-        .rev()
-        .filter(|r| r.status == "committed" && r.run_id <= at.run_id)
-        .map(|r| store.resolve(&crate::when::When::Run(r.run_id)))
-        .collect::<Result<_>>()?;
+    let committed: Vec<RunPoint> = store
+        .committed_after(None)?
+        .into_iter()
+        .filter(|p| p.run_id <= at.run_id)
+        .collect();
 
     // The catalog at the point in time.
     let mut catalog = Vec::new();
