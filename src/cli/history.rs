@@ -13,8 +13,8 @@ use crate::error::{Error, Result};
 use crate::output::styled::Styled;
 use crate::output::{self, Column, Screen, Tabular};
 use crate::store::diff::{parse_object, FieldChange};
-use crate::store::history::{Candidate, Event, HistoryEntry, Lookup};
-use crate::store::{rfc3339_ms, ScopeKey, Store};
+use crate::store::history::{Event, HistoryEntry, ImageHistory, Lookup};
+use crate::store::{rfc3339_ms, ScopeKey};
 
 #[derive(Debug, Args)]
 #[command(after_help = super::man::examples(&[
@@ -45,43 +45,8 @@ pub fn run(s: &Session, args: HistoryArgs) -> Result<()> {
             )))
         }
     };
-    let story = ImageHistory::read(store, &found)?;
+    let story = store.image_history(&found)?;
     output::emit(&story, args.format, &story.entries, &s.screen())
-}
-
-/// The history of one image id, over every scope that holds it.
-pub(crate) struct ImageHistory {
-    pub id: String,
-    pub entries: Vec<HistoryEntry>,
-    /// The scope of each entry, by scope id.
-    pub scopes: Vec<(i64, ScopeKey)>,
-}
-
-impl ImageHistory {
-    pub(crate) fn read(store: &Store, found: &[Candidate]) -> Result<ImageHistory> {
-        let mut entries = Vec::new();
-        let mut scopes = Vec::new();
-        for c in found {
-            entries.extend(store.history(c.scope_id, &c.image_id)?);
-            scopes.push((c.scope_id, store.scope_key(c.scope_id)?));
-        }
-        entries.sort_by_key(|e| (e.run.run_id, e.scope_id));
-        Ok(ImageHistory {
-            id: found
-                .first()
-                .map(|c| c.image_id.clone())
-                .unwrap_or_default(),
-            entries,
-            scopes,
-        })
-    }
-
-    fn scope(&self, scope_id: i64) -> Option<&ScopeKey> {
-        self.scopes
-            .iter()
-            .find(|(id, _)| *id == scope_id)
-            .map(|(_, k)| k)
-    }
 }
 
 #[derive(Serialize)]

@@ -251,3 +251,43 @@ impl Store {
         Ok(out)
     }
 }
+
+/// The history of one image id, over every scope that holds it.
+pub struct ImageHistory {
+    pub id: String,
+    pub entries: Vec<HistoryEntry>,
+    /// The scope of each entry, by scope id.
+    pub scopes: Vec<(i64, super::ScopeKey)>,
+}
+
+impl Store {
+    /// The history of the image the candidates found (one id, every scope holding it), oldest
+    /// first.
+    pub fn image_history(&self, found: &[Candidate]) -> Result<ImageHistory> {
+        let mut entries = Vec::new();
+        let mut scopes = Vec::new();
+        for c in found {
+            entries.extend(self.history(c.scope_id, &c.image_id)?);
+            scopes.push((c.scope_id, self.scope_key(c.scope_id)?));
+        }
+        entries.sort_by_key(|e| (e.run.run_id, e.scope_id));
+        Ok(ImageHistory {
+            id: found
+                .first()
+                .map(|c| c.image_id.clone())
+                .unwrap_or_default(),
+            entries,
+            scopes,
+        })
+    }
+}
+
+impl ImageHistory {
+    /// The scope of `scope_id`, when an entry is in it.
+    pub fn scope(&self, scope_id: i64) -> Option<&super::ScopeKey> {
+        self.scopes
+            .iter()
+            .find(|(id, _)| *id == scope_id)
+            .map(|(_, k)| k)
+    }
+}

@@ -5,7 +5,7 @@ use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
 use crate::store::diff::parse_object;
-use crate::store::history::{Event, HistoryEntry, Lookup};
+use crate::store::history::{Event, HistoryEntry, ImageHistory, Lookup};
 use crate::store::{RunInfo, RunPoint, ScopeKey, Store};
 use crate::when::When;
 
@@ -59,17 +59,18 @@ impl ImageView {
             Lookup::Found(c) if c.first().is_some_and(|c| c.image_id == id) => c,
             _ => return Ok(None),
         };
-        let mut history = Vec::new();
-        let mut scopes = Vec::new();
+        let ImageHistory {
+            entries: history,
+            scopes,
+            ..
+        } = store.image_history(&found)?;
         let mut live = None;
         for c in &found {
-            history.extend(store.history(c.scope_id, id)?);
-            scopes.push((c.scope_id, store.scope_key(c.scope_id)?));
-            if live.is_none() {
-                live = store.version_at(c.scope_id, id, at)?;
+            live = store.version_at(c.scope_id, id, at)?;
+            if live.is_some() {
+                break;
             }
         }
-        history.sort_by_key(|e| (e.run.run_id, e.scope_id));
         let before = history.iter().rev().find(|e| e.run.run_id <= at);
         let (raw, presence) = match (live, before, history.first()) {
             (Some(raw), _, _) => (raw, Presence::Live),
