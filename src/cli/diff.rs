@@ -85,15 +85,7 @@ impl<'a> DiffJson<'a> {
             to: d.to.into(),
             added: d.added.iter().map(raw).collect::<Result<_>>()?,
             removed: d.removed.iter().map(raw).collect::<Result<_>>()?,
-            changed: d
-                .changed
-                .iter()
-                .map(|c| ChangedJson {
-                    id: &c.image_id,
-                    name: c.name.as_deref(),
-                    changes: &c.changes,
-                })
-                .collect(),
+            changed: d.changed.iter().map(ChangedJson::from).collect(),
         })
     }
 }

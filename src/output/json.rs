@@ -5,7 +5,7 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 
 use crate::error::{Error, Result};
-use crate::store::diff::FieldChange;
+use crate::store::diff::{ChangedImage, FieldChange};
 use crate::store::{rfc3339_ms, RunPoint};
 
 /// A committed run as the contract gives it: `{"run_id", "finished_at"}`.
@@ -30,6 +30,16 @@ pub struct ChangedJson<'a> {
     pub id: &'a str,
     pub name: Option<&'a str>,
     pub changes: &'a [FieldChange],
+}
+
+impl<'a> From<&'a ChangedImage> for ChangedJson<'a> {
+    fn from(c: &'a ChangedImage) -> Self {
+        ChangedJson {
+            id: &c.image_id,
+            name: c.name.as_deref(),
+            changes: &c.changes,
+        }
+    }
 }
 
 /// A stored object (the canonical JSON the API sent) as a JSON value of the output, not parsed

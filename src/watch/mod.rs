@@ -28,7 +28,7 @@ use crate::index::matches::MatchedVersion;
 use crate::index::request::FILTERS;
 use crate::index::{SearchIndex, SearchRequest};
 use crate::output::json::{stored_object, ChangedJson, RunJson};
-use crate::store::diff::{field_changes, parse_object, FieldChange};
+use crate::store::diff::{field_changes, parse_object, ChangedImage, ScopedImage};
 use crate::store::watches::{NewEvent, WatchRow};
 use crate::store::{RunPoint, Store};
 
@@ -146,23 +146,6 @@ pub fn options(w: &WatchRow) -> Result<SearchRequest> {
     Ok(req.with_partial(false))
 }
 
-/// An image that matched at one end, as the API returned it.
-#[derive(Debug, Clone)]
-pub struct Matched {
-    pub scope_id: i64,
-    pub image_id: String,
-    pub raw: String,
-}
-
-/// An image that matched at both ends with different content.
-#[derive(Debug, Clone)]
-pub struct Changed {
-    pub scope_id: i64,
-    pub image_id: String,
-    pub name: Option<String>,
-    pub changes: Vec<FieldChange>,
-}
-
 /// What changed for a watch between two committed runs; lists sorted by id.
 #[derive(Debug, Clone)]
 pub struct WatchDiff {
@@ -170,9 +153,10 @@ pub struct WatchDiff {
     pub query: String,
     pub from: RunPoint,
     pub to: RunPoint,
-    pub added: Vec<Matched>,
-    pub changed: Vec<Changed>,
-    pub removed: Vec<Matched>,
+    /// Matches at `to` only, and at `from` only: as a diff gives them.
+    pub added: Vec<ScopedImage>,
+    pub changed: Vec<ChangedImage>,
+    pub removed: Vec<ScopedImage>,
 }
 
 impl WatchDiff {
@@ -201,22 +185,14 @@ impl WatchDiff {
             from: self.from.into(),
             to: self.to.into(),
             added: self.added.iter().map(raw_value).collect::<Result<_>>()?,
-            changed: self
-                .changed
-                .iter()
-                .map(|c| ChangedJson {
-                    id: &c.image_id,
-                    name: c.name.as_deref(),
-                    changes: &c.changes,
-                })
-                .collect(),
+            changed: self.changed.iter().map(ChangedJson::from).collect(),
             removed: self.removed.iter().map(raw_value).collect::<Result<_>>()?,
         };
         serde_json::to_string(&body).map_err(|e| Error::internal(e.to_string()))
     }
 }
 
-fn raw_value(m: &Matched) -> Result<&RawValue> {
+fn raw_value(m: &ScopedImage) -> Result<&RawValue> {
     stored_object(&m.raw, &m.image_id)
 }
 
@@ -269,15 +245,17 @@ fn check_healing(
                 let changes = field_changes(&parse_object(&raw_of(&before)?), &after);
                 // Gone and back with the same content is no change.
                 if !changes.is_empty() {
-                    d.changed.push(Changed {
+                    let text = |k: &str| after.get(k).and_then(|v| v.as_str()).map(String::from);
+                    d.changed.push(ChangedImage {
                         scope_id: m.scope_id,
-                        name: after.get("name").and_then(|v| v.as_str()).map(String::from),
+                        name: text("name"),
+                        tag: text("tag"),
                         image_id: m.image_id,
                         changes,
                     });
                 }
             }
-            None => d.added.push(Matched {
+            None => d.added.push(ScopedImage {
                 scope_id: m.scope_id,
                 image_id: m.image_id,
                 raw,
@@ -285,7 +263,7 @@ fn check_healing(
         }
     }
     for (_, m) in at_from {
-        d.removed.push(Matched {
+        d.removed.push(ScopedImage {
             raw: raw_of(&m)?,
             scope_id: m.scope_id,
             image_id: m.image_id,
